@@ -1,0 +1,162 @@
+//! Wire types shared by the tokenpair SPA and the tokenpair server.
+//!
+//! Everything that crosses HTTP is defined here once, so the two sides cannot drift apart.
+//! Field names are the JSON contract: change them only together with the README's API table.
+
+use serde::{Deserialize, Serialize};
+
+/// Every path the SPA calls, in one place.
+pub mod paths {
+    pub const LOGIN: &str = "/api/auth/login";
+    pub const REGISTER: &str = "/api/auth/register";
+    pub const REFRESH: &str = "/api/auth/refresh";
+    pub const LOGOUT: &str = "/api/auth/logout";
+    pub const LOGOUT_GLOBAL: &str = "/api/auth/logout?scope=global";
+    pub const ME: &str = "/api/me";
+    pub const SESSIONS: &str = "/api/sessions";
+    /// Prefix of the endpoints that authenticate with the refresh cookie. The client never
+    /// runs its refresh-and-retry logic on these, and the cookie's `Path` is exactly this.
+    pub const AUTH_PREFIX: &str = "/api/auth";
+}
+
+/// The header every cookie-authenticated request must carry (a simple CSRF defence: a
+/// cross-site form cannot set it, and a cross-site `fetch` that sets it needs a CORS preflight
+/// the server never grants).
+pub const CSRF_HEADER: &str = "X-Requested-With";
+pub const CSRF_HEADER_VALUE: &str = "XMLHttpRequest";
+
+/// Body of `POST /api/auth/login` and `POST /api/auth/register`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    // Never print a password, even in a debug log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The user as the token endpoints describe them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub username: String,
+}
+
+/// Answer of login, register and refresh. The refresh token is *not* here: it travels only in
+/// the HttpOnly `Set-Cookie` of the same response.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: String,
+    /// Seconds until the access token expires, counted by the server when it answered.
+    pub expires_in: u64,
+    pub user: UserSummary,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+/// Answer of `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: i64,
+    pub username: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// One entry of `GET /api/sessions`: a signed-in device (a refresh-token family).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC: the last sign-in or refresh.
+    pub last_used_at: String,
+    /// RFC 3339, UTC: the absolute end of the session; refreshing never moves it.
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    /// True for the session the request's access token belongs to.
+    pub current: bool,
+}
+
+/// Every error the API returns has this body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable snake_case code for programs (see [`codes`]).
+    pub error: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// The stable error codes.
+pub mod codes {
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    pub const USERNAME_TAKEN: &str = "username_taken";
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+    pub const INVALID_TOKEN: &str = "invalid_token";
+    pub const TOKEN_EXPIRED: &str = "token_expired";
+    pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
+    pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
+    pub const SESSION_EXPIRED: &str = "session_expired";
+    pub const CSRF_REJECTED: &str = "csrf_rejected";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub const INTERNAL: &str = "internal_error";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_response_uses_the_documented_json_field_names() {
+        let body = TokenResponse {
+            access_token: "a.b.c".into(),
+            token_type: "Bearer".into(),
+            expires_in: 300,
+            user: UserSummary { id: 1, username: "user1".into() },
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "access_token": "a.b.c", "token_type": "Bearer", "expires_in": 300,
+                "user": { "id": 1, "username": "user1" }
+            })
+        );
+    }
+
+    #[test]
+    fn debug_output_never_contains_secrets() {
+        let creds = Credentials { username: "u".into(), password: "hunter22".into() };
+        assert!(!format!("{creds:?}").contains("hunter22"));
+        let body = TokenResponse {
+            access_token: "secret.jwt.value".into(),
+            token_type: "Bearer".into(),
+            expires_in: 1,
+            user: UserSummary { id: 1, username: "u".into() },
+        };
+        assert!(!format!("{body:?}").contains("secret.jwt.value"));
+    }
+}

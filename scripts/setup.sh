@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs every tool tokenpair needs, skipping what is already present (idempotent).
+# First run on a fresh machine: ~15 minutes (trunk compiles from source); later runs: seconds.
+set -euo pipefail
+
+TRUNK_VERSION=0.21.14
+# Must equal the wasm-bindgen version pinned in Cargo.toml / Cargo.lock.
+WASM_BINDGEN_VERSION=0.2.130
+
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# 1. Debian packages: headless Chromium + chromedriver for browser tests, binaryen for wasm-opt.
+missing_apt=()
+command -v chromium >/dev/null 2>&1 || missing_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing_apt+=(chromium-driver)
+command -v wasm-opt >/dev/null 2>&1 || missing_apt+=(binaryen)
+command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
+if [ ${#missing_apt[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing_apt[*]} (about 30 s)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+fi
+
+# 2. The wasm target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 3. wasm-bindgen-cli, exactly the version in Cargo.lock (no --locked: see ../shared notes).
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes, compiles from source)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# 4. trunk (builds the SPA). 0.21.14 is the newest that builds with this rustc; --locked is required.
+if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
+  say "installing trunk $TRUNK_VERSION (about 10 minutes the first time, compiles from source)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked --force
+fi
+
+# 5. wasm-pack (runs the SPA's browser tests).
+if ! command -v wasm-pack >/dev/null 2>&1; then
+  say "installing wasm-pack (about 4 minutes the first time, compiles from source)"
+  cargo install wasm-pack --locked
+fi
+
+say "tools ready: $(trunk --version), $(wasm-bindgen --version), $(wasm-pack --version 2>/dev/null), $(chromium --version 2>/dev/null), wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}')"

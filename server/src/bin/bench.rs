@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("tokenpair-bench: not implemented yet");
+}

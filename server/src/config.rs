@@ -1,0 +1,263 @@
+//! Command-line flags (with environment-variable fallbacks) and the validated [`Config`].
+//!
+//! `tokenpair-server --help` prints all of them; README's "Configuration" table is checked
+//! against that output by a test, so the two cannot drift.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// The smallest HMAC secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// tokenpair's companion backend: issues short-lived access tokens (JWT) and rotating refresh
+/// tokens (HttpOnly cookie), and serves the built SPA from the same origin.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tokenpair-server", version, about, long_about = None)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Directory holding the built SPA (trunk's `dist/`). Unknown non-API paths get its index.html.
+    #[arg(long, env = "STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+
+    /// SQLite database: `sqlite://path/to/file.db`, `sqlite:file.db` or a plain path.
+    /// The parent directory is created if missing.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/tokenpair.db")]
+    pub database_url: String,
+
+    /// HMAC-SHA256 key for access tokens, at least 32 bytes of random data
+    /// (e.g. `openssl rand -base64 48`). Unset: a random key is generated at every start,
+    /// so access tokens do not survive a restart (sessions do: the SPA refreshes silently).
+    #[arg(long, env = "ACCESS_TOKEN_SECRET", hide_env_values = true)]
+    pub access_token_secret: Option<String>,
+
+    /// The previous access-token key, accepted for verification only while clients still hold
+    /// tokens signed with it (key rotation). Same length rule as the current key.
+    #[arg(long, env = "ACCESS_TOKEN_PREVIOUS_SECRET", hide_env_values = true)]
+    pub access_token_previous_secret: Option<String>,
+
+    /// Lifetime of an access token (humantime: `30s`, `5m`, `1h`).
+    #[arg(long, env = "ACCESS_TOKEN_EXPIRY", default_value = "5m", value_parser = parse_duration)]
+    pub access_token_expiry: Duration,
+
+    /// Clock-skew allowance when checking an access token's `exp`/`nbf`. The server that issues
+    /// the tokens also checks them, so there is no skew to allow for by default.
+    #[arg(long, env = "ACCESS_TOKEN_LEEWAY", default_value = "0s", value_parser = parse_duration)]
+    pub access_token_leeway: Duration,
+
+    /// Absolute lifetime of a session (a refresh-token family); rotation never extends it.
+    #[arg(long, env = "REFRESH_TOKEN_EXPIRY", default_value = "7d", value_parser = parse_duration)]
+    pub refresh_token_expiry: Duration,
+
+    /// A session unused (not refreshed) for this long ends.
+    #[arg(long, env = "REFRESH_TOKEN_IDLE_TIMEOUT", default_value = "1d", value_parser = parse_duration)]
+    pub refresh_token_idle_timeout: Duration,
+
+    /// How long the immediate predecessor of the current refresh token is still answered
+    /// (two tabs refreshing at once, a retry after a lost response) instead of counting as reuse.
+    #[arg(long, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub refresh_reuse_grace: Duration,
+
+    /// `iss` claim of issued access tokens (and the only one accepted).
+    #[arg(long, env = "TOKEN_ISSUER", default_value = "tokenpair")]
+    pub token_issuer: String,
+
+    /// `aud` claim of issued access tokens (and the only one accepted).
+    #[arg(long, env = "TOKEN_AUDIENCE", default_value = "tokenpair-api")]
+    pub token_audience: String,
+
+    /// Extra origins allowed to call the cookie endpoints besides the server's own
+    /// (comma-separated, e.g. `http://127.0.0.1:8081` for a dev server on another port).
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Do not create the demo accounts (user1/password1, user2/password2) in an empty database.
+    #[arg(long, env = "NO_DEMO_USERS")]
+    pub no_demo_users: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 5m, 1h, 7d)"))
+}
+
+/// Why the server refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "{name} is {len} bytes long; it must be at least {MIN_SECRET_BYTES} bytes of random data \
+         (generate one with `openssl rand -base64 48`)"
+    )]
+    SecretTooShort { name: &'static str, len: usize },
+    #[error("{name} must be longer than zero")]
+    ZeroDuration { name: &'static str },
+    #[error("ACCESS_TOKEN_EXPIRY ({access:?}) must be shorter than REFRESH_TOKEN_EXPIRY ({refresh:?})")]
+    AccessOutlivesRefresh { access: Duration, refresh: Duration },
+    #[error("DATABASE_URL {0:?} is not a SQLite URL or path (use sqlite://data/tokenpair.db)")]
+    DatabaseUrl(String),
+}
+
+/// Validated settings the rest of the server runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub static_dir: PathBuf,
+    pub database_path: PathBuf,
+    /// `None`: generate a random key at start.
+    pub access_token_secret: Option<Vec<u8>>,
+    pub access_token_previous_secret: Option<Vec<u8>>,
+    pub access_token_expiry: Duration,
+    pub access_token_leeway: Duration,
+    pub refresh_token_expiry: Duration,
+    pub refresh_token_idle_timeout: Duration,
+    pub refresh_reuse_grace: Duration,
+    pub token_issuer: String,
+    pub token_audience: String,
+    pub allowed_origins: Vec<String>,
+    pub demo_users: bool,
+}
+
+impl TryFrom<Args> for Config {
+    type Error = ConfigError;
+
+    fn try_from(a: Args) -> Result<Self, Self::Error> {
+        let secret = |name, v: Option<String>| match v {
+            Some(s) if s.len() < MIN_SECRET_BYTES => {
+                Err(ConfigError::SecretTooShort { name, len: s.len() })
+            }
+            other => Ok(other.map(String::into_bytes)),
+        };
+        for (name, d) in [
+            ("ACCESS_TOKEN_EXPIRY", a.access_token_expiry),
+            ("REFRESH_TOKEN_EXPIRY", a.refresh_token_expiry),
+            ("REFRESH_TOKEN_IDLE_TIMEOUT", a.refresh_token_idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::ZeroDuration { name });
+            }
+        }
+        if a.access_token_expiry >= a.refresh_token_expiry {
+            return Err(ConfigError::AccessOutlivesRefresh {
+                access: a.access_token_expiry,
+                refresh: a.refresh_token_expiry,
+            });
+        }
+        Ok(Config {
+            addr: SocketAddr::new(a.host, a.port),
+            static_dir: a.static_dir,
+            database_path: database_path(&a.database_url)?,
+            access_token_secret: secret("ACCESS_TOKEN_SECRET", a.access_token_secret)?,
+            access_token_previous_secret: secret(
+                "ACCESS_TOKEN_PREVIOUS_SECRET",
+                a.access_token_previous_secret,
+            )?,
+            access_token_expiry: a.access_token_expiry,
+            access_token_leeway: a.access_token_leeway,
+            refresh_token_expiry: a.refresh_token_expiry,
+            refresh_token_idle_timeout: a.refresh_token_idle_timeout,
+            refresh_reuse_grace: a.refresh_reuse_grace,
+            token_issuer: a.token_issuer,
+            token_audience: a.token_audience,
+            allowed_origins: a
+                .allowed_origins
+                .into_iter()
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            demo_users: !a.no_demo_users,
+        })
+    }
+}
+
+impl Config {
+    /// Defaults as the binary has them, for tests and embedding: parse an empty command line
+    /// without reading the environment.
+    pub fn for_tests(database_path: PathBuf) -> Self {
+        let mut args = Args::parse_from(["tokenpair-server"]);
+        args.port = 0;
+        args.access_token_secret = None;
+        args.access_token_previous_secret = None;
+        args.allowed_origins = Vec::new();
+        args.no_demo_users = false;
+        args.database_url = database_path.display().to_string();
+        let mut config = Config::try_from(args).expect("defaults are valid");
+        // `Args::parse_from` still reads env fallbacks; pin every value a test relies on.
+        config.access_token_expiry = Duration::from_secs(300);
+        config.access_token_leeway = Duration::ZERO;
+        config.refresh_token_expiry = Duration::from_secs(7 * 24 * 3600);
+        config.refresh_token_idle_timeout = Duration::from_secs(24 * 3600);
+        config.refresh_reuse_grace = Duration::from_secs(10);
+        config.token_issuer = "tokenpair".into();
+        config.token_audience = "tokenpair-api".into();
+        config.static_dir = PathBuf::from("dist");
+        config
+    }
+}
+
+fn database_path(url: &str) -> Result<PathBuf, ConfigError> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    // Drop query options such as `?mode=rwc`: we always open read-write-create.
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains("://") || path == ":memory:" {
+        return Err(ConfigError::DatabaseUrl(url.to_owned()));
+    }
+    Ok(PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["tokenpair-server"];
+        argv.extend_from_slice(extra);
+        Config::try_from(Args::try_parse_from(argv).expect("flags parse"))
+    }
+
+    #[test]
+    fn a_secret_shorter_than_32_bytes_is_refused_with_a_clear_message() {
+        let err = parse(&["--access-token-secret", "short"]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("ACCESS_TOKEN_SECRET is 5 bytes"), "{msg}");
+        assert!(msg.contains("at least 32 bytes"), "{msg}");
+        assert!(parse(&["--access-token-secret", &"x".repeat(32)]).is_ok());
+    }
+
+    #[test]
+    fn durations_use_humantime() {
+        let c = parse(&["--access-token-expiry", "15m", "--refresh-token-expiry", "7d"]).unwrap();
+        assert_eq!(c.access_token_expiry, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_expiry, Duration::from_secs(7 * 86400));
+        assert!(Args::try_parse_from(["x", "--access-token-expiry", "soon"]).is_err());
+    }
+
+    #[test]
+    fn database_url_accepts_sqlite_urls_and_plain_paths() {
+        for (url, path) in [
+            ("sqlite://data/x.db", "data/x.db"),
+            ("sqlite:x.db?mode=rwc", "x.db"),
+            ("/tmp/y.db", "/tmp/y.db"),
+        ] {
+            assert_eq!(database_path(url).unwrap(), PathBuf::from(path));
+        }
+        assert!(database_path("postgres://db").is_err());
+        assert!(database_path("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn access_tokens_must_be_shorter_lived_than_sessions() {
+        let err = parse(&["--access-token-expiry", "2d", "--refresh-token-expiry", "1d"]);
+        assert!(matches!(err, Err(ConfigError::AccessOutlivesRefresh { .. })));
+    }
+}

@@ -1,0 +1,188 @@
+//! `ApiError`: every failure the API can answer, and the one place it becomes an HTTP response
+//! (`{ "error": "<code>", "message": "<text>" }`, plus the headers some statuses need).
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tokenpair_api::{codes, ErrorBody};
+
+use crate::db::DbError;
+use crate::passwords::PasswordError;
+use crate::sessions::RefreshError;
+use crate::tokens::TokenError;
+use crate::users::CreateUserError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Wrong username or password.")]
+    InvalidCredentials,
+    #[error("Too many failed sign-in attempts. Try again in {retry_after} s.")]
+    TooManyAttempts { retry_after: u64 },
+    #[error("That username is already taken.")]
+    UsernameTaken,
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("{0}")]
+    Refresh(RefreshErrorKind),
+    #[error("{0}")]
+    Csrf(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Method not allowed for this endpoint.")]
+    MethodNotAllowed,
+    #[error("The request body is larger than 16 KiB.")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Send the body as JSON with `Content-Type: application/json`.")]
+    UnsupportedMediaType,
+    /// Details are logged, never sent.
+    #[error("Something went wrong on the server.")]
+    Internal(String),
+}
+
+/// The three refresh failures the API distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshErrorKind {
+    #[error("The refresh token is missing or not recognised. Please sign in.")]
+    Invalid,
+    #[error("This refresh token was already used, so the session was ended for safety. Please sign in again.")]
+    Reused,
+    #[error("Your session has ended. Please sign in again.")]
+    Expired,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidCredentials | ApiError::InvalidToken(_) | ApiError::Refresh(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UsernameTaken => StatusCode::CONFLICT,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Csrf(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidCredentials => codes::INVALID_CREDENTIALS,
+            ApiError::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
+            ApiError::UsernameTaken => codes::USERNAME_TAKEN,
+            ApiError::Validation(_) => codes::VALIDATION_FAILED,
+            ApiError::InvalidToken(_) => codes::INVALID_TOKEN,
+            ApiError::Refresh(RefreshErrorKind::Invalid) => codes::INVALID_REFRESH_TOKEN,
+            ApiError::Refresh(RefreshErrorKind::Reused) => codes::REFRESH_TOKEN_REUSED,
+            ApiError::Refresh(RefreshErrorKind::Expired) => codes::SESSION_EXPIRED,
+            ApiError::Csrf(_) => codes::CSRF_REJECTED,
+            ApiError::NotFound(_) => codes::NOT_FOUND,
+            ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
+            ApiError::BadRequest(_) => codes::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => codes::INTERNAL,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::NotFound("No such API endpoint.".into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let status = self.status();
+        let body = ErrorBody { error: self.code().to_owned(), message: self.to_string() };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        // RFC 9110: every 401 carries a challenge. Token failures say which (RFC 6750).
+        let challenge = match &self {
+            ApiError::InvalidToken(why) => Some(format!(
+                r#"Bearer realm="tokenpair", error="invalid_token", error_description="{}""#,
+                why.replace('"', "'")
+            )),
+            ApiError::Refresh(_) => Some(r#"Bearer realm="tokenpair", error="invalid_token""#.to_owned()),
+            ApiError::InvalidCredentials => Some(r#"Bearer realm="tokenpair""#.to_owned()),
+            _ => None,
+        };
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let ApiError::TooManyAttempts { retry_after } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        ApiError::InvalidToken(e.to_string())
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Invalid => ApiError::Refresh(RefreshErrorKind::Invalid),
+            RefreshError::Reused => ApiError::Refresh(RefreshErrorKind::Reused),
+            RefreshError::Expired => ApiError::Refresh(RefreshErrorKind::Expired),
+            RefreshError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<CreateUserError> for ApiError {
+    fn from(e: CreateUserError) -> Self {
+        match e {
+            CreateUserError::Taken => ApiError::UsernameTaken,
+            CreateUserError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<jsonwebtoken::errors::Error> for ApiError {
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        ApiError::Internal(format!("signing an access token: {e}"))
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => ApiError::Validation(format!(
+                "The JSON body has a missing or wrong-typed field: {}",
+                e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+            )),
+            JsonRejection::JsonSyntaxError(_) => ApiError::BadRequest("The request body is not valid JSON.".into()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            other => ApiError::BadRequest(other.body_text()),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Request extractors: the JSON body (with our error mapping), the Bearer-authenticated
+//! caller, the client address and the refresh cookie.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
+use axum::http::{header, request::Parts, HeaderMap};
+use axum_extra::extract::CookieJar;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::tokens::{AccessClaims, TokenError};
+
+/// `axum::Json`, but a bad body becomes an [`ApiError`] (JSON, clear message) instead of
+/// axum's plain-text rejection.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// The caller of a Bearer-protected route: a verified access token whose session is live.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user_id: i64,
+    pub claims: AccessClaims,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers).ok_or_else(|| {
+            ApiError::InvalidToken("Send the access token as `Authorization: Bearer <token>`.".into())
+        })?;
+        let claims = state.tokens.verify(token)?;
+        if state.sessions.revocations().is_revoked(&claims.sid) {
+            return Err(TokenError::Revoked.into());
+        }
+        let user_id = claims.user_id().ok_or(TokenError::Invalid)?;
+        Ok(Authenticated { user_id, claims })
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header (scheme case-insensitive), if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The peer address of the TCP connection (never a header: nothing here trusts a proxy).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        Ok(ClientIp(ip))
+    }
+}
+
+/// The `User-Agent`, trimmed to a sane length, for the sessions list.
+pub fn user_agent(headers: &HeaderMap) -> Option<String> {
+    let ua = headers.get(header::USER_AGENT)?.to_str().ok()?.trim();
+    (!ua.is_empty()).then(|| ua.chars().take(256).collect())
+}
+
+/// The refresh token from the cookie jar, if present.
+pub fn refresh_cookie(jar: &CookieJar) -> Option<String> {
+    jar.get(crate::cookies::REFRESH_COOKIE).map(|c| c.value().to_owned())
+}

@@ -1,0 +1,66 @@
+//! `tokenpair-server`: flags → config → serve.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokenpair_server::{serve, AppState, Args, Config, StartupError};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    let config = match Config::try_from(Args::parse()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tokenpair-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tokenpair-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), StartupError> {
+    let addr = config.addr;
+    let demo = config.demo_users;
+    let db = config.database_path.display().to_string();
+    let state = tokio::task::spawn_blocking(move || AppState::new(config))
+        .await
+        .map_err(|e| StartupError::Serve(std::io::Error::other(e)))??;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Listen { addr, source })?;
+    let local = listener.local_addr().map_err(StartupError::Serve)?;
+    println!("tokenpair is running at http://{local}  (database: {db})");
+    if demo {
+        println!("demo accounts: user1 / password1, user2 / password2");
+    }
+    serve(listener, state, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,105 @@
+//! Serving the built SPA (trunk's `dist/`) from the same origin as the API.
+//!
+//! Hashed assets (`*.js`, `*.wasm`, `*.css`) are served with long-lived caching and, when
+//! `name.gz` / `name.br` exist beside them, precompressed. Every other non-API path gets
+//! `index.html` (client-side routes), with a Content-Security-Policy that allows scripts only
+//! from this origin, WebAssembly compilation, and trunk's inline loader by its SHA-256 hash —
+//! computed from the file on every request, so a rebuild never breaks the page.
+
+use std::path::PathBuf;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use sha2::{Digest, Sha256};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::app::AppState;
+
+/// The SPA routes: `/` and every path not claimed by the API.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let index_page = get(index).head(index);
+    let files = ServeDir::new(&state.config.static_dir)
+        .precompressed_gzip()
+        .precompressed_br()
+        .append_index_html_on_directories(false)
+        .fallback(index_page.clone().with_state(state.clone()));
+    let cached_files = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        .service(files);
+    Router::new().route("/", index_page).fallback_service(cached_files)
+}
+
+async fn index(State(state): State<AppState>) -> Response {
+    let path: PathBuf = state.config.static_dir.join("index.html");
+    match tokio::fs::read_to_string(&path).await {
+        Ok(html) => {
+            let csp = content_security_policy(&html);
+            let mut response = Html(html).into_response();
+            let h = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                h.insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CACHE_CONTROL, "no-store")],
+            Html(format!(
+                "<!doctype html><title>tokenpair</title><h1>The SPA is not built</h1>\
+                 <p>No <code>{}</code>. Run <code>make run</code>, or <code>trunk build --release</code> \
+                 and start the server with <code>--static-dir dist</code>. The API under <code>/api</code> works.</p>",
+                path.display()
+            )),
+        )
+            .into_response(),
+    }
+}
+
+/// The policy for index.html: only same-origin scripts plus the page's own inline scripts by
+/// hash (trunk's module loader), wasm compilation, no framing, no plugins, no base-URI tricks.
+pub fn content_security_policy(html: &str) -> String {
+    let hashes: String = inline_scripts(html)
+        .map(|s| format!(" 'sha256-{}'", STANDARD.encode(Sha256::digest(s.as_bytes()))))
+        .collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The bodies of `<script>` elements without a `src` attribute.
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script").skip(1).filter_map(|rest| {
+        let (attrs, after) = rest.split_once('>')?;
+        let (body, _) = after.split_once("</script>")?;
+        (!attrs.contains("src=")).then_some(body)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_inline_scripts_only_by_their_hash() {
+        let html = r#"<html><head><script type="module">import init from '/app.js';</script>
+            <script src="/other.js"></script></head></html>"#;
+        let csp = content_security_policy(html);
+        let expected = STANDARD.encode(Sha256::digest(b"import init from '/app.js';"));
+        assert!(csp.contains(&format!("'sha256-{expected}'")), "{csp}");
+        assert_eq!(csp.matches("'sha256-").count(), 1);
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(csp.contains("'wasm-unsafe-eval'"));
+        assert!(!csp.contains("unsafe-inline"));
+    }
+}
