@@ -6,26 +6,37 @@ set -euo pipefail
 TRUNK_VERSION=0.21.14
 # Must equal the wasm-bindgen version pinned in Cargo.toml / Cargo.lock.
 WASM_BINDGEN_VERSION=0.2.130
+# wasm-opt from npm's binaryen (Debian's 108 breaks wasm-bindgen's reference-types table).
+BINARYEN_VERSION=132
+TOOLS_DIR="$HOME/.cache/tokenpair/tools"
 
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# 1. Debian packages: headless Chromium + chromedriver for browser tests, binaryen for wasm-opt.
+# 1. Debian packages: headless Chromium + chromedriver for browser tests, brotli for precompression.
 missing_apt=()
 command -v chromium >/dev/null 2>&1 || missing_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing_apt+=(chromium-driver)
-command -v wasm-opt >/dev/null 2>&1 || missing_apt+=(binaryen)
+command -v npm >/dev/null 2>&1 || missing_apt+=(nodejs npm)
 command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
+command -v brotli >/dev/null 2>&1 || missing_apt+=(brotli)
 if [ ${#missing_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing_apt[*]} (about 30 s)"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_apt[@]}" >/dev/null
 fi
 
-# 2. The wasm target.
+# 2. wasm-opt (binaryen) from the npm registry, into a private prefix.
+if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VERSION" ]; then
+  say "installing wasm-opt (binaryen $BINARYEN_VERSION from npm) into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION.0.0"
+fi
+
+# 2b. The wasm target.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
@@ -49,4 +60,4 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install wasm-pack --locked
 fi
 
-say "tools ready: $(trunk --version), $(wasm-bindgen --version), $(wasm-pack --version 2>/dev/null), $(chromium --version 2>/dev/null), wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}')"
+say "tools ready: $(trunk --version), $(wasm-bindgen --version), $(wasm-pack --version 2>/dev/null), $(chromium --version 2>/dev/null), wasm-opt $("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')"

@@ -327,17 +327,23 @@ impl Client {
         if let Some(running) = self.inner.inflight.borrow().as_ref() {
             return running.clone();
         }
+        // The epoch is taken now, when the refresh is asked for, not when the future first runs:
+        // a sign-out in between must make its result stale.
+        let session = self.inner.session;
+        let started = Started {
+            epoch: session.epoch_untracked(),
+            restoring: session.is_restoring_untracked(),
+            token_before: session.access_token_untracked(),
+        };
         let this = self.clone();
-        let future = async move { this.run_refresh(kind).await }.boxed_local().shared();
+        let future = async move { this.run_refresh(kind, started).await }.boxed_local().shared();
         *self.inner.inflight.borrow_mut() = Some(future.clone());
         future
     }
 
-    async fn run_refresh(self, kind: EventKind) -> RefreshOutcome {
+    async fn run_refresh(self, kind: EventKind, started: Started) -> RefreshOutcome {
         let session = self.inner.session;
-        let epoch = session.epoch_untracked();
-        let restoring = session.is_restoring_untracked();
-        let token_before = session.access_token_untracked();
+        let Started { epoch, restoring, token_before } = started;
 
         let transport = self.inner.transport.clone();
         let inner = self.inner.clone();
@@ -574,6 +580,13 @@ impl Client {
         });
         *self.inner.channel.borrow_mut() = channel;
     }
+}
+
+/// The session as it was when a refresh was asked for.
+struct Started {
+    epoch: u64,
+    restoring: bool,
+    token_before: Option<String>,
 }
 
 enum Attempt {

@@ -1,0 +1,65 @@
+# tokenpair — the two commands: `make run` and `make test`. Everything else is a piece of them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# One shared build directory outside the clone, for every crate and every run.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/tokenpair/target
+# wasm-opt from npm's binaryen first (see scripts/setup.sh), then cargo-installed tools.
+export PATH := $(HOME)/.cache/tokenpair/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+SERVER_BIN := $(CARGO_TARGET_DIR)/release/tokenpair-server
+PORT ?= 8080
+
+.PHONY: help setup spa server run dev test test-native test-wasm e2e bench size fmt lint clean
+
+help:
+	@echo "make run    build everything (installing tools the first time) and serve http://127.0.0.1:$(PORT)"
+	@echo "make test   native tests (api, server), browser tests (wasm-pack), end-to-end tests (Chromium)"
+	@echo "make dev    API on :3000 for 'trunk serve' (which serves the SPA on :8080 and proxies /api)"
+	@echo "pieces: setup spa server test-native test-wasm e2e bench size fmt lint clean"
+
+setup:
+	@bash scripts/setup.sh
+
+spa: setup
+	trunk build --release
+	@bash scripts/compress-dist.sh dist
+
+server:
+	cargo build --release -p tokenpair-server --bin tokenpair-server
+
+run: spa server
+	$(SERVER_BIN) --static-dir dist --port $(PORT)
+
+dev:
+	cargo run -p tokenpair-server -- --port 3000
+
+test: setup
+	@bash scripts/test.sh all
+
+test-native:
+	@bash scripts/test.sh native
+
+test-wasm: setup
+	@bash scripts/test.sh wasm
+
+e2e: spa server
+	@bash scripts/test.sh e2e
+
+bench: setup
+	cargo run --release -p tokenpair-server --bin tokenpair-bench
+
+size: spa
+	@bash scripts/size.sh dist
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy -p tokenpair-api -p tokenpair-server -p tokenpair-e2e --all-targets -- -D warnings
+	cargo clippy -p tokenpair --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+clean:
+	rm -rf dist

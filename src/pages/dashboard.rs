@@ -1,0 +1,64 @@
+//! `/` — who you are (from `GET /api/me`, through the refreshing client) and what the tokens
+//! are doing right now.
+
+use leptos::prelude::*;
+use tokenpair_api::{paths, Me};
+
+use crate::app::{use_client, use_clock, use_session};
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let session = use_session();
+    let client = use_client();
+    let clock = use_clock();
+
+    let calls = RwSignal::new(0u32);
+    let me = LocalResource::new(move || {
+        calls.track();
+        let client = client.get_value();
+        async move { client.get_json::<Me>(paths::ME).await }
+    });
+    let remaining = move || {
+        session
+            .token()
+            .map(|t| (t.remaining_ms(clock.0.get()) / 1000.0).max(0.0).ceil() as u64)
+    };
+    let last_event = move || session.timeline().last().map(|e| format!("{}: {}", e.kind.label(), e.detail));
+    let refreshes = move || {
+        session.timeline();
+        client.with_value(|c| c.refresh_count())
+    };
+
+    view! {
+        <section class="card">
+            <h1>"Dashboard"</h1>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || me.get().map(|r| match r {
+                    Ok(me) => view! {
+                        <dl class="facts" data-testid="me">
+                            <dt>"Signed in as"</dt><dd data-testid="me-username">{me.username}</dd>
+                            <dt>"User id"</dt><dd>{me.id}</dd>
+                            <dt>"Account created"</dt><dd>{me.created_at}</dd>
+                        </dl>
+                    }.into_any(),
+                    Err(e) => view! { <p class="banner error" role="alert" data-testid="me-error">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+            <button data-testid="call-api" on:click=move |_| calls.update(|n| *n += 1)>"Call GET /api/me again"</button>
+            <p class="hint">"Each call carries the in-memory access token; an expired one is refreshed once and the call retried."</p>
+        </section>
+        <section class="card">
+            <h2>"What the tokens are doing"</h2>
+            <dl class="facts">
+                <dt>"Access token expires in"</dt>
+                <dd data-testid="expires-in">{move || remaining().map(|s| format!("{s} s")).unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Refreshes in this tab"</dt>
+                <dd data-testid="refresh-count">{refreshes}</dd>
+                <dt>"Latest event"</dt>
+                <dd data-testid="last-event">{last_event}</dd>
+                <dt>"Refresh token"</dt>
+                <dd>"In an HttpOnly cookie — JavaScript cannot read it, by design."</dd>
+            </dl>
+        </section>
+    }
+}

@@ -1,0 +1,70 @@
+//! `/sessions` — the user's signed-in devices; revoke one, or sign out everywhere.
+
+use leptos::prelude::*;
+use tokenpair_api::{paths, SessionInfo};
+
+use crate::app::use_client;
+
+#[component]
+pub fn Sessions() -> impl IntoView {
+    let client = use_client();
+    let version = RwSignal::new(0u32);
+    let sessions = LocalResource::new(move || {
+        version.track();
+        let client = client.get_value();
+        async move { client.get_json::<Vec<SessionInfo>>(paths::SESSIONS).await }
+    });
+    let error = RwSignal::new(None::<String>);
+    let revoke = Action::new_local(move |id: &String| {
+        let (client, path) = (client.get_value(), format!("{}/{}", paths::SESSIONS, id));
+        async move {
+            match client.delete(&path).await {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            version.update(|v| *v += 1);
+        }
+    });
+    let everywhere = move |_| {
+        let c = client.get_value();
+        leptos::task::spawn_local(async move { c.sign_out(true).await });
+    };
+
+    view! {
+        <section class="card">
+            <h1>"Sessions"</h1>
+            <p class="hint">"Each sign-in is one session: a family of refresh tokens that rotate on every use."</p>
+            {move || error.get().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || sessions.get().map(|r| match r {
+                    Ok(list) => view! {
+                        <ul class="sessions" data-testid="sessions">
+                            {list.into_iter().map(|s| session_row(s, revoke)).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+            <button class="danger" data-testid="sign-out-everywhere" on:click=everywhere>"Sign out everywhere"</button>
+        </section>
+    }
+}
+
+fn session_row(s: SessionInfo, revoke: Action<String, ()>) -> impl IntoView {
+    let id = s.id.clone();
+    let device = s.user_agent.clone().unwrap_or_else(|| "Unknown device".into());
+    view! {
+        <li class="session" data-testid="session" data-current=s.current.to_string()>
+            <div>
+                <strong class="device">{device}</strong>
+                {s.current.then(|| view! { <span class="badge">"this device"</span> })}
+                <div class="hint">
+                    "Signed in " {s.created_at} " · last used " {s.last_used_at} " · ends by " {s.expires_at}
+                </div>
+            </div>
+            {(!s.current).then(|| view! {
+                <button class="secondary" data-testid="revoke" on:click=move |_| { revoke.dispatch(id.clone()); }>"Revoke"</button>
+            })}
+        </li>
+    }
+}
