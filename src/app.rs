@@ -8,7 +8,9 @@ use leptos_router::path;
 
 use crate::client::{Client, FetchTransport, Settings};
 use crate::components::layout::Layout;
-use crate::pages::{dashboard::Dashboard, login::Login, login::Register, sessions::Sessions, token::TokenInspector};
+use crate::pages::{
+    dashboard::Dashboard, login::Login, login::Register, sessions::Sessions, token::TokenInspector,
+};
 use crate::session::{now_ms, Session};
 
 /// The client, shared by every view (it is not `Send`, so it lives in a local `StoredValue`).
@@ -33,8 +35,14 @@ pub fn use_clock() -> Clock {
 
 /// `/login?next=<path the user wanted>` for a guard's redirect.
 fn login_redirect() -> String {
-    let here = window().location().pathname().unwrap_or_else(|_| "/".into());
-    format!("/login?next={}", String::from(js_sys::encode_uri_component(&here)))
+    let here = window()
+        .location()
+        .pathname()
+        .unwrap_or_else(|_| "/".into());
+    format!(
+        "/login?next={}",
+        String::from(js_sys::encode_uri_component(&here))
+    )
 }
 
 #[component]
@@ -46,7 +54,10 @@ pub fn App() -> impl IntoView {
 
     let clock = Clock(RwSignal::new(now_ms()));
     provide_context(clock);
-    if let Ok(handle) = set_interval_with_handle(move || clock.0.set(now_ms()), std::time::Duration::from_millis(500)) {
+    if let Ok(handle) = set_interval_with_handle(
+        move || clock.0.set(now_ms()),
+        std::time::Duration::from_millis(500),
+    ) {
         on_cleanup(move || handle.clear());
     }
 

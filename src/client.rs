@@ -47,7 +47,12 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn new(method: Method, path: impl Into<String>) -> Self {
-        HttpRequest { method, path: path.into(), bearer: None, json_body: None }
+        HttpRequest {
+            method,
+            path: path.into(),
+            bearer: None,
+            json_body: None,
+        }
     }
 
     pub fn get(path: impl Into<String>) -> Self {
@@ -84,7 +89,10 @@ pub struct HttpResponse {
 pub struct NetworkError(pub String);
 
 pub trait Transport {
-    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'static, Result<HttpResponse, NetworkError>>;
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, NetworkError>>;
 }
 
 /// The real transport: `fetch` through gloo-net, same origin, cookies included.
@@ -107,11 +115,16 @@ impl Transport for FetchTransport {
                 builder = builder.header("Authorization", &format!("Bearer {token}"));
             }
             let request = match r.json_body {
-                Some(body) => builder.header("Content-Type", "application/json").body(body),
+                Some(body) => builder
+                    .header("Content-Type", "application/json")
+                    .body(body),
                 None => builder.build(),
             }
             .map_err(|e| NetworkError(e.to_string()))?;
-            let response = request.send().await.map_err(|e| NetworkError(e.to_string()))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| NetworkError(e.to_string()))?;
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
             Ok(HttpResponse { status, body })
@@ -131,7 +144,11 @@ pub enum ClientError {
     /// No answer, or a 5xx: the session is kept and the banner is up.
     Unreachable,
     /// The server refused the request.
-    Api { status: u16, code: String, message: String },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// An answer the client could not read.
     BadResponse(String),
 }
@@ -150,7 +167,11 @@ impl std::fmt::Display for ClientError {
 
 fn api_error(response: &HttpResponse) -> ClientError {
     match serde_json::from_str::<ErrorBody>(&response.body) {
-        Ok(body) => ClientError::Api { status: response.status, code: body.error, message: body.message },
+        Ok(body) => ClientError::Api {
+            status: response.status,
+            code: body.error,
+            message: body.message,
+        },
         Err(_) => ClientError::Api {
             status: response.status,
             code: "unknown".into(),
@@ -253,7 +274,9 @@ impl Client {
     /// Sends `request` with the access token; on 401 refreshes once and retries once.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ClientError> {
         if request.is_auth_endpoint() {
-            return Err(ClientError::BadResponse("auth endpoints are not sent through Client::send".into()));
+            return Err(ClientError::BadResponse(
+                "auth endpoints are not sent through Client::send".into(),
+            ));
         }
         let session = self.inner.session;
         // A refresh is running: wait for it rather than send a token about to be replaced.
@@ -273,13 +296,18 @@ impl Client {
         let retry_token = match session.access_token_untracked() {
             Some(current) if current != token => current,
             _ => match self.refresh(EventKind::RefreshAfter401).await {
-                RefreshOutcome::Refreshed => session.access_token_untracked().ok_or(ClientError::SignedOut)?,
+                RefreshOutcome::Refreshed => session
+                    .access_token_untracked()
+                    .ok_or(ClientError::SignedOut)?,
                 RefreshOutcome::Ended => return Err(ClientError::SessionEnded),
                 RefreshOutcome::Unreachable => return Err(ClientError::Unreachable),
                 RefreshOutcome::Stale => return Err(ClientError::SignedOut),
             },
         };
-        session.log(EventKind::Retry, &format!("{} retried once with the new token", request.path));
+        session.log(
+            EventKind::Retry,
+            &format!("{} retried once with the new token", request.path),
+        );
         let second = self.send_with(&request, &retry_token).await?;
         // A second 401 is an answer, not a reason to refresh again: never loop.
         self.finish(second)
@@ -294,7 +322,11 @@ impl Client {
         self.send(HttpRequest::delete(path)).await.map(|_| ())
     }
 
-    async fn send_with(&self, request: &HttpRequest, token: &str) -> Result<HttpResponse, ClientError> {
+    async fn send_with(
+        &self,
+        request: &HttpRequest,
+        token: &str,
+    ) -> Result<HttpResponse, ClientError> {
         let mut request = request.clone();
         request.bearer = Some(token.to_owned());
         match self.inner.transport.send(request).await {
@@ -336,14 +368,20 @@ impl Client {
             token_before: session.access_token_untracked(),
         };
         let this = self.clone();
-        let future = async move { this.run_refresh(kind, started).await }.boxed_local().shared();
+        let future = async move { this.run_refresh(kind, started).await }
+            .boxed_local()
+            .shared();
         *self.inner.inflight.borrow_mut() = Some(future.clone());
         future
     }
 
     async fn run_refresh(self, kind: EventKind, started: Started) -> RefreshOutcome {
         let session = self.inner.session;
-        let Started { epoch, restoring, token_before } = started;
+        let Started {
+            epoch,
+            restoring,
+            token_before,
+        } = started;
 
         let transport = self.inner.transport.clone();
         let inner = self.inner.clone();
@@ -367,17 +405,26 @@ impl Client {
         }
         match attempt {
             Some(Attempt::AlreadyFresh) => {
-                session.log(EventKind::CrossTab, "another tab refreshed first; using its token");
+                session.log(
+                    EventKind::CrossTab,
+                    "another tab refreshed first; using its token",
+                );
                 RefreshOutcome::Refreshed
             }
             Some(Attempt::Answer(Ok(response))) if response.status == 200 => {
                 match parse::<TokenResponse>(&response) {
                     Ok(tokens) => {
                         if restoring {
-                            session.sign_in(tokens.clone(), EventKind::Restored, "session restored through the refresh cookie");
+                            session.sign_in(
+                                tokens.clone(),
+                                EventKind::Restored,
+                                "session restored through the refresh cookie",
+                            );
                         } else {
                             let detail = match kind {
-                                EventKind::ProactiveRefresh => "refreshed before the access token expired",
+                                EventKind::ProactiveRefresh => {
+                                    "refreshed before the access token expired"
+                                }
                                 EventKind::RefreshAfter401 => "a request got 401; refreshed once",
                                 _ => "refreshed",
                             };
@@ -424,8 +471,16 @@ impl Client {
     // ------------------------------------------------------------ auth endpoints
 
     /// Signs in (`register`: creates the account first). Never intercepted.
-    pub async fn sign_in(&self, credentials: &Credentials, register: bool) -> Result<(), ClientError> {
-        let path = if register { paths::REGISTER } else { paths::LOGIN };
+    pub async fn sign_in(
+        &self,
+        credentials: &Credentials,
+        register: bool,
+    ) -> Result<(), ClientError> {
+        let path = if register {
+            paths::REGISTER
+        } else {
+            paths::LOGIN
+        };
         let response = self
             .inner
             .transport
@@ -436,8 +491,14 @@ impl Client {
             return Err(api_error(&response));
         }
         let tokens: TokenResponse = parse(&response)?;
-        let detail = if register { "account created and signed in" } else { "signed in with a password" };
-        self.inner.session.sign_in(tokens.clone(), EventKind::SignedIn, detail);
+        let detail = if register {
+            "account created and signed in"
+        } else {
+            "signed in with a password"
+        };
+        self.inner
+            .session
+            .sign_in(tokens.clone(), EventKind::SignedIn, detail);
         self.inner.session.set_unreachable(false);
         self.broadcast(&TabMessage::SignedIn { response: tokens });
         self.schedule_proactive();
@@ -450,9 +511,20 @@ impl Client {
         let session = self.inner.session;
         let token = session.access_token_untracked();
         self.cancel_timers();
-        session.sign_out(None, if everywhere { "signed out everywhere" } else { "signed out" });
+        session.sign_out(
+            None,
+            if everywhere {
+                "signed out everywhere"
+            } else {
+                "signed out"
+            },
+        );
         self.broadcast(&TabMessage::SignedOut);
-        let mut request = HttpRequest::post(if everywhere { paths::LOGOUT_GLOBAL } else { paths::LOGOUT });
+        let mut request = HttpRequest::post(if everywhere {
+            paths::LOGOUT_GLOBAL
+        } else {
+            paths::LOGOUT
+        });
         request.bearer = token;
         let _ = self.inner.transport.send(request).await;
     }
@@ -465,14 +537,22 @@ impl Client {
         if !self.inner.settings.proactive {
             return;
         }
-        let Some(token) = self.inner.session.token_untracked() else { return };
+        let Some(token) = self.inner.session.token_untracked() else {
+            return;
+        };
         let lifetime = token.expires_in as f64 * 1000.0;
-        let margin = self.inner.settings.proactive_margin_ms.min(lifetime * self.inner.settings.proactive_fraction);
+        let margin = self
+            .inner
+            .settings
+            .proactive_margin_ms
+            .min(lifetime * self.inner.settings.proactive_fraction);
         let delay = (token.remaining_ms(now_ms()) - margin).max(250.0);
         let epoch = self.inner.session.epoch_untracked();
         let this = self.clone();
         let timer = Timeout::new(delay as u32, move || {
-            if this.inner.session.epoch_untracked() == epoch && this.inner.session.is_signed_in_untracked() {
+            if this.inner.session.epoch_untracked() == epoch
+                && this.inner.session.is_signed_in_untracked()
+            {
                 let refresh = this.refresh(EventKind::ProactiveRefresh);
                 leptos::task::spawn_local(async move {
                     refresh.await;
@@ -491,7 +571,11 @@ impl Client {
             return;
         }
         if let Some(token) = session.token_untracked() {
-            let margin = self.inner.settings.proactive_margin_ms.min(token.expires_in as f64 * 1000.0 * self.inner.settings.proactive_fraction);
+            let margin = self
+                .inner
+                .settings
+                .proactive_margin_ms
+                .min(token.expires_in as f64 * 1000.0 * self.inner.settings.proactive_fraction);
             if token.remaining_ms(now_ms()) <= margin {
                 let refresh = self.refresh(EventKind::ProactiveRefresh);
                 leptos::task::spawn_local(async move {
@@ -519,9 +603,14 @@ impl Client {
         leptos::task::spawn_local(async move {
             let session = this.inner.session;
             let needs_token = session.is_restoring_untracked()
-                || session.token_untracked().is_some_and(|t| t.remaining_ms(now_ms()) <= 1000.0);
+                || session
+                    .token_untracked()
+                    .is_some_and(|t| t.remaining_ms(now_ms()) <= 1000.0);
             let back = if needs_token {
-                matches!(this.refresh(EventKind::ProactiveRefresh).await, RefreshOutcome::Refreshed | RefreshOutcome::Ended)
+                matches!(
+                    this.refresh(EventKind::ProactiveRefresh).await,
+                    RefreshOutcome::Refreshed | RefreshOutcome::Ended
+                )
             } else {
                 matches!(this.inner.transport.send(HttpRequest::get("/api/health")).await, Ok(r) if r.status < 500)
             };
@@ -560,11 +649,21 @@ impl Client {
                     this.schedule_proactive();
                 }
                 TabMessage::Token { response } => {
-                    if session.is_restoring_untracked() || session.user().is_some_and(|u| u.id == response.user.id) {
+                    if session.is_restoring_untracked()
+                        || session.user().is_some_and(|u| u.id == response.user.id)
+                    {
                         if session.is_restoring_untracked() {
-                            session.sign_in(response, EventKind::CrossTab, "another tab restored the session");
+                            session.sign_in(
+                                response,
+                                EventKind::CrossTab,
+                                "another tab restored the session",
+                            );
                         } else {
-                            session.replace_token(response, EventKind::CrossTab, "another tab refreshed the access token");
+                            session.replace_token(
+                                response,
+                                EventKind::CrossTab,
+                                "another tab refreshed the access token",
+                            );
                         }
                         session.set_unreachable(false);
                         this.schedule_proactive();
@@ -573,7 +672,10 @@ impl Client {
                 TabMessage::SignedOut => {
                     if session.is_signed_in_untracked() {
                         this.cancel_timers();
-                        session.sign_out(Some("You signed out in another tab."), "signed out in another tab");
+                        session.sign_out(
+                            Some("You signed out in another tab."),
+                            "signed out in another tab",
+                        );
                     }
                 }
             }

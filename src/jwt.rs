@@ -19,7 +19,9 @@ pub fn decode(token: &str) -> Option<DecodedJwt> {
     if parts.next().is_some() {
         return None;
     }
-    let json = |b64: &str| -> Option<Value> { serde_json::from_slice(&URL_SAFE_NO_PAD.decode(b64).ok()?).ok() };
+    let json = |b64: &str| -> Option<Value> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(b64).ok()?).ok()
+    };
     Some(DecodedJwt {
         header_b64: h.into(),
         payload_b64: p.into(),

@@ -42,7 +42,10 @@ impl std::fmt::Debug for AccessToken {
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuthState {
     Restoring,
-    SignedIn { user: UserSummary, token: AccessToken },
+    SignedIn {
+        user: UserSummary,
+        token: AccessToken,
+    },
     SignedOut,
 }
 
@@ -172,11 +175,13 @@ impl Session {
     }
 
     pub fn is_restoring_untracked(&self) -> bool {
-        self.state.with_untracked(|s| matches!(s, AuthState::Restoring))
+        self.state
+            .with_untracked(|s| matches!(s, AuthState::Restoring))
     }
 
     pub fn is_signed_in_untracked(&self) -> bool {
-        self.state.with_untracked(|s| matches!(s, AuthState::SignedIn { .. }))
+        self.state
+            .with_untracked(|s| matches!(s, AuthState::SignedIn { .. }))
     }
 
     pub fn epoch_untracked(&self) -> u64 {
@@ -209,7 +214,10 @@ impl Session {
             expires_in: response.expires_in,
             received_at_ms: now_ms(),
         };
-        self.state.set(AuthState::SignedIn { user: response.user, token });
+        self.state.set(AuthState::SignedIn {
+            user: response.user,
+            token,
+        });
     }
 
     /// Forgets the access token. `notice` is shown on the login page.
@@ -225,7 +233,10 @@ impl Session {
         if self.unreachable.get_untracked() != value {
             self.unreachable.set(value);
             if value {
-                self.log(EventKind::Unreachable, "the server did not answer; keeping the session");
+                self.log(
+                    EventKind::Unreachable,
+                    "the server did not answer; keeping the session",
+                );
             } else {
                 self.log(EventKind::Recovered, "the server is reachable again");
             }
@@ -237,7 +248,11 @@ impl Session {
     }
 
     pub fn log(&self, kind: EventKind, detail: &str) {
-        let event = Event { at_ms: now_ms(), kind, detail: detail.to_owned() };
+        let event = Event {
+            at_ms: now_ms(),
+            kind,
+            detail: detail.to_owned(),
+        };
         self.timeline.update(|t| {
             t.push(event);
             if t.len() > TIMELINE_LEN {

@@ -21,7 +21,10 @@ pub const CHANNEL_NAME: &str = "tokenpair-auth";
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = ["navigator", "locks"], js_name = request)]
-    fn lock_request(name: &str, callback: &Closure<dyn FnMut(JsValue) -> js_sys::Promise>) -> js_sys::Promise;
+    fn lock_request(
+        name: &str,
+        callback: &Closure<dyn FnMut(JsValue) -> js_sys::Promise>,
+    ) -> js_sys::Promise;
 }
 
 fn web_locks_available() -> bool {
@@ -81,13 +84,21 @@ impl Channel {
     /// Opens the channel and calls `on_message` for every message another tab posts.
     pub fn open(on_message: impl Fn(TabMessage) + 'static) -> Option<Channel> {
         let channel = web_sys::BroadcastChannel::new(CHANNEL_NAME).ok()?;
-        let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Some(msg) = e.data().as_string().and_then(|s| serde_json::from_str(&s).ok()) {
-                on_message(msg);
-            }
-        });
+        let handler =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                if let Some(msg) = e
+                    .data()
+                    .as_string()
+                    .and_then(|s| serde_json::from_str(&s).ok())
+                {
+                    on_message(msg);
+                }
+            });
         channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
-        Some(Channel { channel, _on_message: handler })
+        Some(Channel {
+            channel,
+            _on_message: handler,
+        })
     }
 
     pub fn post(&self, message: &TabMessage) {

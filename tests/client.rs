@@ -7,7 +7,10 @@ use std::rc::Rc;
 
 use futures::future::{join_all, FutureExt, LocalBoxFuture};
 use gloo_timers::future::TimeoutFuture;
-use tokenpair::client::{Client, ClientError, HttpRequest, HttpResponse, Method, NetworkError, RefreshOutcome, Settings, Transport};
+use tokenpair::client::{
+    Client, ClientError, HttpRequest, HttpResponse, Method, NetworkError, RefreshOutcome, Settings,
+    Transport,
+};
 use tokenpair::session::{EventKind, Session, SESSION_ENDED};
 use tokenpair_api::{paths, Credentials, Me, TokenResponse, UserSummary};
 use wasm_bindgen_test::*;
@@ -60,16 +63,25 @@ fn token_response(token: &str, expires_in: u64) -> TokenResponse {
         access_token: token.into(),
         token_type: "Bearer".into(),
         expires_in,
-        user: UserSummary { id: 1, username: "user1".into() },
+        user: UserSummary {
+            id: 1,
+            username: "user1".into(),
+        },
     }
 }
 
 fn json(status: u16, body: impl serde::Serialize) -> Result<HttpResponse, NetworkError> {
-    Ok(HttpResponse { status, body: serde_json::to_string(&body).unwrap() })
+    Ok(HttpResponse {
+        status,
+        body: serde_json::to_string(&body).unwrap(),
+    })
 }
 
 impl Transport for Fake {
-    fn send(&self, req: HttpRequest) -> LocalBoxFuture<'static, Result<HttpResponse, NetworkError>> {
+    fn send(
+        &self,
+        req: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, NetworkError>> {
         let state = self.0.clone();
         async move {
             TimeoutFuture::new(5).await;
@@ -115,7 +127,12 @@ impl Transport for Fake {
 }
 
 fn test_settings() -> Settings {
-    Settings { lock: None, proactive: false, probe_every_ms: 60_000, ..Settings::default() }
+    Settings {
+        lock: None,
+        proactive: false,
+        probe_every_ms: 60_000,
+        ..Settings::default()
+    }
 }
 
 /// A client whose session holds an access token the fake server no longer accepts.
@@ -133,8 +150,17 @@ async fn concurrent_401s_share_exactly_one_refresh_and_all_requests_succeed() {
     let (client, _) = signed_in_with_expired_token(&fake, test_settings());
     let requests = (0..8).map(|_| client.get_json::<Me>(paths::ME));
     let results = join_all(requests).await;
-    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|me| me.username == "user1")), "{results:?}");
-    assert_eq!(fake.0.borrow().refresh_calls, 1, "one refresh for eight 401s");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|me| me.username == "user1")),
+        "{results:?}"
+    );
+    assert_eq!(
+        fake.0.borrow().refresh_calls,
+        1,
+        "one refresh for eight 401s"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -147,7 +173,11 @@ async fn a_request_started_while_a_refresh_runs_waits_for_it_instead_of_sending_
     assert!(me.is_ok(), "{me:?}");
     assert_eq!(refresh.await, RefreshOutcome::Refreshed);
     let s = fake.0.borrow();
-    assert_eq!((s.refresh_calls, s.me_calls), (1, 1), "no 401 round trip: it waited for the refresh");
+    assert_eq!(
+        (s.refresh_calls, s.me_calls),
+        (1, 1),
+        "no 401 round trip: it waited for the refresh"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -171,22 +201,46 @@ async fn the_original_request_is_retried_at_most_once() {
     fake.0.borrow_mut().me_always_401 = true;
     let (client, session) = signed_in_with_expired_token(&fake, test_settings());
     let result = client.get_json::<Me>(paths::ME).await;
-    assert!(matches!(result, Err(ClientError::Api { status: 401, .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(ClientError::Api { status: 401, .. })),
+        "{result:?}"
+    );
     let s = fake.0.borrow();
-    assert_eq!((s.me_calls, s.refresh_calls), (2, 1), "one request, one refresh, one retry");
-    assert_eq!(session.signed_in(), Some(true), "a 401 on the retry is an answer, not a sign-out");
+    assert_eq!(
+        (s.me_calls, s.refresh_calls),
+        (2, 1),
+        "one request, one refresh, one retry"
+    );
+    assert_eq!(
+        session.signed_in(),
+        Some(true),
+        "a 401 on the retry is an answer, not a sign-out"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn auth_endpoints_are_never_intercepted() {
     let fake = Fake::new();
     let (client, _) = signed_in_with_expired_token(&fake, test_settings());
-    let creds = Credentials { username: "user1".into(), password: "wrong-password".into() };
+    let creds = Credentials {
+        username: "user1".into(),
+        password: "wrong-password".into(),
+    };
     let result = client.sign_in(&creds, false).await;
-    assert!(matches!(&result, Err(ClientError::Api { code, .. }) if code == "invalid_credentials"), "{result:?}");
-    assert_eq!(fake.0.borrow().refresh_calls, 0, "a 401 from login does not trigger a refresh");
+    assert!(
+        matches!(&result, Err(ClientError::Api { code, .. }) if code == "invalid_credentials"),
+        "{result:?}"
+    );
+    assert_eq!(
+        fake.0.borrow().refresh_calls,
+        0,
+        "a 401 from login does not trigger a refresh"
+    );
     let direct = client.send(HttpRequest::post(paths::REFRESH)).await;
-    assert!(direct.is_err(), "auth endpoints cannot go through the retrying path");
+    assert!(
+        direct.is_err(),
+        "auth endpoints cannot go through the retrying path"
+    );
     assert_eq!(fake.0.borrow().refresh_calls, 0);
 }
 
@@ -199,7 +253,11 @@ async fn a_refresh_that_finishes_after_sign_out_is_discarded() {
     TimeoutFuture::new(20).await;
     session.sign_out(None, "test");
     assert_eq!(refresh.await, RefreshOutcome::Stale);
-    assert_eq!(session.signed_in(), Some(false), "the late token did not sign the user back in");
+    assert_eq!(
+        session.signed_in(),
+        Some(false),
+        "the late token did not sign the user back in"
+    );
     assert!(session.access_token_untracked().is_none());
 }
 
@@ -216,7 +274,10 @@ async fn a_network_failure_keeps_the_session_and_shows_unreachable() {
     // A refresh that cannot reach the server does not sign out either.
     fake.0.borrow_mut().me_network_down = false;
     fake.0.borrow_mut().refresh_mode = RefreshMode::NetworkDown;
-    assert_eq!(client.refresh(EventKind::RefreshAfter401).await, RefreshOutcome::Unreachable);
+    assert_eq!(
+        client.refresh(EventKind::RefreshAfter401).await,
+        RefreshOutcome::Unreachable
+    );
     assert_eq!(session.signed_in(), Some(true));
 }
 
@@ -224,13 +285,20 @@ async fn a_network_failure_keeps_the_session_and_shows_unreachable() {
 async fn tokens_never_reach_web_storage_or_document_cookie() {
     let fake = Fake::new();
     let (client, session) = signed_in_with_expired_token(&fake, test_settings());
-    client.get_json::<Me>(paths::ME).await.expect("refresh and retry");
+    client
+        .get_json::<Me>(paths::ME)
+        .await
+        .expect("refresh and retry");
     let token = session.access_token_untracked().expect("a token in memory");
     assert!(token.starts_with("fresh-"));
 
     let window = web_sys::window().unwrap();
     let mut stored = String::new();
-    for storage in [window.local_storage(), window.session_storage()].into_iter().flatten().flatten() {
+    for storage in [window.local_storage(), window.session_storage()]
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         for i in 0..storage.length().unwrap_or(0) {
             if let Ok(Some(key)) = storage.key(i) {
                 stored.push_str(&key);
@@ -238,15 +306,22 @@ async fn tokens_never_reach_web_storage_or_document_cookie() {
             }
         }
     }
-    let document: web_sys::HtmlDocument = wasm_bindgen::JsCast::dyn_into(window.document().unwrap()).unwrap();
+    let document: web_sys::HtmlDocument =
+        wasm_bindgen::JsCast::dyn_into(window.document().unwrap()).unwrap();
     stored.push_str(&document.cookie().unwrap_or_default());
-    assert!(!stored.contains(&token) && !stored.contains("fresh-") && !stored.contains("expired"), "found a token in: {stored}");
+    assert!(
+        !stored.contains(&token) && !stored.contains("fresh-") && !stored.contains("expired"),
+        "found a token in: {stored}"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn a_proactive_refresh_fires_before_the_access_token_expires() {
     let fake = Fake::new();
-    let settings = Settings { proactive: true, ..test_settings() };
+    let settings = Settings {
+        proactive: true,
+        ..test_settings()
+    };
     let _ = any_spawner::Executor::init_wasm_bindgen();
     let session = Session::new();
     let client = Client::new(Rc::new(fake.clone()), session, settings);
@@ -254,7 +329,11 @@ async fn a_proactive_refresh_fires_before_the_access_token_expires() {
     session.sign_in(token_response("fresh-0", 2), EventKind::SignedIn, "test");
     client.check_now();
     TimeoutFuture::new(1_800).await;
-    assert_eq!(fake.0.borrow().refresh_calls, 1, "refreshed once, before the 2 s expiry");
+    assert_eq!(
+        fake.0.borrow().refresh_calls,
+        1,
+        "refreshed once, before the 2 s expiry"
+    );
     let remaining = session.token_untracked().unwrap().expires_in;
     assert_eq!(remaining, 300, "the new token is in the session");
 }

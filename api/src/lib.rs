@@ -135,7 +135,10 @@ mod tests {
             access_token: "a.b.c".into(),
             token_type: "Bearer".into(),
             expires_in: 300,
-            user: UserSummary { id: 1, username: "user1".into() },
+            user: UserSummary {
+                id: 1,
+                username: "user1".into(),
+            },
         };
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(
@@ -149,13 +152,19 @@ mod tests {
 
     #[test]
     fn debug_output_never_contains_secrets() {
-        let creds = Credentials { username: "u".into(), password: "hunter22".into() };
+        let creds = Credentials {
+            username: "u".into(),
+            password: "hunter22".into(),
+        };
         assert!(!format!("{creds:?}").contains("hunter22"));
         let body = TokenResponse {
             access_token: "secret.jwt.value".into(),
             token_type: "Bearer".into(),
             expires_in: 1,
-            user: UserSummary { id: 1, username: "u".into() },
+            user: UserSummary {
+                id: 1,
+                username: "u".into(),
+            },
         };
         assert!(!format!("{body:?}").contains("secret.jwt.value"));
     }

@@ -26,12 +26,16 @@ fn server_bin() -> PathBuf {
     if let Ok(p) = std::env::var("TOKENPAIR_SERVER_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
     target.join("release").join("tokenpair-server")
 }
 
 fn dist_dir() -> PathBuf {
-    std::env::var("TOKENPAIR_DIST").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("dist"))
+    std::env::var("TOKENPAIR_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("dist"))
 }
 
 fn free_port() -> u16 {
@@ -51,7 +55,11 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { access_token_expiry: "3s", refresh_token_expiry: "1h", extra_args: Vec::new() }
+        ServerOptions {
+            access_token_expiry: "3s",
+            refresh_token_expiry: "1h",
+            extra_args: Vec::new(),
+        }
     }
 }
 
@@ -68,7 +76,11 @@ pub struct Server {
 impl Server {
     pub async fn start(options: ServerOptions) -> Server {
         let bin = server_bin();
-        assert!(bin.exists(), "no server binary at {} — run `make test` (it builds it)", bin.display());
+        assert!(
+            bin.exists(),
+            "no server binary at {} — run `make test` (it builds it)",
+            bin.display()
+        );
         assert!(
             dist_dir().join("index.html").exists(),
             "no built SPA in {} — run `make test` (it runs trunk build --release)",
@@ -77,13 +89,24 @@ impl Server {
         let data = tempfile::tempdir().expect("temp dir");
         let db_path = data.path().join("e2e.db");
         let log_path = data.path().join("server.log");
-        let mut server = Server { child: None, port: free_port(), options, _data: data, db_path, log_path };
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            options,
+            _data: data,
+            db_path,
+            log_path,
+        };
         server.spawn().await;
         server
     }
 
     async fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).expect("log file");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("log file");
         let mut cmd = Command::new(server_bin());
         cmd.args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
             .arg("--static-dir")
@@ -134,7 +157,10 @@ pub async fn wait_for_http(port: u16, path: &str, timeout: Duration) {
         if http_status(port, path).await == Some(200) {
             return;
         }
-        assert!(Instant::now() < deadline, "nothing answered 200 on 127.0.0.1:{port}{path} within {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing answered 200 on 127.0.0.1:{port}{path} within {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -144,13 +170,17 @@ pub async fn wait_for_http(port: u16, path: &str, timeout: Duration) {
 async fn http_status(port: u16, path: &str) -> Option<u16> {
     let probe = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
         stream.write_all(req.as_bytes()).await.ok()?;
         let mut line = String::new();
         BufReader::new(stream).read_line(&mut line).await.ok()?;
         line.split_whitespace().nth(1)?.parse().ok()
     };
-    tokio::time::timeout(Duration::from_secs(2), probe).await.ok().flatten()
+    tokio::time::timeout(Duration::from_secs(2), probe)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// chromedriver, started on a free port. Killed on drop.
@@ -170,7 +200,10 @@ impl Driver {
             .spawn()
             .expect("start chromedriver (scripts/setup.sh installs Debian's chromium-driver)");
         wait_for_http(port, "/status", Duration::from_secs(20)).await;
-        Driver { _child: child, port }
+        Driver {
+            _child: child,
+            port,
+        }
     }
 
     /// A new browser (its own profile and cookie jar): headless Chromium as root.
@@ -218,16 +251,32 @@ pub async fn text_of(browser: &Client, css: &str) -> String {
 /// Fills the login form and submits it.
 pub async fn sign_in(browser: &Client, username: &str, password: &str) {
     let wait = browser.wait().at_most(Duration::from_secs(10));
-    let user = wait.for_element(Locator::Css("#username")).await.expect("the login form");
+    let user = wait
+        .for_element(Locator::Css("#username"))
+        .await
+        .expect("the login form");
     user.send_keys(username).await.expect("type username");
-    let pass = browser.find(Locator::Css("#password")).await.expect("password field");
+    let pass = browser
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password field");
     pass.send_keys(password).await.expect("type password");
-    browser.find(Locator::Css("[data-testid=submit]")).await.expect("submit").click().await.expect("click");
+    browser
+        .find(Locator::Css("[data-testid=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
 }
 
 /// The current path of the page.
 pub async fn path(browser: &Client) -> String {
-    browser.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default()
+    browser
+        .current_url()
+        .await
+        .map(|u| u.path().to_owned())
+        .unwrap_or_default()
 }
 
 /// Polls `f` until it returns true, or panics with `what` after `timeout`.
@@ -238,7 +287,10 @@ where
 {
     let deadline = Instant::now() + timeout;
     while !f().await {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -69,7 +69,7 @@ impl AppState {
         if config.demo_users && users.count_blocking().map_err(db_err)? == 0 {
             for (name, password) in DEMO_USERS {
                 let hash = hash_blocking(password)?;
-                db.call_blocking(|c| {
+                db.call_blocking(move |c| {
                     c.execute(
                         "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)",
                         rusqlite::params![name, hash, crate::db::now_ms()],
@@ -120,19 +120,14 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}", delete(routes::sessions::revoke))
         .route("/health", get(routes::health))
         .fallback(routes::not_found)
-        .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(refuse_large_bodies))
-        // Tokens and personal data: never cached anywhere.
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ));
+        .method_not_allowed_fallback(routes::method_not_allowed);
+    // `nest("/api", …)` matches `/api` and `/api/<something>` but not `/api/` itself, which
+    // would otherwise fall through to the SPA: answer it with the API's JSON 404 as well.
+    let api_slash = Router::new().route("/api/", any(routes::not_found));
 
     Router::new()
-        .nest("/api", api)
+        .nest("/api", api_layers(api))
+        .merge(api_layers(api_slash))
         .merge(spa::router(&state))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -143,6 +138,19 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// What every `/api` response gets: the body limit, and headers that keep tokens and personal
+/// data out of every cache and any rendering context.
+fn api_layers(api: Router<AppState>) -> Router<AppState> {
+    api.layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(refuse_large_bodies))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
 }
 
 /// 413 up front for a declared `Content-Length` over the limit, whatever the route reads.

@@ -1,11 +1,15 @@
 //! The embedded SQLite database: opening, schema, and running queries off the async runtime.
 //!
-//! One connection behind a mutex is plenty for this workload (a rotation is one short
-//! transaction), and it makes every rotation trivially serialised. Calls run on tokio's
-//! blocking pool so a slow disk never stalls the request-handling threads.
+//! One connection is plenty for this workload (a rotation is one short transaction), and it
+//! makes every rotation trivially serialised. The connection lives on a thread of its own that
+//! runs the queued calls one after the other, so a slow disk never stalls the request-handling
+//! threads. (Running each call on tokio's blocking pool behind a mutex instead made every
+//! concurrent request park a pool thread on that mutex: 64 concurrent refreshes grew the
+//! server to 200 threads.)
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
 
 use rusqlite::Connection;
 
@@ -51,19 +55,25 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot create the database directory {path}: {source}")]
     Dir { path: String, source: std::io::Error },
-    #[error("database task failed: {0}")]
-    Join(#[from] tokio::task::JoinError),
-    #[error("database lock poisoned")]
-    Poisoned,
+    #[error("cannot start the database thread: {0}")]
+    Thread(std::io::Error),
+    #[error("the database call did not complete (it panicked, or the database thread has stopped)")]
+    Unavailable,
 }
 
+/// A call queued for the database thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A handle to the database thread. Clones share it; the thread (and the connection) end when
+/// the last handle is dropped.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Db {
-    /// Opens (creating if needed) the database file and brings the schema up to date.
+    /// Opens (creating if needed) the database file, brings the schema up to date, and starts
+    /// the thread that owns the connection.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
@@ -71,36 +81,55 @@ impl Db {
                 source,
             })?;
         }
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("tokenpair-db".into())
+            .spawn(move || {
+                for job in queue {
+                    // A panicking call fails alone (its caller gets `Unavailable`; an open
+                    // transaction rolls back as it is dropped); the thread carries on.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+                }
+            })
+            .map_err(DbError::Thread)?;
+        Ok(Db { jobs })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the connection on the database thread.
     pub async fn call<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| DbError::Poisoned)?;
-            f(&mut guard)
-        })
-        .await?
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.submit(Box::new(move |c| {
+            let _ = done.send(f(c));
+        }))?;
+        result.await.map_err(|_| DbError::Unavailable)?
     }
 
     /// Same as [`Db::call`] for code that is already off the async runtime (startup).
-    pub fn call_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        let mut guard = self.conn.lock().map_err(|_| DbError::Poisoned)?;
-        f(&mut guard)
+    pub fn call_blocking<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let (done, result) = mpsc::sync_channel(1);
+        self.submit(Box::new(move |c| {
+            let _ = done.send(f(c));
+        }))?;
+        result.recv().map_err(|_| DbError::Unavailable)?
+    }
+
+    fn submit(&self, job: Job) -> Result<(), DbError> {
+        self.jobs.send(job).map_err(|_| DbError::Unavailable)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `ApiError`: every failure the API can answer, and the one place it becomes an HTTP response
 //! (`{ "error": "<code>", "message": "<text>" }`, plus the headers some statuses need).
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -185,4 +185,21 @@ impl From<JsonRejection> for ApiError {
             other => ApiError::BadRequest(other.body_text()),
         }
     }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest(format!("The query string is invalid: {}", query_problem(&rejection.body_text())))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::BadRequest(format!("The URL path is invalid: {}", rejection.body_text()))
+    }
+}
+
+/// axum's text without its generic preamble ("Failed to deserialize query string: …").
+fn query_problem(text: &str) -> &str {
+    text.trim_start_matches("Failed to deserialize query string: ")
 }

@@ -17,6 +17,17 @@ use crate::tokens::{AccessClaims, TokenError};
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// `axum::extract::Query`, but a bad query string becomes an [`ApiError`] (JSON 400).
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `axum::extract::Path`, but a bad path parameter (e.g. invalid UTF-8 after percent-decoding)
+/// becomes an [`ApiError`] (JSON 400).
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
 /// The caller of a Bearer-protected route: a verified access token whose session is live.
 #[derive(Debug, Clone)]
 pub struct Authenticated {

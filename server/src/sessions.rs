@@ -175,7 +175,7 @@ impl Sessions {
     pub fn new(db: Db, policy: SessionPolicy) -> Result<Self, DbError> {
         let sessions = Sessions { db, policy, revocations: Revocations::default() };
         let horizon = now_ms() - ms(policy.access_lifetime);
-        let recent: Vec<(String, i64)> = sessions.db.call_blocking(|c| {
+        let recent: Vec<(String, i64)> = sessions.db.call_blocking(move |c| {
             let mut stmt = c.prepare(
                 "SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at > ?1",
             )?;
@@ -423,7 +423,7 @@ fn rotate_in_tx(
 
     if p.generation == p.current_generation {
         // The normal case: rotate. The WHERE on generation makes this the only successor.
-        let next = new_token();
+        let (next, next_raw) = new_token_with_raw();
         let moved = tx.execute(
             "UPDATE sessions SET generation = generation + 1, rotated_at = ?1, last_used_at = ?1
              WHERE id = ?2 AND generation = ?3 AND revoked_at IS NULL",
@@ -432,7 +432,6 @@ fn rotate_in_tx(
         if moved != 1 {
             return Ok(Rotation::Refused { error: RefreshError::Invalid, revoke: None });
         }
-        let next_raw = decode_token(&next.0).ok_or(DbError::Poisoned)?;
         tx.execute(
             "INSERT INTO refresh_tokens (hash, session_id, generation, issued_at) VALUES (?1, ?2, ?3, ?4)",
             params![hash_token(&next.0).as_slice(), p.session_id, p.current_generation + 1, now],
@@ -493,9 +492,14 @@ fn end_session(tx: &rusqlite::Transaction<'_>, sid: &str, reason: EndReason, now
 }
 
 fn new_token() -> RefreshToken {
+    new_token_with_raw().0
+}
+
+/// A new token and its 32 raw bytes.
+fn new_token_with_raw() -> (RefreshToken, [u8; TOKEN_BYTES]) {
     let mut raw = [0u8; TOKEN_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut raw);
-    RefreshToken(URL_SAFE_NO_PAD.encode(raw))
+    (RefreshToken(URL_SAFE_NO_PAD.encode(raw)), raw)
 }
 
 /// The 32 bytes of a well-formed token, or None for anything else (garbage is rejected

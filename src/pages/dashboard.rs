@@ -23,7 +23,12 @@ pub fn Dashboard() -> impl IntoView {
             .token()
             .map(|t| (t.remaining_ms(clock.0.get()) / 1000.0).max(0.0).ceil() as u64)
     };
-    let last_event = move || session.timeline().last().map(|e| format!("{}: {}", e.kind.label(), e.detail));
+    let last_event = move || {
+        session
+            .timeline()
+            .last()
+            .map(|e| format!("{}: {}", e.kind.label(), e.detail))
+    };
     let refreshes = move || {
         session.timeline();
         client.with_value(|c| c.refresh_count())

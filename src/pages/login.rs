@@ -47,13 +47,26 @@ fn AuthForm(register: bool) -> impl IntoView {
         }
     });
 
-    let error = move || submit.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        submit
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         session.clear_notice();
-        submit.dispatch(Credentials { username: username.get_untracked(), password: password.get_untracked() });
+        submit.dispatch(Credentials {
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+        });
     };
-    let (title, button) = if register { ("Create an account", "Create account") } else { ("Sign in", "Sign in") };
+    let (title, button) = if register {
+        ("Create an account", "Create account")
+    } else {
+        ("Sign in", "Sign in")
+    };
     let other = move || {
         if register {
             view! { <p>"Have an account? " <A href="/login">"Sign in"</A></p> }.into_any()

@@ -52,7 +52,10 @@ pub fn Sessions() -> impl IntoView {
 
 fn session_row(s: SessionInfo, revoke: Action<String, ()>) -> impl IntoView {
     let id = s.id.clone();
-    let device = s.user_agent.clone().unwrap_or_else(|| "Unknown device".into());
+    let device = s
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| "Unknown device".into());
     view! {
         <li class="session" data-testid="session" data-current=s.current.to_string()>
             <div>

@@ -6,7 +6,7 @@
 //! HttpOnly cookie ([`crate::cookies`]). [`refresh`] rotates the cookie and issues a new
 //! access token.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,7 +17,7 @@ use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 use crate::app::AppState;
 use crate::cookies::{clear_refresh_cookie, refresh_cookie};
 use crate::error::ApiError;
-use crate::extract::{bearer_token, refresh_cookie as cookie_token, user_agent, ApiJson, ClientIp};
+use crate::extract::{bearer_token, refresh_cookie as cookie_token, user_agent, ApiJson, ApiQuery, ClientIp};
 use crate::sessions::{EndReason, Grant};
 use crate::users::{validate_password, validate_username, PASSWORD_MAX, USERNAME_MAX};
 
@@ -101,7 +101,7 @@ pub struct LogoutQuery {
 /// user) and clears the cookie. Idempotent: without a valid session it only clears the cookie.
 pub async fn logout(
     State(state): State<AppState>,
-    Query(query): Query<LogoutQuery>,
+    ApiQuery(query): ApiQuery<LogoutQuery>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Result<Response, ApiError> {

@@ -1,13 +1,13 @@
 //! `/api/sessions`: the user's signed-in devices (Bearer), and revoking one of them.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tokenpair_api::SessionInfo;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::Authenticated;
+use crate::extract::{ApiPath, Authenticated};
 use crate::sessions::EndReason;
 
 /// `GET /api/sessions` → the live sessions, newest first; `current` marks the caller's.
@@ -21,7 +21,7 @@ pub async fn list(State(state): State<AppState>, auth: Authenticated) -> Result<
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.sessions.revoke(&id, Some(auth.user_id), EndReason::Revoked).await? {
         tracing::info!(user = auth.user_id, session = %id, "session revoked");
