@@ -54,7 +54,10 @@ pub enum StartupError {
     #[error(transparent)]
     Passwords(#[from] PasswordError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -63,7 +66,10 @@ impl AppState {
     /// Opens the database, seeds the demo accounts into an empty one, and prepares the keys.
     /// Blocking (Argon2 runs); call it before serving.
     pub fn new(config: Config) -> Result<Self, StartupError> {
-        let db_err = |source| StartupError::Database { path: config.database_path.display().to_string(), source };
+        let db_err = |source| StartupError::Database {
+            path: config.database_path.display().to_string(),
+            source,
+        };
         let db = Db::open(&config.database_path).map_err(db_err)?;
         let users = Users::new(db.clone());
         if config.demo_users && users.count_blocking().map_err(db_err)? == 0 {
@@ -91,7 +97,9 @@ impl AppState {
             absolute: config.refresh_token_expiry,
             idle: config.refresh_token_idle_timeout,
             grace: config.refresh_reuse_grace,
-            access_lifetime: config.access_token_expiry + config.access_token_leeway + Duration::from_secs(1),
+            access_lifetime: config.access_token_expiry
+                + config.access_token_leeway
+                + Duration::from_secs(1),
         };
         let sessions = Sessions::new(db, policy).map_err(db_err)?;
         Ok(AppState {
@@ -129,9 +137,18 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api_layers(api))
         .merge(api_layers(api_slash))
         .merge(spa::router(&state))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
@@ -145,8 +162,14 @@ pub fn router(state: AppState) -> Router {
 fn api_layers(api: Router<AppState>) -> Router<AppState> {
     api.layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(refuse_large_bodies))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
@@ -185,7 +208,9 @@ pub async fn serve(
         }
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
     cleanup.abort();
     result.map_err(StartupError::Serve)
 }

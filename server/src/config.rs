@@ -31,7 +31,11 @@ pub struct Args {
 
     /// SQLite database: `sqlite://path/to/file.db`, `sqlite:file.db` or a plain path.
     /// The parent directory is created if missing.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/tokenpair.db")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/tokenpair.db"
+    )]
     pub database_url: String,
 
     /// HMAC-SHA256 key for access tokens, at least 32 bytes of random data
@@ -99,7 +103,9 @@ pub enum ConfigError {
     SecretTooShort { name: &'static str, len: usize },
     #[error("{name} must be longer than zero")]
     ZeroDuration { name: &'static str },
-    #[error("ACCESS_TOKEN_EXPIRY ({access:?}) must be shorter than REFRESH_TOKEN_EXPIRY ({refresh:?})")]
+    #[error(
+        "ACCESS_TOKEN_EXPIRY ({access:?}) must be shorter than REFRESH_TOKEN_EXPIRY ({refresh:?})"
+    )]
     AccessOutlivesRefresh { access: Duration, refresh: Duration },
     #[error("DATABASE_URL {0:?} is not a SQLite URL or path (use sqlite://data/tokenpair.db)")]
     DatabaseUrl(String),
@@ -236,7 +242,13 @@ mod tests {
 
     #[test]
     fn durations_use_humantime() {
-        let c = parse(&["--access-token-expiry", "15m", "--refresh-token-expiry", "7d"]).unwrap();
+        let c = parse(&[
+            "--access-token-expiry",
+            "15m",
+            "--refresh-token-expiry",
+            "7d",
+        ])
+        .unwrap();
         assert_eq!(c.access_token_expiry, Duration::from_secs(900));
         assert_eq!(c.refresh_token_expiry, Duration::from_secs(7 * 86400));
         assert!(Args::try_parse_from(["x", "--access-token-expiry", "soon"]).is_err());
@@ -257,7 +269,15 @@ mod tests {
 
     #[test]
     fn access_tokens_must_be_shorter_lived_than_sessions() {
-        let err = parse(&["--access-token-expiry", "2d", "--refresh-token-expiry", "1d"]);
-        assert!(matches!(err, Err(ConfigError::AccessOutlivesRefresh { .. })));
+        let err = parse(&[
+            "--access-token-expiry",
+            "2d",
+            "--refresh-token-expiry",
+            "1d",
+        ]);
+        assert!(matches!(
+            err,
+            Err(ConfigError::AccessOutlivesRefresh { .. })
+        ));
     }
 }

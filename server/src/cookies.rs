@@ -6,8 +6,8 @@
 //! Browsers treat http://127.0.0.1 and http://localhost as secure contexts, so `Secure`
 //! cookies work there too.
 
-use cookie::{Cookie, CookieBuilder, SameSite};
 use cookie::time::Duration;
+use cookie::{Cookie, CookieBuilder, SameSite};
 
 use crate::db::now_ms;
 

@@ -19,20 +19,33 @@ use tokenpair_api::{CSRF_HEADER, CSRF_HEADER_VALUE};
 use crate::app::AppState;
 use crate::error::ApiError;
 
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn guard(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     check(request.headers(), &state.config.allowed_origins)?;
     Ok(next.run(request).await)
 }
 
 pub fn check(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
 
     if !header(CSRF_HEADER).is_some_and(|v| v.eq_ignore_ascii_case(CSRF_HEADER_VALUE)) {
-        return Err(ApiError::Csrf("This endpoint requires the header `X-Requested-With: XMLHttpRequest`."));
+        return Err(ApiError::Csrf(
+            "This endpoint requires the header `X-Requested-With: XMLHttpRequest`.",
+        ));
     }
     if let Some(site) = header("sec-fetch-site") {
         if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
-            return Err(ApiError::Csrf("Cross-site requests to this endpoint are refused."));
+            return Err(ApiError::Csrf(
+                "Cross-site requests to this endpoint are refused.",
+            ));
         }
     }
     if let Some(origin) = header("origin") {
@@ -69,12 +82,26 @@ mod tests {
     #[test]
     fn same_origin_requests_with_the_header_pass() {
         assert!(check(&headers(&[XRW, HOST]), &[]).is_ok());
-        assert!(check(&headers(&[XRW, HOST, ("origin", "http://127.0.0.1:8080"), ("sec-fetch-site", "same-origin")]), &[]).is_ok());
+        assert!(check(
+            &headers(&[
+                XRW,
+                HOST,
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            &[]
+        )
+        .is_ok());
     }
 
     #[test]
     fn the_trunk_proxy_origin_is_recognised_through_x_forwarded_host() {
-        let h = headers(&[XRW, ("host", "127.0.0.1"), ("x-forwarded-host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]);
+        let h = headers(&[
+            XRW,
+            ("host", "127.0.0.1"),
+            ("x-forwarded-host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+        ]);
         assert!(check(&h, &[]).is_ok());
     }
 
@@ -82,15 +109,31 @@ mod tests {
     fn missing_header_foreign_origin_and_cross_site_are_refused() {
         assert!(check(&headers(&[HOST]), &[]).is_err());
         assert!(check(&headers(&[("x-requested-with", "fetch"), HOST]), &[]).is_err());
-        assert!(check(&headers(&[XRW, HOST, ("origin", "https://evil.example")]), &[]).is_err());
+        assert!(check(
+            &headers(&[XRW, HOST, ("origin", "https://evil.example")]),
+            &[]
+        )
+        .is_err());
         assert!(check(&headers(&[XRW, HOST, ("origin", "null")]), &[]).is_err());
-        assert!(check(&headers(&[XRW, HOST, ("sec-fetch-site", "cross-site")]), &[]).is_err());
-        assert!(check(&headers(&[XRW, HOST, ("origin", "http://127.0.0.1:8080.evil.example")]), &[]).is_err());
+        assert!(check(
+            &headers(&[XRW, HOST, ("sec-fetch-site", "cross-site")]),
+            &[]
+        )
+        .is_err());
+        assert!(check(
+            &headers(&[XRW, HOST, ("origin", "http://127.0.0.1:8080.evil.example")]),
+            &[]
+        )
+        .is_err());
     }
 
     #[test]
     fn configured_origins_are_allowed() {
         let allowed = vec!["http://localhost:5173".to_owned()];
-        assert!(check(&headers(&[XRW, HOST, ("origin", "http://localhost:5173")]), &allowed).is_ok());
+        assert!(check(
+            &headers(&[XRW, HOST, ("origin", "http://localhost:5173")]),
+            &allowed
+        )
+        .is_ok());
     }
 }

@@ -54,10 +54,15 @@ pub enum DbError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot create the database directory {path}: {source}")]
-    Dir { path: String, source: std::io::Error },
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot start the database thread: {0}")]
     Thread(std::io::Error),
-    #[error("the database call did not complete (it panicked, or the database thread has stopped)")]
+    #[error(
+        "the database call did not complete (it panicked, or the database thread has stopped)"
+    )]
     Unavailable,
 }
 
@@ -143,6 +148,7 @@ pub fn now_ms() -> i64 {
 
 /// RFC 3339 (UTC, whole seconds) for a database timestamp, as the API shows it.
 pub fn rfc3339(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     humantime::format_rfc3339_seconds(t).to_string()
 }

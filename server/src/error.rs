@@ -105,7 +105,10 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let status = self.status();
-        let body = ErrorBody { error: self.code().to_owned(), message: self.to_string() };
+        let body = ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         // RFC 9110: every 401 carries a challenge. Token failures say which (RFC 6750).
@@ -114,7 +117,9 @@ impl IntoResponse for ApiError {
                 r#"Bearer realm="tokenpair", error="invalid_token", error_description="{}""#,
                 why.replace('"', "'")
             )),
-            ApiError::Refresh(_) => Some(r#"Bearer realm="tokenpair", error="invalid_token""#.to_owned()),
+            ApiError::Refresh(_) => {
+                Some(r#"Bearer realm="tokenpair", error="invalid_token""#.to_owned())
+            }
             ApiError::InvalidCredentials => Some(r#"Bearer realm="tokenpair""#.to_owned()),
             _ => None,
         };
@@ -177,9 +182,13 @@ impl From<JsonRejection> for ApiError {
         match rejection {
             JsonRejection::JsonDataError(e) => ApiError::Validation(format!(
                 "The JSON body has a missing or wrong-typed field: {}",
-                e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+                e.body_text().trim_start_matches(
+                    "Failed to deserialize the JSON body into the target type: "
+                )
             )),
-            JsonRejection::JsonSyntaxError(_) => ApiError::BadRequest("The request body is not valid JSON.".into()),
+            JsonRejection::JsonSyntaxError(_) => {
+                ApiError::BadRequest("The request body is not valid JSON.".into())
+            }
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
             other => ApiError::BadRequest(other.body_text()),
@@ -189,13 +198,19 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::BadRequest(format!("The query string is invalid: {}", query_problem(&rejection.body_text())))
+        ApiError::BadRequest(format!(
+            "The query string is invalid: {}",
+            query_problem(&rejection.body_text())
+        ))
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::BadRequest(format!("The URL path is invalid: {}", rejection.body_text()))
+        ApiError::BadRequest(format!(
+            "The URL path is invalid: {}",
+            rejection.body_text()
+        ))
     }
 }
 

@@ -40,7 +40,9 @@ impl FromRequestParts<AppState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or_else(|| {
-            ApiError::InvalidToken("Send the access token as `Authorization: Bearer <token>`.".into())
+            ApiError::InvalidToken(
+                "Send the access token as `Authorization: Bearer <token>`.".into(),
+            )
         })?;
         let claims = state.tokens.verify(token)?;
         if state.sessions.revocations().is_revoked(&claims.sid) {
@@ -83,5 +85,6 @@ pub fn user_agent(headers: &HeaderMap) -> Option<String> {
 
 /// The refresh token from the cookie jar, if present.
 pub fn refresh_cookie(jar: &CookieJar) -> Option<String> {
-    jar.get(crate::cookies::REFRESH_COOKIE).map(|c| c.value().to_owned())
+    jar.get(crate::cookies::REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
 }

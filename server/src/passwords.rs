@@ -55,7 +55,11 @@ impl Passwords {
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no user,
     /// so both cases cost one Argon2 run. Returns true only for a real user's right password.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, PasswordError> {
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<bool, PasswordError> {
         let is_real = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.dummy_hash.to_string());
         let ok = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc)).await?;
@@ -69,7 +73,10 @@ pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
     let params = Params::default();
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_bytes = [0u8; 64];
-    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(|e| err(&e))?;
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| err(&e))?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     run_argon2(&params, password.as_bytes(), salt_bytes, &mut out).map_err(|e| err(&e))?;
     let phc = PasswordHash {
@@ -85,17 +92,28 @@ pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
 /// Checks `password` against a stored PHC string (its own algorithm, version and cost).
 /// Anything unparsable is simply "no".
 fn verify_blocking(password: &str, phc: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else { return false };
-    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
     if Algorithm::try_from(parsed.algorithm) != Ok(Algorithm::Argon2id) {
         return false;
     }
-    if parsed.version.is_some_and(|v| v != u32::from(Version::V0x13)) {
+    if parsed
+        .version
+        .is_some_and(|v| v != u32::from(Version::V0x13))
+    {
         return false;
     }
-    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
     let mut salt_bytes = [0u8; 64];
-    let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
     let mut out = vec![0u8; expected.len()];
     if run_argon2(&params, password.as_bytes(), salt_bytes, &mut out).is_err() {
         return false;
@@ -104,12 +122,22 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
 }
 
 /// One Argon2id (v0x13) run into `out`, on the shared working memory.
-fn run_argon2(params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+fn run_argon2(
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let blocks = params.block_count();
     if blocks > Params::DEFAULT.block_count() {
         // A costlier stored hash than ours: give it memory of its own, not a bigger shared one.
-        return argon2.hash_password_into_with_memory(password, salt, out, vec![Block::default(); blocks]);
+        return argon2.hash_password_into_with_memory(
+            password,
+            salt,
+            out,
+            vec![Block::default(); blocks],
+        );
     }
     // The memory holds nothing worth protecting between runs (each run overwrites what it
     // reads), so a panic elsewhere while it was held does not make it unusable.
@@ -139,13 +167,19 @@ mod tests {
         let phc = hash_blocking("correct horse").unwrap();
         let parsed = PasswordHash::new(&phc).unwrap();
         // The crate's own verifier accepts our hash …
-        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
         // … and with the same salt, the crate's own hasher makes the same string.
-        let same = Argon2::default().hash_password(b"correct horse", parsed.salt.unwrap()).unwrap();
+        let same = Argon2::default()
+            .hash_password(b"correct horse", parsed.salt.unwrap())
+            .unwrap();
         assert_eq!(same.to_string(), phc);
         // And we verify a hash the crate made.
         let salt = SaltString::generate(&mut OsRng);
-        let theirs = Argon2::default().hash_password(b"battery staple", &salt).unwrap();
+        let theirs = Argon2::default()
+            .hash_password(b"battery staple", &salt)
+            .unwrap();
         assert!(verify_blocking("battery staple", &theirs.to_string()));
         assert!(!verify_blocking("battery stapler", &theirs.to_string()));
     }
@@ -162,6 +196,9 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_user_never_verifies_even_with_the_dummy_password() {
         let p = Passwords::new().unwrap();
-        assert!(!p.verify("tokenpair-dummy-password".into(), None).await.unwrap());
+        assert!(!p
+            .verify("tokenpair-dummy-password".into(), None)
+            .await
+            .unwrap());
     }
 }

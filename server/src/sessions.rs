@@ -137,7 +137,10 @@ pub struct Revocations {
 
 impl Revocations {
     pub fn is_revoked(&self, sid: &str) -> bool {
-        self.inner.read().map(|m| m.contains_key(sid)).unwrap_or(true)
+        self.inner
+            .read()
+            .map(|m| m.contains_key(sid))
+            .unwrap_or(true)
     }
 
     fn insert(&self, sid: String, keep_until: i64) {
@@ -173,7 +176,11 @@ impl Sessions {
     /// Builds the store and reloads recent revocations, so a restart cannot resurrect the
     /// access tokens of a session that was signed out just before it.
     pub fn new(db: Db, policy: SessionPolicy) -> Result<Self, DbError> {
-        let sessions = Sessions { db, policy, revocations: Revocations::default() };
+        let sessions = Sessions {
+            db,
+            policy,
+            revocations: Revocations::default(),
+        };
         let horizon = now_ms() - ms(policy.access_lifetime);
         let recent: Vec<(String, i64)> = sessions.db.call_blocking(move |c| {
             let mut stmt = c.prepare(
@@ -185,7 +192,9 @@ impl Sessions {
             Ok(rows)
         })?;
         for (sid, at) in recent {
-            sessions.revocations.insert(sid, at + ms(policy.access_lifetime));
+            sessions
+                .revocations
+                .insert(sid, at + ms(policy.access_lifetime));
         }
         Ok(sessions)
     }
@@ -199,7 +208,12 @@ impl Sessions {
     }
 
     /// Starts a new family for a signed-in user (every sign-in does).
-    pub async fn start(&self, user_id: i64, username: String, user_agent: Option<String>) -> Result<Grant, DbError> {
+    pub async fn start(
+        &self,
+        user_id: i64,
+        username: String,
+        user_agent: Option<String>,
+    ) -> Result<Grant, DbError> {
         let token = new_token();
         let id = crate::tokens::random_id(16);
         let now = now_ms();
@@ -221,7 +235,14 @@ impl Sessions {
                 Ok(())
             })
             .await?;
-        Ok(Grant { session_id: id, user_id, username, refresh_token: token, expires_at, grace: false })
+        Ok(Grant {
+            session_id: id,
+            user_id,
+            username,
+            refresh_token: token,
+            expires_at,
+            grace: false,
+        })
     }
 
     /// Rotates a presented refresh token (see the module docs for the three outcomes).
@@ -247,7 +268,10 @@ impl Sessions {
     }
 
     /// The session a refresh token belongs to, whatever its generation (for logout).
-    pub async fn session_of_token(&self, presented: &str) -> Result<Option<(String, i64)>, DbError> {
+    pub async fn session_of_token(
+        &self,
+        presented: &str,
+    ) -> Result<Option<(String, i64)>, DbError> {
         if decode_token(presented).is_none() {
             return Ok(None);
         }
@@ -266,7 +290,12 @@ impl Sessions {
     }
 
     /// Ends one session. Returns false if it did not exist, was not `user_id`'s, or had ended.
-    pub async fn revoke(&self, sid: &str, user_id: Option<i64>, reason: EndReason) -> Result<bool, DbError> {
+    pub async fn revoke(
+        &self,
+        sid: &str,
+        user_id: Option<i64>,
+        reason: EndReason,
+    ) -> Result<bool, DbError> {
         let (id, now) = (sid.to_owned(), now_ms());
         let changed = self
             .db
@@ -296,7 +325,8 @@ impl Sessions {
                         "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2
                          WHERE user_id = ?3 AND revoked_at IS NULL RETURNING id",
                     )?;
-                    let rows = stmt.query_map(params![now, reason.as_str(), user_id], |r| r.get(0))?;
+                    let rows =
+                        stmt.query_map(params![now, reason.as_str(), user_id], |r| r.get(0))?;
                     rows.collect::<Result<Vec<String>, _>>()?
                 };
                 tx.commit()?;
@@ -356,13 +386,17 @@ impl Sessions {
     }
 
     fn note_revoked(&self, sid: String) {
-        self.revocations.insert(sid, now_ms() + ms(self.policy.access_lifetime));
+        self.revocations
+            .insert(sid, now_ms() + ms(self.policy.access_lifetime));
     }
 }
 
 enum Rotation {
     Granted(Grant),
-    Refused { error: RefreshError, revoke: Option<String> },
+    Refused {
+        error: RefreshError,
+        revoke: Option<String>,
+    },
 }
 
 fn rotate_in_tx(
@@ -399,17 +433,30 @@ fn rotate_in_tx(
         )
         .optional()?;
     let Some(p) = row else {
-        return Ok(Rotation::Refused { error: RefreshError::Invalid, revoke: None });
+        return Ok(Rotation::Refused {
+            error: RefreshError::Invalid,
+            revoke: None,
+        });
     };
 
     if let Some(reason) = p.revoked_reason.as_deref() {
-        let error = if reason == EndReason::Reuse.as_str() { RefreshError::Reused } else { RefreshError::Expired };
-        return Ok(Rotation::Refused { error, revoke: None });
+        let error = if reason == EndReason::Reuse.as_str() {
+            RefreshError::Reused
+        } else {
+            RefreshError::Expired
+        };
+        return Ok(Rotation::Refused {
+            error,
+            revoke: None,
+        });
     }
     if now >= p.expires_at || now - p.last_used_at > ms(policy.idle) {
         end_session(&tx, &p.session_id, EndReason::Expired, now)?;
         tx.commit()?;
-        return Ok(Rotation::Refused { error: RefreshError::Expired, revoke: Some(p.session_id) });
+        return Ok(Rotation::Refused {
+            error: RefreshError::Expired,
+            revoke: Some(p.session_id),
+        });
     }
 
     let grant = |refresh_token, grace| Grant {
@@ -430,7 +477,10 @@ fn rotate_in_tx(
             params![now, p.session_id, p.current_generation],
         )?;
         if moved != 1 {
-            return Ok(Rotation::Refused { error: RefreshError::Invalid, revoke: None });
+            return Ok(Rotation::Refused {
+                error: RefreshError::Invalid,
+                revoke: None,
+            });
         }
         tx.execute(
             "INSERT INTO refresh_tokens (hash, session_id, generation, issued_at) VALUES (?1, ?2, ?3, ?4)",
@@ -455,7 +505,10 @@ fn rotate_in_tx(
                 |r| r.get(0),
             )?;
             if is_current {
-                tx.execute("UPDATE sessions SET last_used_at = ?1 WHERE id = ?2", params![now, p.session_id])?;
+                tx.execute(
+                    "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2",
+                    params![now, p.session_id],
+                )?;
                 tx.commit()?;
                 return Ok(Rotation::Granted(grant(RefreshToken(token), true)));
             }
@@ -467,7 +520,10 @@ fn rotate_in_tx(
     tx.commit()?;
     tracing::warn!(session = %p.session_id, user = p.user_id, generation = p.generation,
         current = p.current_generation, "refresh token reuse detected; session revoked");
-    Ok(Rotation::Refused { error: RefreshError::Reused, revoke: Some(p.session_id) })
+    Ok(Rotation::Refused {
+        error: RefreshError::Reused,
+        revoke: Some(p.session_id),
+    })
 }
 
 struct Presented {
@@ -483,7 +539,12 @@ struct Presented {
     revoked_reason: Option<String>,
 }
 
-fn end_session(tx: &rusqlite::Transaction<'_>, sid: &str, reason: EndReason, now: i64) -> Result<(), DbError> {
+fn end_session(
+    tx: &rusqlite::Transaction<'_>,
+    sid: &str,
+    reason: EndReason,
+    now: i64,
+) -> Result<(), DbError> {
     tx.execute(
         "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 WHERE id = ?3 AND revoked_at IS NULL",
         params![now, reason.as_str(), sid],

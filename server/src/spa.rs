@@ -34,7 +34,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         ))
         .service(files);
-    Router::new().route("/", index_page).fallback_service(cached_files)
+    Router::new()
+        .route("/", index_page)
+        .fallback_service(cached_files)
 }
 
 async fn index(State(state): State<AppState>) -> Response {
@@ -68,7 +70,12 @@ async fn index(State(state): State<AppState>) -> Response {
 /// hash (trunk's module loader), wasm compilation, no framing, no plugins, no base-URI tricks.
 pub fn content_security_policy(html: &str) -> String {
     let hashes: String = inline_scripts(html)
-        .map(|s| format!(" 'sha256-{}'", STANDARD.encode(Sha256::digest(s.as_bytes()))))
+        .map(|s| {
+            format!(
+                " 'sha256-{}'",
+                STANDARD.encode(Sha256::digest(s.as_bytes()))
+            )
+        })
         .collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \

@@ -17,9 +17,18 @@ struct Rule {
     max_block: Duration,
 }
 
-const PAIR: Rule = Rule { free_failures: 5, max_block: Duration::from_secs(15 * 60) };
-const ADDRESS: Rule = Rule { free_failures: 20, max_block: Duration::from_secs(15 * 60) };
-const ACCOUNT: Rule = Rule { free_failures: 50, max_block: Duration::from_secs(5 * 60) };
+const PAIR: Rule = Rule {
+    free_failures: 5,
+    max_block: Duration::from_secs(15 * 60),
+};
+const ADDRESS: Rule = Rule {
+    free_failures: 20,
+    max_block: Duration::from_secs(15 * 60),
+};
+const ACCOUNT: Rule = Rule {
+    free_failures: 50,
+    max_block: Duration::from_secs(5 * 60),
+};
 /// Counters of keys with no failure for this long are forgotten.
 const QUIET_RESET: Duration = Duration::from_secs(15 * 60);
 const MAX_ENTRIES: usize = 100_000;
@@ -65,7 +74,9 @@ impl Throttle {
     }
 
     fn check_at(&self, username: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
-        let Ok(m) = self.entries.lock() else { return Ok(()) };
+        let Ok(m) = self.entries.lock() else {
+            return Ok(());
+        };
         let wait = keys(username, addr)
             .iter()
             .filter_map(|(k, _)| m.get(k)?.blocked_until)
@@ -76,12 +87,18 @@ impl Throttle {
     }
 
     fn record_failure_at(&self, username: &str, addr: IpAddr, now: Instant) {
-        let Ok(mut m) = self.entries.lock() else { return };
+        let Ok(mut m) = self.entries.lock() else {
+            return;
+        };
         if m.len() > MAX_ENTRIES {
             m.retain(|_, e| now.duration_since(e.last_failure) < QUIET_RESET);
         }
         for (key, rule) in keys(username, addr) {
-            let e = m.entry(key).or_insert(Entry { failures: 0, last_failure: now, blocked_until: None });
+            let e = m.entry(key).or_insert(Entry {
+                failures: 0,
+                last_failure: now,
+                blocked_until: None,
+            });
             if now.duration_since(e.last_failure) >= QUIET_RESET {
                 e.failures = 0;
             }
@@ -134,7 +151,10 @@ mod tests {
         assert!(wait <= Duration::from_secs(15 * 60), "{wait:?}");
         let later = now + QUIET_RESET + Duration::from_secs(1);
         t.record_failure_at("bob", A, later);
-        assert!(t.check_at("bob", A, later).is_ok(), "counter restarted after the quiet period");
+        assert!(
+            t.check_at("bob", A, later).is_ok(),
+            "counter restarted after the quiet period"
+        );
     }
 
     #[test]

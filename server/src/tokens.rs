@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -93,9 +95,19 @@ impl AccessTokens {
         };
         let kid = key_id(&secret);
         let mut keys = HashMap::new();
-        keys.insert(kid.clone(), Key { decoding: DecodingKey::from_secret(&secret) });
+        keys.insert(
+            kid.clone(),
+            Key {
+                decoding: DecodingKey::from_secret(&secret),
+            },
+        );
         if let Some(prev) = &config.access_token_previous_secret {
-            keys.insert(key_id(prev), Key { decoding: DecodingKey::from_secret(prev) });
+            keys.insert(
+                key_id(prev),
+                Key {
+                    decoding: DecodingKey::from_secret(prev),
+                },
+            );
         }
 
         let mut validation = Validation::new(ALGORITHM);
@@ -128,7 +140,12 @@ impl AccessTokens {
     }
 
     /// Issues a token for `user_id` in session `sid`, never outliving `not_after` (unix s).
-    pub fn issue(&self, user_id: i64, sid: &str, not_after: u64) -> Result<Issued, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        user_id: i64,
+        sid: &str,
+        not_after: u64,
+    ) -> Result<Issued, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let exp = (now + self.ttl.as_secs()).min(not_after).max(now + 1);
         let claims = AccessClaims {
@@ -143,7 +160,10 @@ impl AccessTokens {
         let mut header = Header::new(ALGORITHM);
         header.typ = Some(TOKEN_TYPE.into());
         header.kid = Some(self.kid.clone());
-        Ok(Issued { token: encode(&header, &claims, &self.encoding)?, expires_in: exp - now })
+        Ok(Issued {
+            token: encode(&header, &claims, &self.encoding)?,
+            expires_in: exp - now,
+        })
     }
 
     /// Verifies signature, header and claims. Revocation is checked by the caller
@@ -157,7 +177,11 @@ impl AccessTokens {
             return Err(TokenError::WrongType);
         }
         // Keys come only from our own map: never from headers that point elsewhere.
-        if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
+        if header.jku.is_some()
+            || header.x5u.is_some()
+            || header.jwk.is_some()
+            || header.x5c.is_some()
+        {
             return Err(TokenError::UnknownKey);
         }
         let key = header
@@ -176,7 +200,10 @@ impl AccessTokens {
 
 /// A key id that names a key without revealing it: the first 8 bytes of SHA-256(label || key).
 pub fn key_id(secret: &[u8]) -> String {
-    let digest = Sha256::new().chain_update(b"tokenpair-kid:").chain_update(secret).finalize();
+    let digest = Sha256::new()
+        .chain_update(b"tokenpair-kid:")
+        .chain_update(secret)
+        .finalize();
     format!("hs256-{}", hex(&digest[..8]))
 }
 
@@ -212,7 +239,10 @@ mod tests {
         let issued = t.issue(42, "sid-1", far()).unwrap();
         let claims = t.verify(&issued.token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("42", "sid-1"));
-        assert_eq!((claims.iss.as_str(), claims.aud.as_str()), ("tokenpair", "tokenpair-api"));
+        assert_eq!(
+            (claims.iss.as_str(), claims.aud.as_str()),
+            ("tokenpair", "tokenpair-api")
+        );
         assert_eq!(claims.exp - claims.iat, 300);
         assert_eq!(issued.expires_in, 300);
         let header = decode_header(&issued.token).unwrap();
@@ -240,6 +270,8 @@ mod tests {
         let a = random_id(32);
         assert_eq!(a.len(), 43);
         assert_ne!(a, random_id(32));
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 }

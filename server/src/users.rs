@@ -57,10 +57,14 @@ pub fn validate_username(name: &str) -> Result<(), String> {
 pub fn validate_password(password: &str) -> Result<(), String> {
     let len = password.chars().count();
     if len < PASSWORD_MIN {
-        return Err(format!("Password must be at least {PASSWORD_MIN} characters long."));
+        return Err(format!(
+            "Password must be at least {PASSWORD_MIN} characters long."
+        ));
     }
     if len > PASSWORD_MAX {
-        return Err(format!("Password must be at most {PASSWORD_MAX} characters long."));
+        return Err(format!(
+            "Password must be at most {PASSWORD_MAX} characters long."
+        ));
     }
     Ok(())
 }
@@ -73,7 +77,10 @@ pub struct Users {
 
 impl Users {
     pub fn new(db: Db) -> Self {
-        Users { db, cache: Arc::default() }
+        Users {
+            db,
+            cache: Arc::default(),
+        }
     }
 
     pub async fn by_name(&self, username: &str) -> Result<Option<User>, DbError> {
@@ -113,7 +120,11 @@ impl Users {
     }
 
     /// Inserts a user whose password is already hashed.
-    pub async fn create(&self, username: &str, password_hash: String) -> Result<User, CreateUserError> {
+    pub async fn create(
+        &self,
+        username: &str,
+        password_hash: String,
+    ) -> Result<User, CreateUserError> {
         let username = username.to_owned();
         let created_at = now_ms();
         let result = self
@@ -127,7 +138,12 @@ impl Users {
                 if inserted == 0 {
                     return Ok(None);
                 }
-                Ok(Some(User { id: c.last_insert_rowid(), username, password_hash, created_at }))
+                Ok(Some(User {
+                    id: c.last_insert_rowid(),
+                    username,
+                    password_hash,
+                    created_at,
+                }))
             })
             .await?;
         result.ok_or(CreateUserError::Taken)
@@ -140,7 +156,12 @@ impl Users {
 }
 
 fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    Ok(User { id: r.get(0)?, username: r.get(1)?, password_hash: r.get(2)?, created_at: r.get(3)? })
+    Ok(User {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        password_hash: r.get(2)?,
+        created_at: r.get(3)?,
+    })
 }
 
 #[cfg(test)]

@@ -107,7 +107,11 @@ async fn scenarios(args: &Args, binary: &Path, server: &Server) -> Result<(), Bo
         "tokenpair-bench: {} connections, {:?} per scenario (+{:?} warm-up), {} client thread(s)",
         args.connections, args.duration, args.warmup, args.client_threads
     );
-    println!("server: {} (pid {}) on http://{addr}", binary.display(), server.pid());
+    println!(
+        "server: {} (pid {}) on http://{addr}",
+        binary.display(),
+        server.pid()
+    );
 
     // One session per connection for the rotation chains, plus one for /api/me.
     let mut conn = connect(addr).await?;
@@ -126,12 +130,22 @@ async fn scenarios(args: &Args, binary: &Path, server: &Server) -> Result<(), Bo
     );
 
     let token = Arc::new(me_session.access);
-    let me = load(args, addr, vec![(); args.connections], |()| MeStep { token: token.clone() }).await?;
+    let me = load(args, addr, vec![(); args.connections], |()| MeStep {
+        token: token.clone(),
+    })
+    .await?;
     me.print("GET /api/me (Bearer)", ME_TARGET, "req/s");
     let after_me = memory(server.pid());
 
-    let refresh = load(args, addr, sessions, |session| RefreshStep { cookie: session.refresh }).await?;
-    refresh.print("POST /api/auth/refresh (rotation)", REFRESH_TARGET, "rotations/s");
+    let refresh = load(args, addr, sessions, |session| RefreshStep {
+        cookie: session.refresh,
+    })
+    .await?;
+    refresh.print(
+        "POST /api/auth/refresh (rotation)",
+        REFRESH_TARGET,
+        "rotations/s",
+    );
     if !refresh.errors.is_empty() {
         println!("  non-200 refresh answers: {:?}", refresh.errors);
     }
@@ -164,7 +178,9 @@ fn verdict(ok: bool) -> &'static str {
 /// `tokenpair-server` next to this executable; built through cargo (same profile) if missing.
 fn server_binary() -> Result<PathBuf, BoxError> {
     let exe = std::env::current_exe()?;
-    let dir = exe.parent().ok_or("the bench executable has no directory")?;
+    let dir = exe
+        .parent()
+        .ok_or("the bench executable has no directory")?;
     let binary = dir.join(format!("tokenpair-server{}", std::env::consts::EXE_SUFFIX));
     if binary.exists() {
         return Ok(binary);
@@ -177,9 +193,18 @@ fn server_binary() -> Result<PathBuf, BoxError> {
         )
     })?;
     let release = dir.file_name().is_some_and(|n| n == "release");
-    eprintln!("tokenpair-bench: building tokenpair-server ({})", if release { "release" } else { "debug" });
+    eprintln!(
+        "tokenpair-bench: building tokenpair-server ({})",
+        if release { "release" } else { "debug" }
+    );
     let mut build = Command::new(cargo);
-    build.args(["build", "-p", "tokenpair-server", "--bin", "tokenpair-server"]);
+    build.args([
+        "build",
+        "-p",
+        "tokenpair-server",
+        "--bin",
+        "tokenpair-server",
+    ]);
     if release {
         build.arg("--release");
     }
@@ -216,7 +241,11 @@ impl Server {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(rest) = line.split("running at http://").nth(1) {
-                        break rest.split_whitespace().next().unwrap_or_default().parse::<SocketAddr>()?;
+                        break rest
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .parse::<SocketAddr>()?;
                     }
                 }
                 _ => {
@@ -256,15 +285,28 @@ fn peak_rss_kb(pid: u32) -> Result<u64, BoxError> {
 /// A `kB` figure of `/proc/<pid>/status`.
 fn proc_status_kb(pid: u32, field: &str) -> Result<u64, BoxError> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with(field)).ok_or("field missing in /proc/<pid>/status")?;
-    Ok(line.split_whitespace().nth(1).ok_or("malformed /proc/<pid>/status")?.parse()?)
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .ok_or("field missing in /proc/<pid>/status")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .ok_or("malformed /proc/<pid>/status")?
+        .parse()?)
 }
 
 /// "current / peak" RSS in MiB, for the log.
 fn memory(pid: u32) -> String {
-    let mib = |field| proc_status_kb(pid, field).map_or("?".to_owned(), |kb| format!("{:.1}", kb as f64 / 1024.0));
+    let mib = |field| {
+        proc_status_kb(pid, field).map_or("?".to_owned(), |kb| format!("{:.1}", kb as f64 / 1024.0))
+    };
     let threads = proc_status_kb(pid, "Threads:").map_or("?".to_owned(), |n| n.to_string());
-    format!("{} / {} MiB ({threads} threads)", mib("VmRSS:"), mib("VmHWM:"))
+    format!(
+        "{} / {} MiB ({threads} threads)",
+        mib("VmRSS:"),
+        mib("VmHWM:")
+    )
 }
 
 // ---- HTTP/1.1 over hyper ----
@@ -299,15 +341,24 @@ async fn send(conn: &mut Conn, request: Request<Full<Bytes>>) -> Result<Answer, 
         .find_map(|v| v.strip_prefix("refresh_token="))
         .map(|v| v.split(';').next().unwrap_or_default().to_owned());
     let body = response.into_body().collect().await?.to_bytes();
-    Ok(Answer { status, refresh_cookie, body })
+    Ok(Answer {
+        status,
+        refresh_cookie,
+        body,
+    })
 }
 
 async fn wait_for_health(addr: SocketAddr) -> Result<(), BoxError> {
     let started = Instant::now();
     loop {
         if let Ok(mut conn) = connect(addr).await {
-            let request = Request::get("/api/health").header(header::HOST, addr.to_string()).body(Full::default())?;
-            if send(&mut conn, request).await.is_ok_and(|a| a.status == StatusCode::OK) {
+            let request = Request::get("/api/health")
+                .header(header::HOST, addr.to_string())
+                .body(Full::default())?;
+            if send(&mut conn, request)
+                .await
+                .is_ok_and(|a| a.status == StatusCode::OK)
+            {
                 return Ok(());
             }
         }
@@ -332,10 +383,18 @@ async fn login(conn: &mut Conn, addr: SocketAddr) -> Result<Session, BoxError> {
         .body(Full::new(Bytes::from_static(body.as_bytes())))?;
     let answer = send(conn, request).await?;
     if answer.status != StatusCode::OK {
-        return Err(format!("sign-in failed: {} {}", answer.status, String::from_utf8_lossy(&answer.body)).into());
+        return Err(format!(
+            "sign-in failed: {} {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        )
+        .into());
     }
     let json: serde_json::Value = serde_json::from_slice(&answer.body)?;
-    let access = json["access_token"].as_str().ok_or("no access_token")?.to_owned();
+    let access = json["access_token"]
+        .as_str()
+        .ok_or("no access_token")?
+        .to_owned();
     let refresh = answer.refresh_cookie.ok_or("no refresh cookie")?;
     Ok(Session { access, refresh })
 }
@@ -432,7 +491,12 @@ fn fmt_latency(d: Duration) -> String {
 
 /// Runs one scenario: a connection per item of `seeds`, each looping its step until the
 /// warm-up and the measured time are over.
-async fn load<T, S: Step>(args: &Args, addr: SocketAddr, seeds: Vec<T>, make: impl Fn(T) -> S) -> Result<Figures, BoxError> {
+async fn load<T, S: Step>(
+    args: &Args,
+    addr: SocketAddr,
+    seeds: Vec<T>,
+    make: impl Fn(T) -> S,
+) -> Result<Figures, BoxError> {
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::with_capacity(seeds.len());
@@ -490,7 +554,10 @@ async fn load<T, S: Step>(args: &Args, addr: SocketAddr, seeds: Vec<T>, make: im
     stop.store(true, Ordering::Relaxed);
     let elapsed = started.elapsed();
 
-    let mut figures = Figures { elapsed, ..Figures::default() };
+    let mut figures = Figures {
+        elapsed,
+        ..Figures::default()
+    };
     for task in tasks {
         let (latencies, errors) = task.await?;
         figures.latencies_us.extend(latencies);

@@ -17,7 +17,9 @@ use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 use crate::app::AppState;
 use crate::cookies::{clear_refresh_cookie, refresh_cookie};
 use crate::error::ApiError;
-use crate::extract::{bearer_token, refresh_cookie as cookie_token, user_agent, ApiJson, ApiQuery, ClientIp};
+use crate::extract::{
+    bearer_token, refresh_cookie as cookie_token, user_agent, ApiJson, ApiQuery, ClientIp,
+};
 use crate::sessions::{EndReason, Grant};
 use crate::users::{validate_password, validate_username, PASSWORD_MAX, USERNAME_MAX};
 
@@ -34,7 +36,10 @@ pub async fn register(
     let user = state.users.create(&creds.username, hash).await?;
     tracing::info!(user = user.id, "account registered");
     let jar = end_presented_session(&state, jar).await?;
-    let grant = state.sessions.start(user.id, user.username, user_agent(&headers)).await?;
+    let grant = state
+        .sessions
+        .start(user.id, user.username, user_agent(&headers))
+        .await?;
     grant_response(&state, jar, grant, StatusCode::CREATED)
 }
 
@@ -48,17 +53,25 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let username = creds.username.trim();
     if username.is_empty() || creds.password.is_empty() {
-        return Err(ApiError::Validation("Enter a username and a password.".into()));
+        return Err(ApiError::Validation(
+            "Enter a username and a password.".into(),
+        ));
     }
     if username.chars().count() > USERNAME_MAX {
-        return Err(ApiError::Validation(format!("Username must be at most {USERNAME_MAX} characters long.")));
+        return Err(ApiError::Validation(format!(
+            "Username must be at most {USERNAME_MAX} characters long."
+        )));
     }
     if creds.password.chars().count() > PASSWORD_MAX {
-        return Err(ApiError::Validation(format!("Password must be at most {PASSWORD_MAX} characters long.")));
+        return Err(ApiError::Validation(format!(
+            "Password must be at most {PASSWORD_MAX} characters long."
+        )));
     }
     if let Err(wait) = state.throttle.check(username, ip) {
         let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(ApiError::TooManyAttempts { retry_after: retry_after.max(1) });
+        return Err(ApiError::TooManyAttempts {
+            retry_after: retry_after.max(1),
+        });
     }
 
     let user = state.users.by_name(username).await?;
@@ -74,7 +87,10 @@ pub async fn login(
 
     // Every sign-in starts a new family; a session whose cookie this browser still held ends.
     let jar = end_presented_session(&state, jar).await?;
-    let grant = state.sessions.start(user.id, user.username, user_agent(&headers)).await?;
+    let grant = state
+        .sessions
+        .start(user.id, user.username, user_agent(&headers))
+        .await?;
     tracing::info!(user = user.id, session = %grant.session_id, "signed in");
     grant_response(&state, jar, grant, StatusCode::OK)
 }
@@ -126,10 +142,16 @@ pub async fn logout(
     }
     if let Some((sid, user_id)) = session {
         if global {
-            let n = state.sessions.revoke_all(user_id, EndReason::LogoutGlobal).await?;
+            let n = state
+                .sessions
+                .revoke_all(user_id, EndReason::LogoutGlobal)
+                .await?;
             tracing::info!(user = user_id, sessions = n, "signed out everywhere");
         } else {
-            state.sessions.revoke(&sid, Some(user_id), EndReason::Logout).await?;
+            state
+                .sessions
+                .revoke(&sid, Some(user_id), EndReason::Logout)
+                .await?;
             tracing::info!(user = user_id, session = %sid, "signed out");
         }
     }
@@ -140,21 +162,34 @@ pub async fn logout(
 async fn end_presented_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, ApiError> {
     if let Some(token) = cookie_token(&jar) {
         if let Some((sid, uid)) = state.sessions.session_of_token(&token).await? {
-            state.sessions.revoke(&sid, Some(uid), EndReason::Replaced).await?;
+            state
+                .sessions
+                .revoke(&sid, Some(uid), EndReason::Replaced)
+                .await?;
         }
     }
     Ok(jar)
 }
 
 /// The token response: access token in the body, refresh token in the cookie.
-fn grant_response(state: &AppState, jar: CookieJar, grant: Grant, status: StatusCode) -> Result<Response, ApiError> {
+fn grant_response(
+    state: &AppState,
+    jar: CookieJar,
+    grant: Grant,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let not_after = u64::try_from(grant.expires_at / 1000).unwrap_or(0);
-    let issued = state.tokens.issue(grant.user_id, &grant.session_id, not_after)?;
+    let issued = state
+        .tokens
+        .issue(grant.user_id, &grant.session_id, not_after)?;
     let body = TokenResponse {
         access_token: issued.token,
         token_type: "Bearer".into(),
         expires_in: issued.expires_in,
-        user: UserSummary { id: grant.user_id, username: grant.username },
+        user: UserSummary {
+            id: grant.user_id,
+            username: grant.username,
+        },
     };
     let jar = jar.add(refresh_cookie(grant.refresh_token.0, grant.expires_at));
     Ok((status, jar, Json(body)).into_response())

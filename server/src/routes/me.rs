@@ -12,6 +12,14 @@ use crate::extract::Authenticated;
 use crate::tokens::TokenError;
 
 pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Result<Json<Me>, ApiError> {
-    let user = state.users.by_id(auth.user_id).await?.ok_or(TokenError::Invalid)?;
-    Ok(Json(Me { id: user.id, username: user.username.clone(), created_at: rfc3339(user.created_at) }))
+    let user = state
+        .users
+        .by_id(auth.user_id)
+        .await?
+        .ok_or(TokenError::Invalid)?;
+    Ok(Json(Me {
+        id: user.id,
+        username: user.username.clone(),
+        created_at: rfc3339(user.created_at),
+    }))
 }

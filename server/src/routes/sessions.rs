@@ -11,9 +11,14 @@ use crate::extract::{ApiPath, Authenticated};
 use crate::sessions::EndReason;
 
 /// `GET /api/sessions` → the live sessions, newest first; `current` marks the caller's.
-pub async fn list(State(state): State<AppState>, auth: Authenticated) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<SessionInfo>>, ApiError> {
     let rows = state.sessions.list(auth.user_id).await?;
-    Ok(Json(rows.iter().map(|r| r.to_api(&auth.claims.sid)).collect()))
+    Ok(Json(
+        rows.iter().map(|r| r.to_api(&auth.claims.sid)).collect(),
+    ))
 }
 
 /// `DELETE /api/sessions/{id}` → 204. Only the caller's own sessions; anything else is 404.
@@ -23,7 +28,11 @@ pub async fn revoke(
     auth: Authenticated,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.sessions.revoke(&id, Some(auth.user_id), EndReason::Revoked).await? {
+    if state
+        .sessions
+        .revoke(&id, Some(auth.user_id), EndReason::Revoked)
+        .await?
+    {
         tracing::info!(user = auth.user_id, session = %id, "session revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
