@@ -1,0 +1,301 @@
+//! Refresh tokens and sessions (checklist 8-11): opaque 256-bit tokens stored only as SHA-256,
+//! rotation on every use with exactly one successor (also under 100 concurrent refreshes),
+//! reuse detection that kills the family, the grace window for benign races, the absolute
+//! lifetime and the idle timeout.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use common::*;
+use futures::future::join_all;
+use reqwest::StatusCode;
+use sha2::{Digest, Sha256};
+
+#[tokio::test]
+async fn the_refresh_token_is_43_chars_of_base64url_carrying_256_random_bits() {
+    let server = start().await;
+    let a = server.login(USER1).await.refresh;
+    let b = server.refresh_ok(&a).await.refresh;
+    for token in [&a, &b] {
+        assert_eq!(token.len(), 43, "{token}");
+        assert!(
+            token
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
+            "{token}"
+        );
+        assert_eq!(URL_SAFE_NO_PAD.decode(token).expect("base64url").len(), 32);
+    }
+    assert_ne!(a, b);
+}
+
+#[tokio::test]
+async fn only_the_sha256_of_a_refresh_token_is_stored_never_the_token() {
+    let server = start().await;
+    let first = server.login(USER1).await;
+    let second = server.refresh_ok(&first.refresh).await;
+
+    let c = server.db();
+    for token in [&first.refresh, &second.refresh] {
+        let hash = Sha256::digest(token.as_bytes()).to_vec();
+        let stored: bool = c
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM refresh_tokens WHERE hash = ?1)",
+                [&hash],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(stored, "the SHA-256 of the token is stored");
+    }
+
+    // No column of any table holds the token, as text or as its 32 raw bytes …
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(tables.contains(&"refresh_tokens".to_owned()));
+    let secrets: Vec<Vec<u8>> = [&first.refresh, &second.refresh]
+        .iter()
+        .flat_map(|t| [t.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(t).unwrap()])
+        .collect();
+    let mut cells = 0;
+    for table in &tables {
+        let mut stmt = c.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                cells += 1;
+                let bytes: Vec<u8> = match row.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        t.to_vec()
+                    }
+                    _ => continue,
+                };
+                for secret in &secrets {
+                    assert!(
+                        !contains_bytes(&bytes, secret),
+                        "table {table} column {i} holds a refresh token"
+                    );
+                }
+            }
+        }
+    }
+    assert!(cells > 10, "the scan looked at the data");
+    // … and neither do the database files themselves (WAL included).
+    drop(c);
+    let files = database_bytes(server.db_path());
+    for secret in &secrets {
+        assert!(
+            !contains_bytes(&files, secret),
+            "a database file holds a refresh token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_refresh_rotates_the_token_and_issues_a_new_access_token() {
+    let server = start().await;
+    let t0 = server.login(USER1).await;
+    let t1 = server.refresh_ok(&t0.refresh).await;
+    let t2 = server.refresh_ok(&t1.refresh).await;
+    assert_ne!(t0.refresh, t1.refresh);
+    assert_ne!(t1.refresh, t2.refresh);
+    assert_ne!(t0.access, t1.access);
+    assert_eq!(
+        (t1.sid.as_str(), t2.sid.as_str()),
+        (t0.sid.as_str(), t0.sid.as_str()),
+        "same session"
+    );
+    server.assert_access_works(&t2.access, USER1_ID).await;
+    assert_eq!(
+        server.generations(&t0.sid),
+        [0, 1, 2],
+        "a straight chain, one token per generation"
+    );
+}
+
+#[tokio::test]
+async fn the_immediate_predecessor_within_the_grace_window_gets_the_current_token_not_a_new_branch()
+{
+    let server = start().await;
+    let t0 = server.session(USER1_ID).await;
+    let t1 = server.refresh_ok(&t0.refresh).await;
+    // A second tab (or a retry after a lost response) presents T0 again.
+    let again = server.refresh_ok(&t0.refresh).await;
+    assert_eq!(
+        again.refresh, t1.refresh,
+        "the grace answer is the successor that already exists"
+    );
+    assert_eq!(server.generations(&t0.sid), [0, 1], "no second successor");
+    server.assert_access_works(&again.access, USER1_ID).await;
+    // And the chain goes on from T1.
+    let t2 = server.refresh_ok(&t1.refresh).await;
+    assert_eq!(server.generations(&t0.sid), [0, 1, 2]);
+    server.assert_access_works(&t2.access, USER1_ID).await;
+    // Now T1 is the immediate predecessor: it gets the session's current token, T2.
+    assert_eq!(server.refresh_ok(&t1.refresh).await.refresh, t2.refresh);
+    assert_eq!(server.generations(&t0.sid), [0, 1, 2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_refreshes_with_one_token_all_succeed_with_exactly_one_successor() {
+    let server = start().await;
+    let t0 = server.login(USER1).await;
+    let answers = join_all((0..100).map(|_| server.refresh(&t0.refresh))).await;
+    let mut successors = std::collections::HashSet::new();
+    for response in answers {
+        let got = granted(response, StatusCode::OK).await;
+        successors.insert(got.tokens.refresh.clone());
+        assert_eq!(got.tokens.sid, t0.sid);
+    }
+    assert_eq!(
+        successors.len(),
+        1,
+        "every answer carries the same successor"
+    );
+    assert_eq!(
+        server.generations(&t0.sid),
+        [0, 1],
+        "the token has exactly one successor"
+    );
+    assert_eq!(
+        server.revoked_reason(&t0.sid),
+        None,
+        "nobody was logged out"
+    );
+
+    // The user carries on.
+    let t1 = successors.into_iter().next().unwrap();
+    let t2 = server.refresh_ok(&t1).await;
+    server.assert_access_works(&t2.access, USER1_ID).await;
+    assert_eq!(server.generations(&t0.sid), [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn reusing_an_older_token_revokes_the_whole_family() {
+    let server = start().await;
+    let t0 = server.login(USER1).await;
+    let t1 = server.refresh_ok(&t0.refresh).await;
+    let t2 = server.refresh_ok(&t1.refresh).await;
+    server.assert_access_works(&t2.access, USER1_ID).await;
+
+    // T0 is two generations old: no grace, whatever the clock says.
+    let err =
+        expect_refresh_refused(server.refresh(&t0.refresh).await, "refresh_token_reused").await;
+    assert!(err.message.contains("already used"), "{}", err.message);
+    assert_eq!(server.revoked_reason(&t0.sid).as_deref(), Some("reuse"));
+
+    // The legitimate holder's current token is dead too, and so is its access token.
+    expect_refresh_refused(server.refresh(&t2.refresh).await, "refresh_token_reused").await;
+    expect_refresh_refused(server.refresh(&t1.refresh).await, "refresh_token_reused").await;
+    expect_invalid_token(server.me(&t2.access).await).await;
+    expect_invalid_token(server.me(&t0.access).await).await;
+}
+
+#[tokio::test]
+async fn the_predecessor_after_the_grace_window_counts_as_reuse() {
+    let server = start_with(|c| c.refresh_reuse_grace = Duration::from_millis(500)).await;
+    let t0 = server.session(USER1_ID).await;
+    let t1 = server.refresh_ok(&t0.refresh).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    expect_refresh_refused(server.refresh(&t0.refresh).await, "refresh_token_reused").await;
+    expect_refresh_refused(server.refresh(&t1.refresh).await, "refresh_token_reused").await;
+    expect_invalid_token(server.me(&t1.access).await).await;
+}
+
+#[tokio::test]
+async fn reuse_in_one_session_leaves_the_users_other_sessions_alone() {
+    let server = start().await;
+    let victim = server.session(USER1_ID).await;
+    let other = server.session(USER1_ID).await;
+    let v1 = server.refresh_ok(&victim.refresh).await;
+    server.refresh_ok(&v1.refresh).await;
+    expect_refresh_refused(
+        server.refresh(&victim.refresh).await,
+        "refresh_token_reused",
+    )
+    .await;
+    server.assert_access_works(&other.access, USER1_ID).await;
+    server.refresh_ok(&other.refresh).await;
+}
+
+#[tokio::test]
+async fn an_unknown_or_missing_refresh_token_is_refused_and_the_cookie_cleared() {
+    let server = start().await;
+    let unknown = b64(&[42u8; 32]);
+    expect_refresh_refused(server.refresh(&unknown).await, "invalid_refresh_token").await;
+    let no_cookie = server.auth_post("/api/auth/refresh").send().await.unwrap();
+    expect_refresh_refused(no_cookie, "invalid_refresh_token").await;
+}
+
+#[tokio::test]
+async fn the_absolute_lifetime_ends_the_session_however_often_it_is_refreshed() {
+    let server = start_with(|c| {
+        c.access_token_expiry = Duration::from_secs(1);
+        c.refresh_token_expiry = Duration::from_secs(3);
+    })
+    .await;
+    let t0 = server.login(USER1).await;
+    let mut current = t0.refresh.clone();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        current = server.refresh_ok(&current).await.refresh;
+    }
+    // ~2.4 s in; by 3.2 s the session is over, although it was refreshed 0.8 s ago.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let err = expect_refresh_refused(server.refresh(&current).await, "session_expired").await;
+    assert!(err.message.contains("ended"), "{}", err.message);
+    assert_eq!(server.revoked_reason(&t0.sid).as_deref(), Some("expired"));
+}
+
+#[tokio::test]
+async fn an_access_token_never_outlives_its_session() {
+    let server = start_with(|c| {
+        c.access_token_expiry = Duration::from_secs(60);
+        c.refresh_token_expiry = Duration::from_secs(2);
+    })
+    .await;
+    let t0 = server.session(USER1_ID).await;
+    let claims = claims_of(&t0.access);
+    assert!(
+        claims["exp"].as_u64().unwrap() <= now() + 2,
+        "exp capped at the session's end: {claims}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_times_out_while_an_active_one_does_not() {
+    let server = start_with(|c| c.refresh_token_idle_timeout = Duration::from_secs(1)).await;
+    let active = server.session(USER1_ID).await;
+    let idle = server.session(USER1_ID).await;
+    // Refreshing every 0.6 s keeps a session alive past the 1 s idle timeout …
+    let mut current = active.refresh.clone();
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        current = server.refresh_ok(&current).await.refresh;
+    }
+    // … while one left alone for 1.2 s has ended.
+    expect_refresh_refused(server.refresh(&idle.refresh).await, "session_expired").await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    expect_refresh_refused(server.refresh(&current).await, "session_expired").await;
+}
+
+#[tokio::test]
+async fn a_logged_out_sessions_refresh_token_no_longer_works() {
+    let server = start().await;
+    let t0 = server.session(USER1_ID).await;
+    let t1 = server.refresh_ok(&t0.refresh).await;
+    assert_eq!(
+        server.logout(&t1.refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    expect_refresh_refused(server.refresh(&t1.refresh).await, "session_expired").await;
+    // Even the grace path is closed once the session has ended.
+    expect_refresh_refused(server.refresh(&t0.refresh).await, "session_expired").await;
+}
