@@ -18,8 +18,15 @@ use tokio::process::{Child, Command};
 /// A fixed secret, so a restarted server accepts the access tokens it issued before.
 const TEST_SECRET: &str = "e2e-only-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
+/// The repository root, found at run time: the test binary may have been built from another
+/// checkout that shares the cargo target directory, so `env!("CARGO_MANIFEST_DIR")` could point
+/// somewhere stale. `cargo test` runs test binaries from the package directory (`e2e/`).
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let e2e = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
+    e2e.join("..")
 }
 
 fn server_bin() -> PathBuf {
