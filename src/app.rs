@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::{ProtectedRoute, Route, Router, Routes};
 use leptos_router::path;
 
-use crate::client::{Client, FetchTransport, Settings};
+use crate::client::{Client, FetchTransport, Settings, Transport};
 use crate::components::layout::Layout;
 use crate::pages::{
     dashboard::Dashboard, login::Login, login::Register, sessions::Sessions, token::TokenInspector,
@@ -45,10 +45,16 @@ fn login_redirect() -> String {
     )
 }
 
+/// The app as the browser runs it: `fetch` to the same origin.
 #[component]
 pub fn App() -> impl IntoView {
+    app_with(Rc::new(FetchTransport), Settings::default())
+}
+
+/// The whole app over any [`Transport`] (component tests mount it over a fake server).
+pub fn app_with(transport: Rc<dyn Transport>, settings: Settings) -> impl IntoView {
     let session = Session::new();
-    let client = Client::new(Rc::new(FetchTransport), session, Settings::default());
+    let client = Client::new(transport, session, settings);
     provide_context(session);
     provide_context::<ClientHandle>(StoredValue::new_local(client.clone()));
 

@@ -31,6 +31,12 @@ impl AccessToken {
     pub fn remaining_ms(&self, now: f64) -> f64 {
         self.expires_in as f64 * 1000.0 - (now - self.received_at_ms)
     }
+
+    /// Whole seconds left, rounded up, never negative (for display: integers only, so the
+    /// bundle carries no float formatter).
+    pub fn remaining_secs(&self, now: f64) -> u64 {
+        (self.remaining_ms(now).max(0.0) / 1000.0).ceil() as u64
+    }
 }
 
 impl std::fmt::Debug for AccessToken {

@@ -67,7 +67,7 @@ where
 
 /// A message between tabs.
 #[derive(Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")] // externally tagged: no buffering deserializer in the bundle
 pub enum TabMessage {
     SignedIn { response: TokenResponse },
     Token { response: TokenResponse },

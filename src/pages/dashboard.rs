@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use tokenpair_api::{paths, Me};
 
 use crate::app::{use_client, use_clock, use_session};
+use crate::fetch::fetch_json;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -13,16 +14,8 @@ pub fn Dashboard() -> impl IntoView {
     let clock = use_clock();
 
     let calls = RwSignal::new(0u32);
-    let me = LocalResource::new(move || {
-        calls.track();
-        let client = client.get_value();
-        async move { client.get_json::<Me>(paths::ME).await }
-    });
-    let remaining = move || {
-        session
-            .token()
-            .map(|t| (t.remaining_ms(clock.0.get()) / 1000.0).max(0.0).ceil() as u64)
-    };
+    let me = fetch_json::<Me>(|| paths::ME.into(), calls);
+    let remaining = move || session.token().map(|t| t.remaining_secs(clock.0.get()));
     let last_event = move || {
         session
             .timeline()
@@ -37,8 +30,9 @@ pub fn Dashboard() -> impl IntoView {
     view! {
         <section class="card">
             <h1>"Dashboard"</h1>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || me.get().map(|r| match r {
+            {move || match me.get() {
+                None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+                Some(r) => match r {
                     Ok(me) => view! {
                         <dl class="facts" data-testid="me">
                             <dt>"Signed in as"</dt><dd data-testid="me-username">{me.username}</dd>
@@ -47,8 +41,8 @@ pub fn Dashboard() -> impl IntoView {
                         </dl>
                     }.into_any(),
                     Err(e) => view! { <p class="banner error" role="alert" data-testid="me-error">{e.to_string()}</p> }.into_any(),
-                })}
-            </Transition>
+                },
+            }}
             <button data-testid="call-api" on:click=move |_| calls.update(|n| *n += 1)>"Call GET /api/me again"</button>
             <p class="hint">"Each call carries the in-memory access token; an expired one is refreshed once and the call retried."</p>
         </section>

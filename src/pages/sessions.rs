@@ -4,16 +4,13 @@ use leptos::prelude::*;
 use tokenpair_api::{paths, SessionInfo};
 
 use crate::app::use_client;
+use crate::fetch::fetch_json;
 
 #[component]
 pub fn Sessions() -> impl IntoView {
     let client = use_client();
     let version = RwSignal::new(0u32);
-    let sessions = LocalResource::new(move || {
-        version.track();
-        let client = client.get_value();
-        async move { client.get_json::<Vec<SessionInfo>>(paths::SESSIONS).await }
-    });
+    let sessions = fetch_json::<Vec<SessionInfo>>(|| paths::SESSIONS.into(), version);
     let error = RwSignal::new(None::<String>);
     let revoke = Action::new_local(move |id: &String| {
         let (client, path) = (client.get_value(), format!("{}/{}", paths::SESSIONS, id));
@@ -35,16 +32,17 @@ pub fn Sessions() -> impl IntoView {
             <h1>"Sessions"</h1>
             <p class="hint">"Each sign-in is one session: a family of refresh tokens that rotate on every use."</p>
             {move || error.get().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || sessions.get().map(|r| match r {
+            {move || match sessions.get() {
+                None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+                Some(r) => match r {
                     Ok(list) => view! {
                         <ul class="sessions" data-testid="sessions">
                             {list.into_iter().map(|s| session_row(s, revoke)).collect_view()}
                         </ul>
                     }.into_any(),
                     Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
-                })}
-            </Transition>
+                },
+            }}
             <button class="danger" data-testid="sign-out-everywhere" on:click=everywhere>"Sign out everywhere"</button>
         </section>
     }
