@@ -48,6 +48,7 @@ e2e: spa server
 	@bash scripts/test.sh e2e
 
 bench: setup
+	cargo build --release -p tokenpair-server --bins
 	cargo run --release -p tokenpair-server --bin tokenpair-bench
 
 size: spa

@@ -6,8 +6,38 @@ use clap::Parser;
 use tokenpair_server::{serve, AppState, Args, Config, StartupError};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    return_large_blocks_to_the_os();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokenpair-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async_main())
+}
+
+/// glibc serves large allocations with `mmap` only until the first one is freed; then it raises
+/// its threshold and keeps later ones — each Argon2 run's 19 MiB — in per-thread heaps that
+/// never shrink (dozens of sign-ins grew the server to hundreds of MiB). A fixed threshold
+/// turns that adaptation off: blocks of 256 KiB and more are mapped and unmapped every time.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks_to_the_os() {
+    // SAFETY: `mallopt` only changes allocator tuning; it is called before any other thread
+    // exists, and a failure (return 0) just leaves the default behaviour.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks_to_the_os() {}
+
+async fn async_main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

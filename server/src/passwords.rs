@@ -5,11 +5,11 @@
 //! time and cannot be told apart.
 //!
 //! ## Memory
-//! Each Argon2 run needs 19 MiB of working memory. Allocating it per run (what the crate's
-//! `hash_password`/`verify_password` do) makes glibc keep freed 19 MiB chunks in per-thread
-//! arenas: a few dozen sign-ins grew the server to ~500 MiB RSS. So the process has exactly
-//! one working memory, reused by every run ([`WORK_MEMORY`]): Argon2 runs one at a time,
-//! which also keeps a burst of sign-ins from taking every core away from the API.
+//! Each Argon2 run needs 19 MiB of working memory. Runs take turns on one working memory
+//! ([`WORK_MEMORY`]), so a burst of sign-ins can neither take every core away from the API nor
+//! multiply that memory. The memory is freed after every run: the binary tells glibc to serve
+//! such large blocks with `mmap` (see `main.rs`), so freeing really returns them to the OS.
+//! An idle server then holds no Argon2 memory — and no leftovers derived from a password.
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -17,8 +17,8 @@ use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 
-/// The one Argon2 working memory of the process (see the module docs). It grows to the
-/// default cost's 19 MiB on first use and stays there.
+/// The Argon2 working memory of the process (see the module docs): its lock makes runs take
+/// turns; each run allocates the default cost's 19 MiB and frees it when done.
 static WORK_MEMORY: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
 #[derive(Debug, thiserror::Error)]
@@ -142,10 +142,10 @@ fn run_argon2(
     // The memory holds nothing worth protecting between runs (each run overwrites what it
     // reads), so a panic elsewhere while it was held does not make it unusable.
     let mut memory = WORK_MEMORY.lock().unwrap_or_else(PoisonError::into_inner);
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::default());
-    }
-    argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+    memory.resize(blocks, Block::default());
+    let result = argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]);
+    *memory = Vec::new();
+    result
 }
 
 #[cfg(test)]
