@@ -270,7 +270,10 @@ async fn the_route_guard_lets_a_restored_session_through_to_the_deep_link() {
     })
     .await;
     assert!(shown, "the sessions list renders after the silent restore");
-    assert!(!saw_login, "neither the login route nor its form ever showed");
+    assert!(
+        !saw_login,
+        "neither the login route nor its form ever showed"
+    );
     assert_eq!(location(), "/sessions");
     assert_eq!(
         app.text("[data-testid=whoami]").as_deref(),
