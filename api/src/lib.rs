@@ -112,7 +112,6 @@ pub mod codes {
     pub const USERNAME_TAKEN: &str = "username_taken";
     pub const VALIDATION_FAILED: &str = "validation_failed";
     pub const INVALID_TOKEN: &str = "invalid_token";
-    pub const TOKEN_EXPIRED: &str = "token_expired";
     pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
     pub const SESSION_EXPIRED: &str = "session_expired";
