@@ -11,13 +11,13 @@ export PATH := $(HOME)/.cache/tokenpair/tools/node_modules/.bin:$(HOME)/.cargo/b
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/tokenpair-server
 PORT ?= 8080
 
-.PHONY: help setup spa server run dev test test-native test-wasm e2e bench size fmt lint clean
+.PHONY: help setup spa server run dev test test-native test-wasm e2e bench size screenshots fmt lint clean
 
 help:
 	@echo "make run    build everything (installing tools the first time) and serve http://127.0.0.1:$(PORT)"
 	@echo "make test   native tests (api, server), browser tests (wasm-pack), end-to-end tests (Chromium)"
 	@echo "make dev    API on :3000 for 'trunk serve' (which serves the SPA on :8080 and proxies /api)"
-	@echo "pieces: setup spa server test-native test-wasm e2e bench size fmt lint clean"
+	@echo "pieces: setup spa server test-native test-wasm e2e bench size screenshots fmt lint clean"
 
 setup:
 	@bash scripts/setup.sh
@@ -50,6 +50,10 @@ e2e: spa server
 bench: setup
 	cargo build --release -p tokenpair-server --bins
 	cargo run --release -p tokenpair-server --bin tokenpair-bench
+
+# Re-takes docs/screenshots/*.png (the README's images) with the e2e harness.
+screenshots: spa server
+	TOKENPAIR_SCREENSHOTS=$(CURDIR)/docs/screenshots TOKENPAIR_DIST=$(CURDIR)/dist cargo test -p tokenpair-e2e --test more_journeys -- --nocapture screenshots
 
 size: spa
 	@bash scripts/size.sh dist

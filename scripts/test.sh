@@ -44,7 +44,7 @@ fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
   run_layer build-e2e build_for_e2e
   if [[ " ${failed_layers[*]} " != *" build-e2e "* ]]; then
-    TOKENPAIR_DIST="$PWD/dist" run_layer e2e cargo test -p tokenpair-e2e -- --test-threads=1
+    TOKENPAIR_DIST="$PWD/dist" run_layer e2e cargo test -p tokenpair-e2e -- --test-threads=1 --show-output
   fi
 fi
 

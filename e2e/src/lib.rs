@@ -151,6 +151,13 @@ impl Server {
         self.spawn().await;
     }
 
+    /// Starts a stopped server again on the same port and database file.
+    pub async fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn().await;
+        }
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -300,4 +307,46 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Whether an element matching `css` is in the page now.
+pub async fn exists(browser: &Client, css: &str) -> bool {
+    browser.find(Locator::Css(css)).await.is_ok()
+}
+
+/// Clicks the element matching `css` (waiting up to 10 s for it).
+pub async fn click(browser: &Client, css: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Replaces an input's value the way typing does (an `input` event), whatever it held before.
+pub async fn fill(browser: &Client, css: &str, value: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    browser
+        .execute(
+            "const el = document.querySelector(arguments[0]); el.value = arguments[1];
+             el.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![css.into(), value.into()],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("fill {css}: {e}"));
+}
+
+/// The text of the element matching `css` if it is in the page now.
+pub async fn text_now(browser: &Client, css: &str) -> Option<String> {
+    let el = browser.find(Locator::Css(css)).await.ok()?;
+    el.text().await.ok()
 }

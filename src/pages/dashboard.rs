@@ -13,6 +13,11 @@ pub fn Dashboard() -> impl IntoView {
     let client = use_client();
     let clock = use_clock();
 
+    // For the e2e suite's reload timing: navigation start → protected view rendered.
+    if let Some(perf) = window().performance() {
+        let _ = perf.mark("tokenpair:protected-view");
+    }
+
     let calls = RwSignal::new(0u32);
     let me = fetch_json::<Me>(|| paths::ME.into(), calls);
     let remaining = move || session.token().map(|t| t.remaining_secs(clock.0.get()));

@@ -102,6 +102,9 @@ pub async fn refresh(State(state): State<AppState>, jar: CookieJar) -> Response 
         Some(token) => state.sessions.rotate(&token).await.map_err(ApiError::from),
         None => Err(ApiError::Refresh(crate::error::RefreshErrorKind::Invalid)),
     };
+    if let Ok(grant) = &result {
+        tracing::info!(session = %grant.session_id, "refreshed");
+    }
     match result.and_then(|grant| grant_response(&state, jar.clone(), grant, StatusCode::OK)) {
         Ok(response) => response,
         Err(e) => (jar.add(clear_refresh_cookie()), e).into_response(),
