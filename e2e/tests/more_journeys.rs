@@ -26,6 +26,31 @@ async fn signed_in_browser(
     browser
 }
 
+/// Fills the login/register form (replacing what it held) and submits it.
+async fn submit_credentials(browser: &fantoccini::Client, username: &str, password: &str) {
+    fill(browser, "#username", username).await;
+    fill(browser, "#password", password).await;
+    click(browser, "[data-testid=submit]").await;
+}
+
+/// How many sessions the /sessions page lists now.
+async fn session_rows(browser: &fantoccini::Client) -> usize {
+    browser
+        .find_all(fantoccini::Locator::Css("[data-testid=session]"))
+        .await
+        .map(|rows| rows.len())
+        .unwrap_or(0)
+}
+
+/// A server whose access tokens outlive the test (for screenshots and timings).
+async fn long_lived_server() -> Server {
+    Server::start(ServerOptions {
+        access_token_expiry: "5m",
+        ..ServerOptions::default()
+    })
+    .await
+}
+
 async fn number(browser: &fantoccini::Client, css: &str) -> u32 {
     text_now(browser, css)
         .await
@@ -164,18 +189,12 @@ async fn revoking_a_session_and_signing_out_everywhere_sign_out_the_other_browse
     // Revoke the other browser's session from /sessions.
     mine.goto(&server.url("/sessions")).await.expect("open");
     eventually(Duration::from_secs(10), "two sessions listed", || async {
-        mine.find_all(fantoccini::Locator::Css("[data-testid=session]"))
-            .await
-            .map(|l| l.len() == 2)
-            .unwrap_or(false)
+        session_rows(&mine).await == 2
     })
     .await;
     click(&mine, "[data-testid=revoke]").await;
     eventually(Duration::from_secs(5), "one session left", || async {
-        mine.find_all(fantoccini::Locator::Css("[data-testid=session]"))
-            .await
-            .map(|l| l.len() == 1)
-            .unwrap_or(false)
+        session_rows(&mine).await == 1
     })
     .await;
 
@@ -254,9 +273,7 @@ async fn a_wrong_password_shows_the_message_and_repeated_failures_show_the_throt
     let browser = driver.browser().await;
     browser.goto(&server.url("/login")).await.expect("open");
 
-    fill(&browser, "#username", "user1").await;
-    fill(&browser, "#password", "not-the-password").await;
-    click(&browser, "[data-testid=submit]").await;
+    submit_credentials(&browser, "user1", "not-the-password").await;
     assert_eq!(
         text_of(&browser, "[data-testid=form-error]").await,
         "Wrong username or password."
@@ -290,9 +307,7 @@ async fn registering_signs_in_and_after_sign_out_the_back_button_shows_no_protec
     let browser = driver.browser().await;
     browser.goto(&server.url("/register")).await.expect("open");
 
-    fill(&browser, "#username", "new_user.e2e").await;
-    fill(&browser, "#password", "a long enough password").await;
-    click(&browser, "[data-testid=submit]").await;
+    submit_credentials(&browser, "new_user.e2e", "a long enough password").await;
     assert_eq!(text_of(&browser, SIGNED_IN).await, "new_user.e2e");
     assert_eq!(path(&browser).await, "/");
 
@@ -321,11 +336,7 @@ async fn registering_signs_in_and_after_sign_out_the_back_button_shows_no_protec
 /// (`make screenshots` sets it to docs/screenshots) or, by default, a temporary directory.
 #[tokio::test]
 async fn screenshots_of_the_dashboard_sessions_and_token_inspector() {
-    let server = Server::start(ServerOptions {
-        access_token_expiry: "5m",
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = long_lived_server().await;
     let driver = Driver::start().await;
     let browser = signed_in_browser(&server, &driver, ("user1", "password1")).await;
     browser.set_window_size(1100, 860).await.expect("size");
@@ -355,11 +366,7 @@ async fn screenshots_of_the_dashboard_sessions_and_token_inspector() {
 /// silent refresh included: the dashboard sets the performance mark `tokenpair:protected-view`.
 #[tokio::test]
 async fn reload_to_protected_view_timing_median_of_10() {
-    let server = Server::start(ServerOptions {
-        access_token_expiry: "5m",
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = long_lived_server().await;
     let driver = Driver::start().await;
     let browser = signed_in_browser(&server, &driver, ("user1", "password1")).await;
 
