@@ -2,7 +2,6 @@
 //! page they asked for (`?next=`, same-origin paths only).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use tokenpair_api::Credentials;
 
@@ -32,12 +31,11 @@ fn AuthForm(register: bool) -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
 
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let submit = Action::new_local(move |creds: &Credentials| {
-        let (client, creds) = (client.get_value(), creds.clone());
-        async move { client.sign_in(&creds, register).await }
-    });
+    // The inputs are read when the form is submitted; no signal per keystroke.
+    let username = NodeRef::<leptos::html::Input>::new();
+    let password = NodeRef::<leptos::html::Input>::new();
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
 
     // Signed in (here, or in another tab): go where the user wanted to go.
     Effect::new(move |_| {
@@ -47,19 +45,25 @@ fn AuthForm(register: bool) -> impl IntoView {
         }
     });
 
-    let error = move || {
-        submit
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let value = |input: NodeRef<leptos::html::Input>| {
+            input.get_untracked().map(|i| i.value()).unwrap_or_default()
+        };
+        let credentials = Credentials {
+            username: value(username),
+            password: value(password),
+        };
         session.clear_notice();
-        submit.dispatch(Credentials {
-            username: username.get_untracked(),
-            password: password.get_untracked(),
+        pending.set(true);
+        let client = client.get_value();
+        leptos::task::spawn_local(async move {
+            let result = client.sign_in(&credentials, register).await;
+            error.try_set(result.err().map(|e| e.to_string()));
+            pending.try_set(false);
         });
     };
     let (title, button) = if register {
@@ -67,39 +71,42 @@ fn AuthForm(register: bool) -> impl IntoView {
     } else {
         ("Sign in", "Sign in")
     };
-    let other = move || {
-        if register {
-            view! { <p>"Have an account? " <A href="/login">"Sign in"</A></p> }.into_any()
-        } else {
-            view! { <p>"New here? " <A href="/register">"Create an account"</A></p> }.into_any()
-        }
+    let (other_text, other_href, other_link) = if register {
+        ("Have an account? ", "/login", "Sign in")
+    } else {
+        ("New here? ", "/register", "Create an account")
     };
 
-    view! {
-        <Show
-            when=move || session.signed_in() == Some(false)
-            fallback=|| view! { <p class="loading" role="status">"Checking your session…"</p> }
-        >
+    let form = move || {
+        view! {
             <section class="card narrow">
                 <h1>{title}</h1>
                 {move || session.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n}</p> })}
                 <form on:submit=on_submit novalidate>
                     <label for="username">"Username"</label>
-                    <input id="username" name="username" autocomplete="username" required
-                        bind:value=username/>
+                    <input id="username" name="username" autocomplete="username" required node_ref=username/>
                     <label for="password">"Password"</label>
                     <input id="password" name="password" type="password" required
                         autocomplete=if register { "new-password" } else { "current-password" }
-                        bind:value=password/>
+                        node_ref=password/>
                     {register.then(|| view! { <p class="hint">"3–32 characters: letters, digits, _ . - · password at least 8 characters"</p> })}
-                    {move || error().map(|e| view! { <p class="banner error" role="alert" data-testid="form-error">{e}</p> })}
-                    <button type="submit" data-testid="submit" disabled=move || submit.pending().get()>
-                        {move || if submit.pending().get() { "Please wait…" } else { button }}
+                    {move || error.get().map(|e| view! { <p class="banner error" role="alert" data-testid="form-error">{e}</p> })}
+                    <button type="submit" data-testid="submit" disabled=move || pending.get()>
+                        {move || if pending.get() { "Please wait…" } else { button }}
                     </button>
                 </form>
-                {other()}
+                <p>{other_text} <a href=other_href>{other_link}</a></p>
                 {(!register).then(|| view! { <p class="hint">"Demo accounts: user1 / password1 · user2 / password2"</p> })}
             </section>
-        </Show>
+        }
+    };
+    // Only a signed-out visitor sees the form: while the session is being restored (or once
+    // signed in, until the redirect) a neutral line stands in.
+    move || {
+        if session.signed_in() == Some(false) {
+            form().into_any()
+        } else {
+            view! { <p class="loading" role="status">"Checking your session…"</p> }.into_any()
+        }
     }
 }

@@ -12,16 +12,13 @@ pub fn Sessions() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let sessions = fetch_json::<Vec<SessionInfo>>(|| paths::SESSIONS.into(), version);
     let error = RwSignal::new(None::<String>);
-    let revoke = Action::new_local(move |id: &String| {
+    let revoke = move |id: String| {
         let (client, path) = (client.get_value(), format!("{}/{}", paths::SESSIONS, id));
-        async move {
-            match client.delete(&path).await {
-                Ok(()) => error.set(None),
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            version.update(|v| *v += 1);
-        }
-    });
+        leptos::task::spawn_local(async move {
+            error.try_set(client.delete(&path).await.err().map(|e| e.to_string()));
+            version.try_update(|v| *v += 1);
+        });
+    };
     let everywhere = move |_| {
         let c = client.get_value();
         leptos::task::spawn_local(async move { c.sign_out(true).await });
@@ -48,7 +45,7 @@ pub fn Sessions() -> impl IntoView {
     }
 }
 
-fn session_row(s: SessionInfo, revoke: Action<String, ()>) -> impl IntoView {
+fn session_row(s: SessionInfo, revoke: impl Fn(String) + Copy + 'static) -> impl IntoView {
     let id = s.id.clone();
     let device = s
         .user_agent
@@ -64,7 +61,7 @@ fn session_row(s: SessionInfo, revoke: Action<String, ()>) -> impl IntoView {
                 </div>
             </div>
             {(!s.current).then(|| view! {
-                <button class="secondary" data-testid="revoke" on:click=move |_| { revoke.dispatch(id.clone()); }>"Revoke"</button>
+                <button class="secondary" data-testid="revoke" on:click=move |_| revoke(id.clone())>"Revoke"</button>
             })}
         </li>
     }
