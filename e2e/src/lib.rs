@@ -76,6 +76,7 @@ pub struct Server {
     port: u16,
     options: ServerOptions,
     _data: tempfile::TempDir,
+    secret: &'static str,
     db_path: PathBuf,
     log_path: PathBuf,
 }
@@ -101,6 +102,7 @@ impl Server {
             port: free_port(),
             options,
             _data: data,
+            secret: TEST_SECRET,
             db_path,
             log_path,
         };
@@ -123,7 +125,7 @@ impl Server {
             .args(["--access-token-expiry", self.options.access_token_expiry])
             .args(["--refresh-token-expiry", self.options.refresh_token_expiry])
             .args(&self.options.extra_args)
-            .env("ACCESS_TOKEN_SECRET", TEST_SECRET)
+            .env("ACCESS_TOKEN_SECRET", self.secret)
             .env("RUST_LOG", "info")
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -148,6 +150,14 @@ impl Server {
     /// Starts again on the same port and database file.
     pub async fn restart(&mut self) {
         self.stop().await;
+        self.spawn().await;
+    }
+
+    /// Restarts with a new access-token key (and no previous one): every access token issued
+    /// so far is refused with 401 from now on, while sessions (refresh cookies) still work.
+    pub async fn restart_with_new_key(&mut self, secret: &'static str) {
+        self.stop().await;
+        self.secret = secret;
         self.spawn().await;
     }
 

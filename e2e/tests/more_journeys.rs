@@ -91,6 +91,45 @@ async fn after_the_access_token_expires_the_next_request_succeeds_through_a_refr
 }
 
 #[tokio::test]
+async fn a_401_on_an_api_call_triggers_one_refresh_and_one_retry_that_succeeds() {
+    // Long-lived tokens, so no proactive refresh: the 401 path is the only way to a new token.
+    let mut server = long_lived_server().await;
+    let driver = Driver::start().await;
+    let browser = signed_in_browser(&server, &driver, ("user1", "password1")).await;
+    let tab_refreshes_before = number(&browser, "[data-testid=refresh-count]").await;
+
+    // New signing key: the access token in the tab's memory is now refused (unknown `kid`).
+    server
+        .restart_with_new_key("e2e-rotated-secret-abcdefghijklmnopqrstuvwxyz-0123456789")
+        .await;
+    click(&browser, "[data-testid=call-api]").await;
+
+    eventually(Duration::from_secs(5), "the retried request", || async {
+        text_now(&browser, "[data-testid=last-event]")
+            .await
+            .is_some_and(|e| e.contains("retried once"))
+    })
+    .await;
+    assert_eq!(
+        number(&browser, "[data-testid=refresh-count]").await,
+        tab_refreshes_before + 1,
+        "exactly one refresh"
+    );
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    assert!(
+        !exists(&browser, "[data-testid=me-error]").await,
+        "the retry succeeded"
+    );
+    assert!(!exists(&browser, LOGIN_FORM).await);
+    assert_eq!(
+        server.log().matches("refreshed").count(),
+        1,
+        "{}",
+        server.log()
+    );
+}
+
+#[tokio::test]
 async fn a_reload_restores_the_session_through_the_cookie_without_ever_showing_the_login_page() {
     let server = Server::start(ServerOptions::default()).await;
     let driver = Driver::start().await;
