@@ -56,7 +56,7 @@ pub fn Dashboard() -> impl IntoView {
             <dl class="facts">
                 <dt>"Access token expires in"</dt>
                 <dd data-testid="expires-in">{move || remaining().map(|s| format!("{s} s")).unwrap_or_else(|| "—".into())}</dd>
-                <dt>"Refreshes in this tab"</dt>
+                <dt>"Refresh requests from this tab"</dt>
                 <dd data-testid="refresh-count">{refreshes}</dd>
                 <dt>"Latest event"</dt>
                 <dd data-testid="last-event">{last_event}</dd>
