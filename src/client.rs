@@ -68,7 +68,7 @@ impl HttpRequest {
     }
 
     pub fn json(mut self, body: &impl serde::Serialize) -> Self {
-        self.json_body = serde_json::to_string(body).ok();
+        self.json_body = crate::json::to_string(body);
         self
     }
 
@@ -166,7 +166,7 @@ impl std::fmt::Display for ClientError {
 }
 
 fn api_error(response: &HttpResponse) -> ClientError {
-    match serde_json::from_str::<ErrorBody>(&response.body) {
+    match crate::json::from_str::<ErrorBody>(&response.body) {
         Ok(body) => ClientError::Api {
             status: response.status,
             code: body.error,
@@ -181,7 +181,7 @@ fn api_error(response: &HttpResponse) -> ClientError {
 }
 
 fn parse<T: DeserializeOwned>(response: &HttpResponse) -> Result<T, ClientError> {
-    serde_json::from_str(&response.body).map_err(|e| ClientError::BadResponse(e.to_string()))
+    crate::json::from_str(&response.body).map_err(ClientError::BadResponse)
 }
 
 // ---------------------------------------------------------------- the client

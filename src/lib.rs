@@ -8,6 +8,7 @@ pub mod app;
 pub mod client;
 pub mod components;
 pub mod fetch;
+pub mod json;
 pub mod jwt;
 pub mod pages;
 pub mod session;

@@ -89,7 +89,7 @@ impl Channel {
                 if let Some(msg) = e
                     .data()
                     .as_string()
-                    .and_then(|s| serde_json::from_str(&s).ok())
+                    .and_then(|s| crate::json::from_str(&s).ok())
                 {
                     on_message(msg);
                 }
@@ -102,7 +102,7 @@ impl Channel {
     }
 
     pub fn post(&self, message: &TabMessage) {
-        if let Ok(text) = serde_json::to_string(message) {
+        if let Some(text) = crate::json::to_string(message) {
             let _ = self.channel.post_message(&JsValue::from_str(&text));
         }
     }
