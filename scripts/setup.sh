@@ -8,6 +8,7 @@ TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
 # wasm-opt from npm's binaryen (Debian's 108 breaks wasm-bindgen's reference-types table).
 BINARYEN_VERSION=132
+TERSER_MAJOR=5
 TOOLS_DIR="$HOME/.cache/tokenpair/tools"
 
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -16,13 +17,16 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# 1. Debian packages: headless Chromium + chromedriver for browser tests, brotli for precompression.
+# 1. Debian packages: headless Chromium + chromedriver for browser tests, brotli and zopfli for
+#    precompression, openssl for re-hashing the minified JS loader.
 missing_apt=()
 command -v chromium >/dev/null 2>&1 || missing_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing_apt+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || missing_apt+=(nodejs npm)
 command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
 command -v brotli >/dev/null 2>&1 || missing_apt+=(brotli)
+command -v zopfli >/dev/null 2>&1 || missing_apt+=(zopfli)
+command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)
 if [ ${#missing_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing_apt[*]} (about 30 s)"
   $SUDO apt-get update -qq
@@ -34,6 +38,13 @@ if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{pr
   say "installing wasm-opt (binaryen $BINARYEN_VERSION from npm) into $TOOLS_DIR"
   mkdir -p "$TOOLS_DIR"
   npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION.0.0"
+fi
+
+# 2a. terser (minifies wasm-bindgen's JS loader in release builds: scripts/minify-js.sh).
+if ! "$TOOLS_DIR/node_modules/.bin/terser" --version 2>/dev/null | grep -q "^terser $TERSER_MAJOR\."; then
+  say "installing terser $TERSER_MAJOR from npm into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "terser@$TERSER_MAJOR"
 fi
 
 # 2b. The wasm target.
@@ -60,4 +71,4 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install wasm-pack --locked
 fi
 
-say "tools ready: $(trunk --version), $(wasm-bindgen --version), $(wasm-pack --version 2>/dev/null), $(chromium --version 2>/dev/null), wasm-opt $("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')"
+say "tools ready: $(trunk --version), $(wasm-bindgen --version), $(wasm-pack --version 2>/dev/null), $(chromium --version 2>/dev/null), wasm-opt $("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}'), $("$TOOLS_DIR/node_modules/.bin/terser" --version)"

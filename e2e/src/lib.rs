@@ -39,7 +39,8 @@ fn server_bin() -> PathBuf {
     target.join("release").join("tokenpair-server")
 }
 
-fn dist_dir() -> PathBuf {
+/// The built SPA (`trunk build --release` output) the server serves.
+pub fn dist_dir() -> PathBuf {
     std::env::var("TOKENPAIR_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("dist"))
