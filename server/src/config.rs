@@ -25,7 +25,8 @@ pub struct Args {
     #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
 
-    /// Directory holding the built SPA (trunk's `dist/`). Unknown non-API paths get its index.html.
+    /// Directory holding the built SPA (trunk's `dist/`). Client-side routes get its index.html;
+    /// a missing file is a 404.
     #[arg(long, env = "STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
 

@@ -1,15 +1,16 @@
 //! Serving the built SPA (trunk's `dist/`) from the same origin as the API.
 //!
 //! Hashed assets (`*.js`, `*.wasm`, `*.css`) are served with long-lived caching and, when
-//! `name.gz` / `name.br` exist beside them, precompressed. Every other non-API path gets
-//! `index.html` (client-side routes), with a Content-Security-Policy that allows scripts only
+//! `name.gz` / `name.br` exist beside them, precompressed. A missing file (a path whose last
+//! segment has a dot, like `/favicon.ico`) is a 404. Every other non-API path — and
+//! `/index.html` itself — gets `index.html` (client-side routes), uncached, with a Content-Security-Policy that allows scripts only
 //! from this origin, WebAssembly compilation, and trunk's inline loader by its SHA-256 hash —
 //! computed from the file on every request, so a rebuild never breaks the page.
 
 use std::path::PathBuf;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -27,7 +28,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .precompressed_gzip()
         .precompressed_br()
         .append_index_html_on_directories(false)
-        .fallback(index_page.clone().with_state(state.clone()));
+        .fallback(get(missing_file_or_route).with_state(state.clone()));
     let cached_files = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -35,8 +36,25 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
         .service(files);
     Router::new()
-        .route("/", index_page)
+        .route("/", index_page.clone())
+        // Never the static file: it must carry the CSP and must not be cached for a year.
+        .route("/index.html", index_page)
         .fallback_service(cached_files)
+}
+
+/// Not a file in `dist/`: a client-side route gets the page, a missing asset a 404 (not a
+/// 200 with HTML that a browser would try to run as a script or show as an image).
+async fn missing_file_or_route(state: State<AppState>, uri: Uri) -> Response {
+    let last = uri.path().rsplit('/').next().unwrap_or_default();
+    if last.contains('.') {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, "no-store")],
+            "Not found",
+        )
+            .into_response();
+    }
+    index(state).await
 }
 
 async fn index(State(state): State<AppState>) -> Response {

@@ -100,6 +100,37 @@ async fn a_client_side_route_gets_the_index_page_with_the_same_headers() {
 }
 
 #[tokio::test]
+async fn index_html_asked_for_by_name_is_the_same_uncached_page_with_its_csp() {
+    let server = spa_server().await;
+    let root = server.get("/").send().await.unwrap();
+    let by_name = server.get("/index.html").send().await.unwrap();
+    assert_eq!(by_name.status(), StatusCode::OK);
+    assert_eq!(csp_of(by_name.headers()), csp_of(root.headers()));
+    assert_eq!(by_name.headers()[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(by_name.text().await.unwrap(), index_html());
+}
+
+#[tokio::test]
+async fn a_missing_asset_is_a_404_not_the_index_page() {
+    let server = spa_server().await;
+    for path in [
+        "/favicon.ico",
+        "/tokenpair-ffffffff.js",
+        "/deep/missing.wasm",
+    ] {
+        let response = server.get(path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_ne!(response.text().await.unwrap(), index_html(), "{path}");
+    }
+    // The hashed assets that exist are cached for good.
+    let asset = server.get("/tokenpair-0123abcd.js").send().await.unwrap();
+    assert_eq!(
+        asset.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+}
+
+#[tokio::test]
 async fn the_page_may_not_be_framed_and_assets_are_nosniff() {
     let server = spa_server().await;
     let page = server.get("/").send().await.unwrap();
