@@ -3,9 +3,10 @@
 //! Hashed assets (`*.js`, `*.wasm`, `*.css`) are served with long-lived caching and, when
 //! `name.gz` / `name.br` exist beside them, precompressed. A missing file (a path whose last
 //! segment has a dot, like `/favicon.ico`) is a 404. Every other non-API path — and
-//! `/index.html` itself — gets `index.html` (client-side routes), uncached, with a Content-Security-Policy that allows scripts only
-//! from this origin, WebAssembly compilation, and trunk's inline loader by its SHA-256 hash —
-//! computed from the file on every request, so a rebuild never breaks the page.
+//! `/index.html` itself — gets `index.html` (client-side routes), uncached, with a
+//! Content-Security-Policy that allows scripts only from this origin, WebAssembly compilation,
+//! and trunk's inline loader by its SHA-256 hash — computed from the file on every request, so
+//! a rebuild never breaks the page.
 
 use std::path::PathBuf;
 
