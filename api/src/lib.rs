@@ -58,6 +58,10 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires, counted by the server when it answered.
     pub expires_in: u64,
+    /// The server-side session (refresh-token family) this token belongs to; the same for
+    /// every token of one sign-in, new for each sign-in. Also the access token's `sid` claim.
+    /// Tabs use it to tell a message about this sign-in from one about an older one.
+    pub session_id: String,
     pub user: UserSummary,
 }
 
@@ -67,6 +71,7 @@ impl std::fmt::Debug for TokenResponse {
             .field("access_token", &"<redacted>")
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
+            .field("session_id", &self.session_id)
             .field("user", &self.user)
             .finish()
     }
@@ -134,6 +139,7 @@ mod tests {
             access_token: "a.b.c".into(),
             token_type: "Bearer".into(),
             expires_in: 300,
+            session_id: "s1".into(),
             user: UserSummary {
                 id: 1,
                 username: "user1".into(),
@@ -144,7 +150,7 @@ mod tests {
             json,
             serde_json::json!({
                 "access_token": "a.b.c", "token_type": "Bearer", "expires_in": 300,
-                "user": { "id": 1, "username": "user1" }
+                "session_id": "s1", "user": { "id": 1, "username": "user1" }
             })
         );
     }
@@ -160,6 +166,7 @@ mod tests {
             access_token: "secret.jwt.value".into(),
             token_type: "Bearer".into(),
             expires_in: 1,
+            session_id: "s1".into(),
             user: UserSummary {
                 id: 1,
                 username: "u".into(),

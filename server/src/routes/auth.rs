@@ -189,6 +189,7 @@ fn grant_response(
         access_token: issued.token,
         token_type: "Bearer".into(),
         expires_in: issued.expires_in,
+        session_id: grant.session_id,
         user: UserSummary {
             id: grant.user_id,
             username: grant.username,
