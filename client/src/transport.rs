@@ -1,0 +1,207 @@
+//! The network, behind a trait: [`FetchTransport`] is the browser's `fetch`; tests plug in a
+//! fake server. Every request gets a deadline here ([`send_with_deadline`]), whatever the
+//! transport, and [`FetchTransport`] aborts the real request when its deadline passes.
+
+use std::fmt;
+use std::time::Duration;
+
+use futures::future::{select, Either, FutureExt, LocalBoxFuture};
+use gloo_timers::future::TimeoutFuture;
+use tokenpair_api::{CSRF_HEADER, CSRF_HEADER_VALUE};
+
+/// The HTTP methods the client sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+/// A request as data, so the client can send it again after a refresh.
+#[derive(Clone, PartialEq)]
+pub struct HttpRequest {
+    pub method: Method,
+    /// A same-origin path such as `/api/me`.
+    pub path: String,
+    /// The access token for `Authorization: Bearer …` (set by the client, not by callers).
+    pub bearer: Option<String>,
+    /// A JSON body.
+    pub json_body: Option<String>,
+}
+
+impl HttpRequest {
+    /// A request without a body.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        HttpRequest {
+            method,
+            path: path.into(),
+            bearer: None,
+            json_body: None,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::Get, path)
+    }
+
+    /// `POST path`.
+    pub fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::Post, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::Delete, path)
+    }
+
+    /// With `body` as JSON.
+    pub fn json(mut self, body: &impl serde::Serialize) -> Self {
+        self.json_body = crate::json::to_string(body);
+        self
+    }
+}
+
+/// Never prints the access token or the body (it may hold a password).
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
+            .field("json_body", &self.json_body.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// An HTTP answer.
+#[derive(Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+    /// `Retry-After` in seconds, when the server sent one (429, 503).
+    pub retry_after_secs: Option<u32>,
+}
+
+impl HttpResponse {
+    /// An answer with a status and a body, no `Retry-After`.
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        HttpResponse {
+            status,
+            body: body.into(),
+            retry_after_secs: None,
+        }
+    }
+}
+
+/// Never prints the body (a token response carries the access token).
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes redacted>", self.body.len()))
+            .field("retry_after_secs", &self.retry_after_secs)
+            .finish()
+    }
+}
+
+/// The request got no HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransportError {
+    /// Connection refused or reset, DNS, offline, CORS…
+    Network(String),
+    /// No answer before the deadline; the request was aborted.
+    TimedOut,
+}
+
+/// Sends requests. Implementations need not enforce deadlines ([`send_with_deadline`] does),
+/// but should stop the underlying request when the returned future is dropped.
+pub trait Transport {
+    fn send(&self, request: HttpRequest)
+        -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>>;
+}
+
+/// Sends `request`, giving up (and dropping, so aborting, the request) after `deadline`.
+pub async fn send_with_deadline(
+    transport: &dyn Transport,
+    request: HttpRequest,
+    deadline: Duration,
+) -> Result<HttpResponse, TransportError> {
+    let ms = u32::try_from(deadline.as_millis()).unwrap_or(u32::MAX);
+    let send = transport.send(request);
+    match select(send, TimeoutFuture::new(ms)).await {
+        Either::Left((answer, _)) => answer,
+        Either::Right(_) => Err(TransportError::TimedOut),
+    }
+}
+
+/// The browser's `fetch`: same origin, cookies included, the CSRF header on every request.
+/// Dropping the future aborts the request (and the body download) through an
+/// `AbortController`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FetchTransport;
+
+/// Aborts the request when dropped (after completion this does nothing).
+struct AbortOnDrop(Option<web_sys::AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = &self.0 {
+            controller.abort();
+        }
+    }
+}
+
+impl Transport for FetchTransport {
+    fn send(
+        &self,
+        r: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>> {
+        async move {
+            use gloo_net::http::{Method as M, RequestBuilder};
+            let mut abort = AbortOnDrop(web_sys::AbortController::new().ok());
+            let method = match r.method {
+                Method::Get => M::GET,
+                Method::Post => M::POST,
+                Method::Delete => M::DELETE,
+            };
+            let signal = abort.0.as_ref().map(|c| c.signal());
+            let mut builder = RequestBuilder::new(&r.path)
+                .method(method)
+                .credentials(web_sys::RequestCredentials::SameOrigin)
+                .abort_signal(signal.as_ref())
+                .header(CSRF_HEADER, CSRF_HEADER_VALUE);
+            if let Some(token) = &r.bearer {
+                builder = builder.header("Authorization", &["Bearer ", token].concat());
+            }
+            let request = match r.json_body {
+                Some(body) => builder
+                    .header("Content-Type", "application/json")
+                    .body(body),
+                None => builder.build(),
+            }
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| TransportError::Network(e.to_string()))?;
+            let status = response.status();
+            let retry_after_secs = response
+                .headers()
+                .get("Retry-After")
+                .and_then(|v| v.trim().parse::<u32>().ok());
+            let body = response
+                .text()
+                .await
+                .map_err(|e| TransportError::Network(e.to_string()))?;
+            // Completed: nothing left to abort.
+            abort.0.take();
+            Ok(HttpResponse {
+                status,
+                body,
+                retry_after_secs,
+            })
+        }
+        .boxed_local()
+    }
+}
