@@ -1,15 +1,13 @@
 //! tokenpair SPA: access token in memory, refresh token in an HttpOnly cookie.
 //!
-//! Read top-down: [`app`] (routes, guards, start-up) → [`session`] (where the access token is
-//! kept) → [`client`] (Bearer header, 401 → single refresh → one retry) → [`tabs`] (Web Locks,
-//! BroadcastChannel) → [`pages`].
+//! The token handling is the `tokenpair-client` crate (`client/`), used here exactly as any
+//! other Leptos app would use it. Read top-down: [`app`] (routes and guards) →
+//! [`context`] (what every view shares) → [`loading`] (data for views through the Bearer
+//! client) → [`pages`] and [`components`].
 
 pub mod app;
-pub mod client;
 pub mod components;
-pub mod fetch;
-pub mod json;
+pub mod context;
 pub mod jwt;
+pub mod loading;
 pub mod pages;
-pub mod session;
-pub mod tabs;

@@ -11,10 +11,12 @@ use futures::future::{FutureExt, LocalBoxFuture};
 use gloo_timers::future::TimeoutFuture;
 use leptos::mount::mount_to;
 use tokenpair::app::app_with;
-use tokenpair::client::{HttpRequest, HttpResponse, Method, NetworkError, Settings, Transport};
 use tokenpair::jwt;
 use tokenpair::pages::login::safe_next;
 use tokenpair_api::{paths, SessionInfo, TokenResponse, UserSummary};
+use tokenpair_client::{
+    ClientConfig, HttpRequest, HttpResponse, Method, Transport, TransportError,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
@@ -38,11 +40,11 @@ struct Script {
 #[derive(Clone, Default)]
 struct Fake(Rc<RefCell<Script>>);
 
-fn json(status: u16, body: impl serde::Serialize) -> Result<HttpResponse, NetworkError> {
-    Ok(HttpResponse {
+fn json(status: u16, body: impl serde::Serialize) -> Result<HttpResponse, TransportError> {
+    Ok(HttpResponse::new(
         status,
-        body: serde_json::to_string(&body).expect("serialisable"),
-    })
+        serde_json::to_string(&body).expect("serialisable"),
+    ))
 }
 
 fn granted() -> TokenResponse {
@@ -50,6 +52,7 @@ fn granted() -> TokenResponse {
         access_token: JWT.into(),
         token_type: "Bearer".into(),
         expires_in: 300,
+        session_id: "s-1".into(),
         user: UserSummary {
             id: 1,
             username: "user1".into(),
@@ -57,7 +60,7 @@ fn granted() -> TokenResponse {
     }
 }
 
-fn error(status: u16, code: &str, message: &str) -> Result<HttpResponse, NetworkError> {
+fn error(status: u16, code: &str, message: &str) -> Result<HttpResponse, TransportError> {
     json(
         status,
         serde_json::json!({ "error": code, "message": message }),
@@ -68,7 +71,7 @@ impl Transport for Fake {
     fn send(
         &self,
         req: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<HttpResponse, NetworkError>> {
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>> {
         let script = self.0.clone();
         async move {
             script.borrow_mut().log.push(req.path.clone());
@@ -148,15 +151,19 @@ impl Mounted {
             .expect("body")
             .append_child(&container)
             .expect("append");
-        let settings = Settings {
-            lock: None,
-            proactive: false,
-            probe_every_ms: 60_000,
-            ..Settings::default()
+        // This page's tests do not share a lock or a channel, remember nothing, and keep
+        // timers out of the way.
+        let config = ClientConfig {
+            lock_name: None,
+            channel_name: None,
+            pending_sign_out_key: None,
+            proactive_refresh: false,
+            wake_check_every: std::time::Duration::ZERO,
+            ..ClientConfig::default()
         };
-        let transport = Rc::new(fake.clone());
+        let transport: Rc<dyn Transport> = Rc::new(fake.clone());
         let handle = mount_to(container.clone(), move || {
-            app_with(transport.clone(), settings.clone())
+            app_with(transport.clone(), config.clone())
         });
         Mounted {
             container,
@@ -357,8 +364,10 @@ fn next_accepts_only_same_origin_paths_and_never_the_login_pages() {
         "/login?next=/x",
         "/register",
         "",
+        "/\t/evil.example",
+        "/\n/evil.example",
     ] {
-        assert_eq!(safe_next(Some(hostile.into())), "/", "{hostile}");
+        assert_eq!(safe_next(Some(hostile.into())), "/", "{hostile:?}");
     }
     assert_eq!(safe_next(None), "/");
 }

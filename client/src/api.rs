@@ -45,7 +45,10 @@ impl ApiClient {
         let (user_id, token) = match core.store.state_untracked() {
             AuthState::SignedIn { user, token } => (user.id, token),
             AuthState::Restoring => {
-                let problem = core.store.problem_untracked().unwrap_or(Problem::Unreachable);
+                let problem = core
+                    .store
+                    .problem_untracked()
+                    .unwrap_or(Problem::Unreachable);
                 return Err(ClientError::Unavailable(problem));
             }
             AuthState::SignedOut => return Err(ClientError::SignedOut),
@@ -81,8 +84,10 @@ impl ApiClient {
         if !unchanged() {
             return Err(ClientError::SignedOut);
         }
-        core.store
-            .log(EventKind::Retry, &format!("{} retried once with the new token", request.path));
+        core.store.log(
+            EventKind::Retry,
+            &format!("{} retried once with the new token", request.path),
+        );
         let second = self.send_as(&request, retry_token.bearer()).await?;
         self.finish(second)
     }

@@ -51,13 +51,13 @@ impl TokenClient {
         core.listen_to_window();
         core.watch_for_wake();
         if let Some(scope) = core.remembered_sign_out() {
-            core.store.end(None, "a sign-out was waiting for the server; resuming it");
+            core.store
+                .end(None, "a sign-out was waiting for the server; resuming it");
             core.store.set_pending_sign_out(Some(scope));
             let resumed = core.clone().confirm_sign_out(scope, None);
             wasm_bindgen_futures::spawn_local(resumed);
         } else {
-            // Runs in the background (the refresh drives itself).
-            let _ = core.refresh(RefreshReason::Restore);
+            core.refresh_in_background(RefreshReason::Restore);
         }
     }
 

@@ -47,10 +47,7 @@ impl Core {
     }
 
     /// Sends `request` with the configured deadline.
-    pub(crate) async fn send(
-        &self,
-        request: HttpRequest,
-    ) -> Result<HttpResponse, TransportError> {
+    pub(crate) async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         send_with_deadline(&*self.transport, request, self.config.request_timeout).await
     }
 

@@ -52,11 +52,21 @@ impl AuthEndpoints {
 }
 
 impl Core {
-    async fn sign_in(self: Rc<Self>, credentials: Credentials, register: bool) -> Result<(), ClientError> {
+    async fn sign_in(
+        self: Rc<Self>,
+        credentials: Credentials,
+        register: bool,
+    ) -> Result<(), ClientError> {
         let core = self.clone();
         let creds = credentials.clone();
         let in_lock = move || async move { core.sign_in_holding_lock(&creds, register).await };
-        match with_lock(self.config.lock_name.as_deref(), self.config.lock_timeout, in_lock).await {
+        match with_lock(
+            self.config.lock_name.as_deref(),
+            self.config.lock_timeout,
+            in_lock,
+        )
+        .await
+        {
             Ok(result) => result,
             Err(LockTimedOut) => self.sign_in_holding_lock(&credentials, register).await,
         }
@@ -73,7 +83,11 @@ impl Core {
             let _ = self.logout_holding_lock(scope, None).await;
         }
         let endpoints = &self.config.endpoints;
-        let path = if register { endpoints.register } else { endpoints.login };
+        let path = if register {
+            endpoints.register
+        } else {
+            endpoints.login
+        };
         let response = self
             .send(HttpRequest::post(path).json(credentials))
             .await

@@ -65,9 +65,7 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::SignedOut => f.write_str("You are signed out."),
-            ClientError::SessionEnded => {
-                f.write_str(crate::state::Notice::SessionEnded.message())
-            }
+            ClientError::SessionEnded => f.write_str(crate::state::Notice::SessionEnded.message()),
             ClientError::Unavailable(problem) => f.write_str(&problem.message()),
             ClientError::Api { message, .. } => f.write_str(message),
             ClientError::BadResponse(why) => {

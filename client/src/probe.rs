@@ -123,7 +123,10 @@ impl Core {
                     }
                 }
                 Err(problem) => {
-                    let still_wanted = !core.store.state_untracked().eq(&crate::AuthState::SignedOut);
+                    let still_wanted = !core
+                        .store
+                        .state_untracked()
+                        .eq(&crate::AuthState::SignedOut);
                     if still_wanted {
                         core.went_unavailable(problem);
                     }

@@ -109,7 +109,16 @@ impl Core {
         future
     }
 
-    async fn refresh_with_lock(self: &Rc<Self>, reason: RefreshReason, asked: Asked) -> RefreshOutcome {
+    /// Starts a refresh (or joins the running one) without waiting for it.
+    pub(crate) fn refresh_in_background(self: &Rc<Self>, reason: RefreshReason) {
+        drop(self.refresh(reason));
+    }
+
+    async fn refresh_with_lock(
+        self: &Rc<Self>,
+        reason: RefreshReason,
+        asked: Asked,
+    ) -> RefreshOutcome {
         let core = self.clone();
         let in_lock = {
             let asked = asked.clone();
@@ -134,7 +143,11 @@ impl Core {
     }
 
     /// Steps 3 and 4 of the module docs.
-    async fn refresh_holding_lock(self: &Rc<Self>, reason: RefreshReason, asked: Asked) -> RefreshOutcome {
+    async fn refresh_holding_lock(
+        self: &Rc<Self>,
+        reason: RefreshReason,
+        asked: Asked,
+    ) -> RefreshOutcome {
         if self.is_shut_down()
             || self.store.version_untracked() != asked.version
             || self.store.pending_sign_out_untracked().is_some()
@@ -202,9 +215,10 @@ impl Core {
                         EventKind::ProactiveRefresh,
                         "refreshed before the access token expired",
                     ),
-                    RefreshReason::After401 => {
-                        (EventKind::RefreshAfter401, "a request got 401; refreshed once")
-                    }
+                    RefreshReason::After401 => (
+                        EventKind::RefreshAfter401,
+                        "a request got 401; refreshed once",
+                    ),
                     RefreshReason::Retry | RefreshReason::Restore => {
                         (EventKind::ProactiveRefresh, "refreshed after a retry")
                     }

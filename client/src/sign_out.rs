@@ -41,10 +41,15 @@ impl Core {
         };
         self.timers.cancel_proactive();
         self.probe.cancel();
-        self.store.end(None, match scope {
-            SignOutScope::ThisDevice => "signed out; waiting for the server to confirm",
-            SignOutScope::Everywhere => "signed out everywhere; waiting for the server to confirm",
-        });
+        self.store.end(
+            None,
+            match scope {
+                SignOutScope::ThisDevice => "signed out; waiting for the server to confirm",
+                SignOutScope::Everywhere => {
+                    "signed out everywhere; waiting for the server to confirm"
+                }
+            },
+        );
         self.remember_pending_sign_out(scope);
         self.broadcast(&TabMessage::SignedOut {
             user_id,
@@ -56,7 +61,11 @@ impl Core {
     }
 
     /// The retry loop: until the server confirms, or a new sign-in supersedes this one.
-    pub(crate) async fn confirm_sign_out(self: Rc<Self>, scope: SignOutScope, bearer: Option<String>) {
+    pub(crate) async fn confirm_sign_out(
+        self: Rc<Self>,
+        scope: SignOutScope,
+        bearer: Option<String>,
+    ) {
         let version = self.store.version_untracked();
         let weak = Rc::downgrade(&self);
         drop(self);
@@ -95,7 +104,13 @@ impl Core {
             let bearer = bearer.clone();
             move || async move { core.logout_holding_lock(scope, bearer).await }
         };
-        match with_lock(self.config.lock_name.as_deref(), self.config.lock_timeout, attempt).await {
+        match with_lock(
+            self.config.lock_name.as_deref(),
+            self.config.lock_timeout,
+            attempt,
+        )
+        .await
+        {
             Ok(result) => result,
             Err(LockTimedOut) => self.logout_holding_lock(scope, bearer).await,
         }

@@ -122,7 +122,9 @@ impl Notice {
             Notice::SessionEnded => "Your session ended — please sign in again.",
             Notice::SignedOutInAnotherTab => "You signed out in another tab.",
             Notice::SignedOut => "You are signed out.",
-            Notice::SignedOutEverywhere => "You are signed out everywhere: every device's session has ended.",
+            Notice::SignedOutEverywhere => {
+                "You are signed out everywhere: every device's session has ended."
+            }
         }
     }
 }

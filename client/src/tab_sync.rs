@@ -44,7 +44,11 @@ impl Core {
             }
             TabMessage::Token { response } => match store.state_untracked() {
                 AuthState::Restoring => {
-                    store.begin(&response, EventKind::CrossTab, "another tab restored the session");
+                    store.begin(
+                        &response,
+                        EventKind::CrossTab,
+                        "another tab restored the session",
+                    );
                     self.recovered();
                     self.schedule_proactive();
                 }

@@ -54,7 +54,7 @@ impl Core {
         let timer = Timeout::new(delay as u32, move || {
             let Some(core) = weak.upgrade() else { return };
             if core.store.version_untracked() == version && core.store.is_signed_in_untracked() {
-                let _ = core.refresh(RefreshReason::Proactive);
+                core.refresh_in_background(RefreshReason::Proactive);
             }
         });
         *self.timers.proactive.borrow_mut() = Some(timer);
@@ -71,7 +71,7 @@ impl Core {
         }
         if let Some(token) = self.store.token_untracked() {
             if token.remaining_ms(&Instant::now()) <= self.config.margin_ms(token.lifetime_ms()) {
-                let _ = self.refresh(RefreshReason::Proactive);
+                self.refresh_in_background(RefreshReason::Proactive);
             } else {
                 self.schedule_proactive();
             }

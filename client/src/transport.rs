@@ -99,7 +99,10 @@ impl fmt::Debug for HttpResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
-            .field("body", &format_args!("<{} bytes redacted>", self.body.len()))
+            .field(
+                "body",
+                &format_args!("<{} bytes redacted>", self.body.len()),
+            )
             .field("retry_after_secs", &self.retry_after_secs)
             .finish()
     }
@@ -117,8 +120,10 @@ pub enum TransportError {
 /// Sends requests. Implementations need not enforce deadlines ([`send_with_deadline`] does),
 /// but should stop the underlying request when the returned future is dropped.
 pub trait Transport {
-    fn send(&self, request: HttpRequest)
-        -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>>;
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>>;
 }
 
 /// Sends `request`, giving up (and dropping, so aborting, the request) after `deadline`.

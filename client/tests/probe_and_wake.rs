@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{config, eventually, sleep, Fault, FakeServer};
+use common::{config, eventually, sleep, FakeServer, Fault};
 use tokenpair_api::{paths, Me};
 use tokenpair_client::{EventKind, Problem, TokenClient};
 use wasm_bindgen::JsValue;
@@ -42,14 +42,25 @@ async fn probes_back_off_exponentially_with_jitter_and_one_at_a_time() {
     for (k, pair) in at.windows(2).enumerate() {
         let base = (50.0 * 2f64.powi(k as i32 + 1)).min(400.0);
         let gap = pair[1] - pair[0];
-        assert!(gap >= 0.5 * base - 15.0, "gap {k} = {gap} ms, base {base} ms: {at:?}");
+        assert!(
+            gap >= 0.5 * base - 15.0,
+            "gap {k} = {gap} ms, base {base} ms: {at:?}"
+        );
     }
-    assert!(at.len() <= 10, "capped, not a busy loop: {} probes in 2 s", at.len());
+    assert!(
+        at.len() <= 10,
+        "capped, not a busy loop: {} probes in 2 s",
+        at.len()
+    );
     assert_eq!(server.max_in_flight(HEALTH), 1);
     // A hanging probe is never joined by a second one.
     server.set_fault(HEALTH, Fault::Hang);
     sleep(1_500).await;
-    assert_eq!(server.max_in_flight(HEALTH), 1, "one probe in flight at a time");
+    assert_eq!(
+        server.max_in_flight(HEALTH),
+        1,
+        "one probe in flight at a time"
+    );
     server.clear_faults();
     eventually(2_000, "recovered", || client.store().problem().is_none()).await;
     client.shutdown();
@@ -82,7 +93,11 @@ async fn waking_from_sleep_is_noticed_and_an_expired_token_is_refreshed_at_once(
     eval("window.__realNow = Date.now; Date.now = () => window.__realNow() + 600000;");
     let result = async {
         eventually(1_000, "a wake is detected", || {
-            client.store().timeline().iter().any(|e| e.kind == EventKind::Woke)
+            client
+                .store()
+                .timeline()
+                .iter()
+                .any(|e| e.kind == EventKind::Woke)
         })
         .await;
         eventually(1_000, "the expired token is refreshed", || {
@@ -103,6 +118,10 @@ async fn a_dropped_client_sends_nothing_more() {
     drop(client);
     let before = server.requests(paths::REFRESH);
     sleep(1_500).await;
-    assert_eq!(server.requests(paths::REFRESH), before, "no timer outlived the client");
+    assert_eq!(
+        server.requests(paths::REFRESH),
+        before,
+        "no timer outlived the client"
+    );
     let _ = (store, JsValue::NULL);
 }

@@ -11,9 +11,15 @@ const ORIGIN: &str = "http://127.0.0.1:8080";
 #[wasm_bindgen_test]
 fn same_origin_paths_are_kept_with_their_query_and_fragment() {
     assert_eq!(safe_return_path_for(Some("/sessions"), ORIGIN), "/sessions");
-    assert_eq!(safe_return_path_for(Some("/token?x=1#top"), ORIGIN), "/token?x=1#top");
+    assert_eq!(
+        safe_return_path_for(Some("/token?x=1#top"), ORIGIN),
+        "/token?x=1#top"
+    );
     assert_eq!(safe_return_path_for(Some("sessions"), ORIGIN), "/sessions");
-    assert_eq!(safe_return_path_for(Some("http://127.0.0.1:8080/token"), ORIGIN), "/token");
+    assert_eq!(
+        safe_return_path_for(Some("http://127.0.0.1:8080/token"), ORIGIN),
+        "/token"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -32,8 +38,14 @@ fn anything_that_leaves_the_origin_goes_home() {
         "/%09/evil.example/..",
     ] {
         let got = safe_return_path_for(Some(next), ORIGIN);
-        assert!(got == "/" || (got.starts_with('/') && !got.starts_with("//")), "{next:?} → {got}");
-        assert!(!got.contains("evil.example") || got.starts_with("/%09"), "{next:?} → {got}");
+        assert!(
+            got == "/" || (got.starts_with('/') && !got.starts_with("//")),
+            "{next:?} → {got}"
+        );
+        assert!(
+            !got.contains("evil.example") || got.starts_with("/%09"),
+            "{next:?} → {got}"
+        );
     }
     assert_eq!(safe_return_path_for(Some("/\t/evil.example"), ORIGIN), "/");
     assert_eq!(safe_return_path_for(Some("/\n/evil.example"), ORIGIN), "/");

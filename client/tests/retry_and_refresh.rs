@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{config, eventually, sleep, Fault, FakeServer};
+use common::{config, eventually, sleep, FakeServer, Fault};
 use futures::future::join_all;
 use tokenpair_api::{paths, Me};
 use tokenpair_client::{
@@ -19,7 +19,10 @@ async fn signed_in(server: &FakeServer, name: &str) -> TokenClient {
     let client = TokenClient::with_transport(server.transport(), config(name));
     client.start();
     let store = client.store();
-    eventually(2_000, "the session is restored", || store.signed_in() == Some(true)).await;
+    eventually(2_000, "the session is restored", || {
+        store.signed_in() == Some(true)
+    })
+    .await;
     eventually(1_000, "the restore finished", || !client.is_refreshing()).await;
     client
 }
@@ -32,8 +35,17 @@ async fn concurrent_401s_share_exactly_one_refresh_and_every_request_succeeds() 
     let before = server.counters(|c| c.refresh_requests);
     let api = client.api();
     let results = join_all((0..8).map(|_| api.get_json::<Me>(paths::ME))).await;
-    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|m| m.username == "user1")), "{results:?}");
-    assert_eq!(server.counters(|c| c.refresh_requests) - before, 1, "one refresh for eight 401s");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|m| m.username == "user1")),
+        "{results:?}"
+    );
+    assert_eq!(
+        server.counters(|c| c.refresh_requests) - before,
+        1,
+        "one refresh for eight 401s"
+    );
     client.shutdown();
 }
 
@@ -47,7 +59,11 @@ async fn a_request_started_during_a_refresh_waits_for_it_instead_of_sending_the_
     let me = client.api().get_json::<Me>(paths::ME).await;
     assert!(me.is_ok(), "{me:?}");
     assert_eq!(refresh.await, RefreshOutcome::Refreshed);
-    assert_eq!(server.counters(|c| c.me_401), 0, "no 401 round trip: it waited");
+    assert_eq!(
+        server.counters(|c| c.me_401),
+        0,
+        "no 401 round trip: it waited"
+    );
     client.shutdown();
 }
 
@@ -56,20 +72,45 @@ async fn the_original_request_is_retried_at_most_once() {
     let server = FakeServer::with_session(300);
     let client = signed_in(&server, "once").await;
     // Every access token is refused, even fresh ones.
-    server.set_fault(paths::ME, Fault::Status { status: 401, code: "invalid_token", retry_after: None });
+    server.set_fault(
+        paths::ME,
+        Fault::Status {
+            status: 401,
+            code: "invalid_token",
+            retry_after: None,
+        },
+    );
     let result = client.api().get_json::<Me>(paths::ME).await;
-    assert!(matches!(result, Err(ClientError::Api { status: 401, .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(ClientError::Api { status: 401, .. })),
+        "{result:?}"
+    );
     sleep(100).await;
-    assert_eq!(server.counters(|c| c.refresh_requests), 2, "the restore and exactly one refresh");
+    assert_eq!(
+        server.counters(|c| c.refresh_requests),
+        2,
+        "the restore and exactly one refresh"
+    );
     client.shutdown();
 }
 
 #[wasm_bindgen_test]
 async fn only_the_three_refusal_codes_end_a_session() {
-    for code in ["invalid_refresh_token", "refresh_token_reused", "session_expired"] {
+    for code in [
+        "invalid_refresh_token",
+        "refresh_token_reused",
+        "session_expired",
+    ] {
         let server = FakeServer::with_session(300);
         let client = signed_in(&server, &format!("ends-{code}")).await;
-        server.set_fault(paths::REFRESH, Fault::Status { status: 401, code, retry_after: None });
+        server.set_fault(
+            paths::REFRESH,
+            Fault::Status {
+                status: 401,
+                code,
+                retry_after: None,
+            },
+        );
         assert_eq!(client.refresh().await, RefreshOutcome::Ended, "{code}");
         assert_eq!(client.store().signed_in(), Some(false), "{code}");
         assert_eq!(client.store().notice(), Some(Notice::SessionEnded));
@@ -80,12 +121,36 @@ async fn only_the_three_refusal_codes_end_a_session() {
 #[wasm_bindgen_test]
 async fn rate_limits_timeouts_missing_routes_proxies_and_outages_keep_the_session() {
     let faults = [
-        Fault::Status { status: 429, code: "too_many_attempts", retry_after: Some(1) },
-        Fault::Status { status: 408, code: "timeout", retry_after: None },
-        Fault::Status { status: 404, code: "not_found", retry_after: None },
-        Fault::Status { status: 403, code: "csrf_rejected", retry_after: None },
-        Fault::Status { status: 401, code: "invalid_token", retry_after: None },
-        Fault::Status { status: 503, code: "unavailable", retry_after: None },
+        Fault::Status {
+            status: 429,
+            code: "too_many_attempts",
+            retry_after: Some(1),
+        },
+        Fault::Status {
+            status: 408,
+            code: "timeout",
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 404,
+            code: "not_found",
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 403,
+            code: "csrf_rejected",
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 401,
+            code: "invalid_token",
+            retry_after: None,
+        },
+        Fault::Status {
+            status: 503,
+            code: "unavailable",
+            retry_after: None,
+        },
         Fault::Network,
         Fault::Hang,
     ];
@@ -94,13 +159,19 @@ async fn rate_limits_timeouts_missing_routes_proxies_and_outages_keep_the_sessio
         let client = signed_in(&server, &format!("keeps-{i}")).await;
         server.set_fault(paths::REFRESH, fault.clone());
         let outcome = client.refresh().await;
-        assert!(matches!(outcome, RefreshOutcome::Unavailable(_)), "{fault:?}: {outcome:?}");
+        assert!(
+            matches!(outcome, RefreshOutcome::Unavailable(_)),
+            "{fault:?}: {outcome:?}"
+        );
         let store = client.store();
         assert_eq!(store.signed_in(), Some(true), "{fault:?} kept the session");
         assert!(store.problem().is_some(), "{fault:?} is shown as a problem");
         // The fault ends: the retry (backoff, or Retry-After for 429) restores a fresh token.
         server.clear_faults();
-        eventually(3_000, "the problem clears by itself", || store.problem().is_none()).await;
+        eventually(3_000, "the problem clears by itself", || {
+            store.problem().is_none()
+        })
+        .await;
         assert_eq!(store.signed_in(), Some(true));
         client.shutdown();
     }
@@ -112,11 +183,23 @@ async fn a_429_is_not_retried_before_its_retry_after() {
     let server = FakeServer::with_session(1);
     let client = signed_in(&server, "retry-after").await;
     let before = server.requests(paths::REFRESH);
-    server.set_fault(paths::REFRESH, Fault::Status { status: 429, code: "too_many_attempts", retry_after: Some(1) });
-    eventually(3_000, "two refused refreshes", || server.requests(paths::REFRESH) >= before + 2).await;
+    server.set_fault(
+        paths::REFRESH,
+        Fault::Status {
+            status: 429,
+            code: "too_many_attempts",
+            retry_after: Some(1),
+        },
+    );
+    eventually(3_000, "two refused refreshes", || {
+        server.requests(paths::REFRESH) >= before + 2
+    })
+    .await;
     assert_eq!(
         client.store().problem(),
-        Some(Problem::RateLimited { retry_after_secs: Some(1) })
+        Some(Problem::RateLimited {
+            retry_after_secs: Some(1)
+        })
     );
     assert_eq!(client.store().signed_in(), Some(true));
     let at = server.arrivals(paths::REFRESH);
@@ -135,10 +218,20 @@ async fn a_hung_refresh_at_boot_times_out_shows_the_problem_and_recovers_when_th
     client.start();
     let store = client.store();
     // Deadline 500 ms in the test config.
-    eventually(1_500, "a timed-out problem", || store.problem() == Some(Problem::TimedOut)).await;
-    assert_eq!(store.state(), AuthState::Restoring, "still restoring, not signed out");
+    eventually(1_500, "a timed-out problem", || {
+        store.problem() == Some(Problem::TimedOut)
+    })
+    .await;
+    assert_eq!(
+        store.state(),
+        AuthState::Restoring,
+        "still restoring, not signed out"
+    );
     server.clear_faults();
-    eventually(3_000, "restored after the hang ends", || store.signed_in() == Some(true)).await;
+    eventually(3_000, "restored after the hang ends", || {
+        store.signed_in() == Some(true)
+    })
+    .await;
     assert_eq!(store.problem(), None);
     client.shutdown();
 }
@@ -151,10 +244,16 @@ async fn a_refresh_asked_for_before_sign_out_never_posts() {
     let before = server.counters(|c| c.refresh_requests);
     let refresh = client.refresh();
     // Sign out before the refresh's first poll reaches the network.
-    let sign_out = client.auth().sign_out(tokenpair_client::SignOutScope::ThisDevice);
+    let sign_out = client
+        .auth()
+        .sign_out(tokenpair_client::SignOutScope::ThisDevice);
     let (outcome, ()) = futures::join!(refresh, sign_out);
     assert_eq!(outcome, RefreshOutcome::Stale);
-    assert_eq!(server.counters(|c| c.refresh_requests), before, "no rotation after sign-out");
+    assert_eq!(
+        server.counters(|c| c.refresh_requests),
+        before,
+        "no rotation after sign-out"
+    );
     client.shutdown();
 }
 
@@ -167,9 +266,20 @@ async fn a_401_is_not_retried_when_the_sign_in_changed_meanwhile() {
     server.forget_access_tokens();
     let me_before = server.counters(|c| c.me_requests);
     let result = client.api().get_json::<Me>(paths::ME).await;
-    assert_eq!(result, Err(ClientError::SignedOut), "never re-sent as user2");
-    assert_eq!(server.counters(|c| c.me_requests) - me_before, 1, "only the first attempt");
-    assert_eq!(client.store().user().map(|u| u.username).as_deref(), Some("user2"));
+    assert_eq!(
+        result,
+        Err(ClientError::SignedOut),
+        "never re-sent as user2"
+    );
+    assert_eq!(
+        server.counters(|c| c.me_requests) - me_before,
+        1,
+        "only the first attempt"
+    );
+    assert_eq!(
+        client.store().user().map(|u| u.username).as_deref(),
+        Some("user2")
+    );
     client.shutdown();
 }
 
@@ -192,7 +302,11 @@ fn request_and_response_debug_output_never_shows_tokens_or_bodies() {
     });
     request.bearer = Some("eyJ.secret.sig".into());
     let shown = format!("{request:?}");
-    assert!(!shown.contains("hunter22") && !shown.contains("eyJ.secret"), "{shown}");
-    let response = tokenpair_client::HttpResponse::new(200, "{\"access_token\":\"eyJ.secret.sig\"}");
+    assert!(
+        !shown.contains("hunter22") && !shown.contains("eyJ.secret"),
+        "{shown}"
+    );
+    let response =
+        tokenpair_client::HttpResponse::new(200, "{\"access_token\":\"eyJ.secret.sig\"}");
     assert!(!format!("{response:?}").contains("eyJ.secret"));
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{config, eventually, Fault, FakeServer};
+use common::{config, eventually, FakeServer, Fault};
 use tokenpair_api::{paths, Credentials};
 use tokenpair_client::{Notice, SignOutScope, TokenClient};
 use wasm_bindgen_test::*;
@@ -31,14 +31,27 @@ async fn a_sign_out_the_server_cannot_hear_keeps_retrying_and_says_so_until_it_i
     let store = client.store();
     let sign_out = client.auth().sign_out(SignOutScope::Everywhere);
     wasm_bindgen_futures::spawn_local(sign_out);
-    eventually(1_000, "signed out locally at once", || store.signed_in() == Some(false)).await;
+    eventually(1_000, "signed out locally at once", || {
+        store.signed_in() == Some(false)
+    })
+    .await;
     assert_eq!(store.pending_sign_out(), Some(SignOutScope::Everywhere));
     common::sleep(600).await;
     assert!(server.requests(paths::LOGOUT) >= 3, "retried with backoff");
-    assert_eq!(store.notice(), None, "never 'signed out everywhere' before the server's 204");
-    assert!(server.jar_session_alive(), "the server session is still alive");
     assert_eq!(
-        local_storage().get_item("test-pending-outage").unwrap().as_deref(),
+        store.notice(),
+        None,
+        "never 'signed out everywhere' before the server's 204"
+    );
+    assert!(
+        server.jar_session_alive(),
+        "the server session is still alive"
+    );
+    assert_eq!(
+        local_storage()
+            .get_item("test-pending-outage")
+            .unwrap()
+            .as_deref(),
         Some("everywhere"),
         "remembered for a reload"
     );
@@ -46,7 +59,10 @@ async fn a_sign_out_the_server_cannot_hear_keeps_retrying_and_says_so_until_it_i
     eventually(3_000, "confirmed", || store.pending_sign_out().is_none()).await;
     assert_eq!(store.notice(), Some(Notice::SignedOutEverywhere));
     assert_eq!(server.live_families(), 0, "the server ended every session");
-    assert_eq!(local_storage().get_item("test-pending-outage").unwrap(), None);
+    assert_eq!(
+        local_storage().get_item("test-pending-outage").unwrap(),
+        None
+    );
     client.shutdown();
 }
 
@@ -54,9 +70,19 @@ async fn a_sign_out_the_server_cannot_hear_keeps_retrying_and_says_so_until_it_i
 async fn a_reload_during_a_pending_sign_out_resumes_it_instead_of_signing_back_in() {
     let server = FakeServer::with_session(300);
     let first = signed_in(&server, "reload").await;
-    server.set_fault(paths::LOGOUT, Fault::Status { status: 503, code: "unavailable", retry_after: None });
+    server.set_fault(
+        paths::LOGOUT,
+        Fault::Status {
+            status: 503,
+            code: "unavailable",
+            retry_after: None,
+        },
+    );
     wasm_bindgen_futures::spawn_local(first.auth().sign_out(SignOutScope::ThisDevice));
-    eventually(1_000, "pending", || first.store().pending_sign_out().is_some()).await;
+    eventually(1_000, "pending", || {
+        first.store().pending_sign_out().is_some()
+    })
+    .await;
     // The page goes away (reload): a new client starts while the cookie is still valid.
     first.shutdown();
     drop(first);
@@ -66,9 +92,16 @@ async fn a_reload_during_a_pending_sign_out_resumes_it_instead_of_signing_back_i
     let store = reloaded.store();
     eventually(500, "signed out", || store.signed_in() == Some(false)).await;
     assert_eq!(store.pending_sign_out(), Some(SignOutScope::ThisDevice));
-    assert_eq!(server.counters(|c| c.refresh_requests), restores_before, "no restore through the cookie");
+    assert_eq!(
+        server.counters(|c| c.refresh_requests),
+        restores_before,
+        "no restore through the cookie"
+    );
     server.clear_faults();
-    eventually(3_000, "confirmed after the reload", || store.pending_sign_out().is_none()).await;
+    eventually(3_000, "confirmed after the reload", || {
+        store.pending_sign_out().is_none()
+    })
+    .await;
     assert_eq!(store.notice(), Some(Notice::SignedOut));
     assert!(!server.jar_session_alive());
     reloaded.shutdown();
@@ -80,10 +113,20 @@ async fn signing_in_while_a_sign_out_is_pending_ends_the_old_session_first() {
     let client = signed_in(&server, "pending-then-sign-in").await;
     server.set_fault(paths::LOGOUT, Fault::Network);
     wasm_bindgen_futures::spawn_local(client.auth().sign_out(SignOutScope::ThisDevice));
-    eventually(1_000, "pending", || client.store().pending_sign_out().is_some()).await;
+    eventually(1_000, "pending", || {
+        client.store().pending_sign_out().is_some()
+    })
+    .await;
     server.clear_faults();
-    let credentials = Credentials { username: "user2".into(), password: "password2".into() };
-    client.auth().sign_in(&credentials).await.expect("signed in");
+    let credentials = Credentials {
+        username: "user2".into(),
+        password: "password2".into(),
+    };
+    client
+        .auth()
+        .sign_in(&credentials)
+        .await
+        .expect("signed in");
     let store = client.store();
     assert_eq!(store.user().map(|u| u.username).as_deref(), Some("user2"));
     assert_eq!(store.pending_sign_out(), None);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{config, eventually, sleep, Fault, FakeServer};
+use common::{config, eventually, sleep, FakeServer, Fault};
 use tokenpair_api::paths;
 use tokenpair_client::{RefreshOutcome, TokenClient};
 use wasm_bindgen::prelude::*;
@@ -26,7 +26,10 @@ async fn tabs(server: &FakeServer, name: &str, n: usize) -> Vec<TokenClient> {
     }
     for t in &tabs {
         let store = t.store();
-        eventually(3_000, "every tab restored", || store.signed_in() == Some(true)).await;
+        eventually(3_000, "every tab restored", || {
+            store.signed_in() == Some(true)
+        })
+        .await;
         eventually(1_000, "the restore finished", || !t.is_refreshing()).await;
     }
     tabs
@@ -50,15 +53,30 @@ async fn many_tabs_over_many_cycles(n: usize) {
     let cycles = (elapsed / CYCLE_MS).ceil() as u32;
     let rotations = server.counters(|c| c.rotations) - rotations_at_start;
     for t in &tabs {
-        assert_eq!(t.store().signed_in(), Some(true), "{n} tabs: nobody signed out");
+        assert_eq!(
+            t.store().signed_in(),
+            Some(true),
+            "{n} tabs: nobody signed out"
+        );
     }
-    assert_eq!(server.counters(|c| c.reuse_detected), 0, "{n} tabs: no reuse detected");
-    assert!(rotations >= cycles.saturating_sub(2), "{n} tabs: kept refreshing ({rotations} in {cycles} cycles)");
+    assert_eq!(
+        server.counters(|c| c.reuse_detected),
+        0,
+        "{n} tabs: no reuse detected"
+    );
+    assert!(
+        rotations >= cycles.saturating_sub(2),
+        "{n} tabs: kept refreshing ({rotations} in {cycles} cycles)"
+    );
     assert!(
         rotations <= cycles + 1,
         "{n} tabs: at most one rotation per cycle in total, got {rotations} in {cycles} cycles"
     );
-    assert_eq!(server.counters(|c| c.grace_answers), 0, "{n} tabs: no overlapping refreshes");
+    assert_eq!(
+        server.counters(|c| c.grace_answers),
+        0,
+        "{n} tabs: no overlapping refreshes"
+    );
     for t in &tabs {
         t.shutdown();
     }
@@ -87,8 +105,14 @@ async fn a_hung_refresh_is_abandoned_at_its_deadline_and_every_tab_recovers() {
     let started = js_sys::Date::now();
     let outcome = tabs[0].refresh().await;
     let waited = js_sys::Date::now() - started;
-    assert!(matches!(outcome, RefreshOutcome::Unavailable(_)), "{outcome:?}");
-    assert!(waited < 1_000.0, "given up at the 500 ms deadline, not later: {waited} ms");
+    assert!(
+        matches!(outcome, RefreshOutcome::Unavailable(_)),
+        "{outcome:?}"
+    );
+    assert!(
+        waited < 1_000.0,
+        "given up at the 500 ms deadline, not later: {waited} ms"
+    );
     server.clear_faults();
     for t in &tabs {
         let store = t.store();
@@ -115,7 +139,10 @@ async fn a_starved_lock_is_given_up_at_its_deadline_and_the_refresh_proceeds() {
     let outcome = tabs[0].refresh().await;
     let waited = js_sys::Date::now() - started;
     assert_eq!(outcome, RefreshOutcome::Refreshed);
-    assert!((700.0..2_000.0).contains(&waited), "waited about the 800 ms lock deadline: {waited} ms");
+    assert!(
+        (700.0..2_000.0).contains(&waited),
+        "waited about the 800 ms lock deadline: {waited} ms"
+    );
     release.call0(&JsValue::NULL).unwrap();
     assert_eq!(server.counters(|c| c.reuse_detected), 0);
     for t in &tabs {
@@ -130,7 +157,10 @@ async fn a_refresh_answer_lost_on_the_way_is_covered_by_the_grace_window() {
     let tabs = tabs(&server, "sim-lost", 2).await;
     server.set_fault(paths::REFRESH, Fault::LoseAnswer);
     let outcome = tabs[0].refresh().await;
-    assert!(matches!(outcome, RefreshOutcome::Unavailable(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, RefreshOutcome::Unavailable(_)),
+        "{outcome:?}"
+    );
     server.clear_faults();
     // The retry presents the predecessor (the browser never got the new cookie): grace.
     for t in &tabs {

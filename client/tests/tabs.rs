@@ -36,7 +36,10 @@ fn token_for(session_id: &str, user_id: i64) -> TokenResponse {
         token_type: "Bearer".into(),
         expires_in: 900,
         session_id: session_id.into(),
-        user: UserSummary { id: user_id, username: format!("user{user_id}") },
+        user: UserSummary {
+            id: user_id,
+            username: format!("user{user_id}"),
+        },
     }
 }
 
@@ -46,25 +49,48 @@ async fn stale_or_foreign_tab_messages_change_nothing() {
     let a = tab(&server, "stale-msgs").await;
     let store = a.store();
     let mine = store.token().unwrap();
-    post("stale-msgs", &TabMessage::SignedOut {
-        user_id: Some(1),
-        session_id: Some("an-older-session".into()),
-        everywhere: false,
-        session_ended: false,
-    });
-    post("stale-msgs", &TabMessage::Token { response: token_for("an-older-session", 1) });
-    post("stale-msgs", &TabMessage::Token { response: token_for(&mine.session_id, 2) });
+    post(
+        "stale-msgs",
+        &TabMessage::SignedOut {
+            user_id: Some(1),
+            session_id: Some("an-older-session".into()),
+            everywhere: false,
+            session_ended: false,
+        },
+    );
+    post(
+        "stale-msgs",
+        &TabMessage::Token {
+            response: token_for("an-older-session", 1),
+        },
+    );
+    post(
+        "stale-msgs",
+        &TabMessage::Token {
+            response: token_for(&mine.session_id, 2),
+        },
+    );
     common::sleep(200).await;
     assert_eq!(store.signed_in(), Some(true), "a stale sign-out is ignored");
-    assert_eq!(store.token().unwrap().bearer(), mine.bearer(), "foreign tokens are ignored");
+    assert_eq!(
+        store.token().unwrap().bearer(),
+        mine.bearer(),
+        "foreign tokens are ignored"
+    );
     // The same message for this tab's own session applies.
-    post("stale-msgs", &TabMessage::SignedOut {
-        user_id: Some(1),
-        session_id: Some(mine.session_id.clone()),
-        everywhere: false,
-        session_ended: false,
-    });
-    eventually(500, "signed out by the other tab", || store.signed_in() == Some(false)).await;
+    post(
+        "stale-msgs",
+        &TabMessage::SignedOut {
+            user_id: Some(1),
+            session_id: Some(mine.session_id.clone()),
+            everywhere: false,
+            session_ended: false,
+        },
+    );
+    eventually(500, "signed out by the other tab", || {
+        store.signed_in() == Some(false)
+    })
+    .await;
     assert_eq!(store.notice(), Some(Notice::SignedOutInAnotherTab));
     a.shutdown();
 }
@@ -75,12 +101,24 @@ async fn sign_in_and_sign_out_in_one_tab_apply_to_the_others() {
     let a = tab(&server, "follow").await;
     let b = tab(&server, "follow").await;
     assert_eq!(b.store().signed_in(), Some(false));
-    let credentials = Credentials { username: "user2".into(), password: "password2".into() };
+    let credentials = Credentials {
+        username: "user2".into(),
+        password: "password2".into(),
+    };
     a.auth().sign_in(&credentials).await.expect("sign in");
-    eventually(500, "b follows the sign-in", || b.store().user().is_some_and(|u| u.id == 2)).await;
+    eventually(500, "b follows the sign-in", || {
+        b.store().user().is_some_and(|u| u.id == 2)
+    })
+    .await;
     a.auth().sign_out(SignOutScope::ThisDevice).await;
-    eventually(500, "b follows the sign-out", || b.store().signed_in() == Some(false)).await;
-    eventually(500, "b hears the confirmation", || b.store().notice() == Some(Notice::SignedOut)).await;
+    eventually(500, "b follows the sign-out", || {
+        b.store().signed_in() == Some(false)
+    })
+    .await;
+    eventually(500, "b hears the confirmation", || {
+        b.store().notice() == Some(Notice::SignedOut)
+    })
+    .await;
     a.shutdown();
     b.shutdown();
 }
@@ -94,17 +132,28 @@ async fn a_slow_refresh_in_one_tab_cannot_overwrite_a_sign_in_in_another() {
     // b refreshes (slowly, holding the lock) while a signs in as user2.
     let refresh = b.refresh();
     common::sleep(20).await;
-    let credentials = Credentials { username: "user2".into(), password: "password2".into() };
+    let credentials = Credentials {
+        username: "user2".into(),
+        password: "password2".into(),
+    };
     let (_, signed_in) = futures::join!(refresh, a.auth().sign_in(&credentials));
     signed_in.expect("sign in");
     server.0.borrow_mut().latency_ms = 5;
     eventually(1_000, "both tabs are user2", || {
-        [&a, &b].iter().all(|t| t.store().user().is_some_and(|u| u.id == 2))
+        [&a, &b]
+            .iter()
+            .all(|t| t.store().user().is_some_and(|u| u.id == 2))
     })
     .await;
-    assert!(server.jar_session_alive(), "the cookie is the new sign-in's, alive");
+    assert!(
+        server.jar_session_alive(),
+        "the cookie is the new sign-in's, alive"
+    );
     // And it keeps working: the next refresh rotates the new session.
-    assert_eq!(a.refresh().await, tokenpair_client::RefreshOutcome::Refreshed);
+    assert_eq!(
+        a.refresh().await,
+        tokenpair_client::RefreshOutcome::Refreshed
+    );
     assert_eq!(server.counters(|c| c.reuse_detected), 0);
     assert!(matches!(a.store().state(), AuthState::SignedIn { .. }));
     a.shutdown();

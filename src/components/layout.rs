@@ -1,41 +1,52 @@
-//! Header (navigation, user, sign-out) and the status banners around every page.
+//! Header (navigation, user, sign-out) and the status banner around every page.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
+use tokenpair_client::SignOutScope;
 
-use crate::app::{use_client, use_session};
+use crate::context::use_auth;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let session = use_session();
-    let client = use_client();
+    let auth = use_auth();
+    let store = auth.store();
     let sign_out = move |_| {
-        let c = client.get_value();
-        leptos::task::spawn_local(async move { c.sign_out(false).await });
+        leptos::task::spawn_local(auth.endpoints().sign_out(SignOutScope::ThisDevice));
     };
     // Plain links: the router handles same-origin clicks on any <a> client-side.
     let here = use_location().pathname;
     let current = move |path: &'static str| move || (here.get() == path).then_some("page");
+    // A transient problem (no answer, timeout, 429, 5xx…): the session is kept and retried.
+    let banner = move || {
+        store.problem().map(|problem| {
+            let kept = if store.signed_in() == Some(true) {
+                " You are still signed in."
+            } else {
+                ""
+            };
+            view! {
+                <div class="banner warn" role="alert" data-testid="unreachable">
+                    {problem.message()}{kept}
+                </div>
+            }
+        })
+    };
     view! {
         <header class="topbar">
             <a class="brand" href="/">"tokenpair"</a>
-            {move || (session.signed_in() == Some(true)).then(|| view! {
+            {move || (store.signed_in() == Some(true)).then(|| view! {
                 <nav aria-label="Main">
                     <a href="/" aria-current=current("/")>"Dashboard"</a>
                     <a href="/sessions" aria-current=current("/sessions")>"Sessions"</a>
                     <a href="/token" aria-current=current("/token")>"Token inspector"</a>
                 </nav>
                 <span class="who" data-testid="whoami">
-                    {move || session.user().map(|u| u.username).unwrap_or_default()}
+                    {move || store.user().map(|u| u.username).unwrap_or_default()}
                 </span>
                 <button class="secondary" data-testid="sign-out" on:click=sign_out>"Sign out"</button>
             })}
         </header>
-        {move || session.unreachable().then(|| view! {
-            <div class="banner warn" role="alert" data-testid="unreachable">
-                "Can't reach the server — retrying. You are still signed in."
-            </div>
-        })}
+        {banner}
         <main>{children()}</main>
         <footer>
             "Access token in memory only · refresh token in an HttpOnly cookie · "

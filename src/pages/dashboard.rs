@@ -4,13 +4,12 @@
 use leptos::prelude::*;
 use tokenpair_api::{paths, Me};
 
-use crate::app::{use_client, use_clock, use_session};
-use crate::fetch::fetch_json;
+use crate::context::{use_auth, use_clock};
+use crate::loading::fetch_json;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let session = use_session();
-    let client = use_client();
+    let store = use_auth().store();
     let clock = use_clock();
 
     // For the e2e suite's reload timing: navigation start → protected view rendered.
@@ -20,17 +19,14 @@ pub fn Dashboard() -> impl IntoView {
 
     let calls = RwSignal::new(0u32);
     let me = fetch_json::<Me>(|| paths::ME.into(), calls);
-    let remaining = move || session.token().map(|t| t.remaining_secs(clock.0.get()));
+    let remaining = move || store.token().map(|t| t.remaining_secs(&clock.now()));
     let last_event = move || {
-        session
+        store
             .timeline()
             .last()
             .map(|e| format!("{}: {}", e.kind.label(), e.detail))
     };
-    let refreshes = move || {
-        session.timeline();
-        client.with_value(|c| c.refresh_count())
-    };
+    let refreshes = move || store.refresh_count();
 
     view! {
         <section class="card">

@@ -4,14 +4,19 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use tokenpair_api::Credentials;
+use tokenpair_client::{safe_return_path, SignOutScope};
 
-use crate::app::{use_client, use_session};
+use crate::context::use_auth;
 
-/// Only same-origin paths: `/x` yes; `//evil.example`, `/\evil`, `https://…` no.
+/// Where to go after sign-in: `next` resolved against this page's origin by the URL parser
+/// (so `/%09/evil.example` cannot leave it), never back to the sign-in pages themselves.
 pub fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
-        .filter(|n| !n.starts_with("/login") && !n.starts_with("/register"))
-        .unwrap_or_else(|| "/".into())
+    let path = safe_return_path(next.as_deref());
+    if path.starts_with("/login") || path.starts_with("/register") {
+        "/".into()
+    } else {
+        path
+    }
 }
 
 #[component]
@@ -26,8 +31,8 @@ pub fn Register() -> impl IntoView {
 
 #[component]
 fn AuthForm(register: bool) -> impl IntoView {
-    let session = use_session();
-    let client = use_client();
+    let auth = use_auth();
+    let store = auth.store();
     let query = use_query_map();
     let navigate = use_navigate();
 
@@ -39,7 +44,7 @@ fn AuthForm(register: bool) -> impl IntoView {
 
     // Signed in (here, or in another tab): go where the user wanted to go.
     Effect::new(move |_| {
-        if session.signed_in() == Some(true) {
+        if store.signed_in() == Some(true) {
             let next = safe_next(query.with_untracked(|q| q.get("next")));
             navigate(&next, Default::default());
         }
@@ -57,11 +62,15 @@ fn AuthForm(register: bool) -> impl IntoView {
             username: value(username),
             password: value(password),
         };
-        session.clear_notice();
+        store.clear_notice();
         pending.set(true);
-        let client = client.get_value();
+        let endpoints = auth.endpoints();
         leptos::task::spawn_local(async move {
-            let result = client.sign_in(&credentials, register).await;
+            let result = if register {
+                endpoints.register(&credentials).await
+            } else {
+                endpoints.sign_in(&credentials).await
+            };
             error.try_set(result.err().map(|e| e.to_string()));
             pending.try_set(false);
         });
@@ -81,7 +90,16 @@ fn AuthForm(register: bool) -> impl IntoView {
         view! {
             <section class="card narrow">
                 <h1>{title}</h1>
-                {move || session.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n}</p> })}
+                {move || store.pending_sign_out().map(|scope| view! {
+                    <p class="banner warn" role="status" data-testid="sign-out-pending">
+                        {match scope {
+                            SignOutScope::ThisDevice => "Signing you out — waiting for the server to confirm. ",
+                            SignOutScope::Everywhere => "Signing you out everywhere — waiting for the server to confirm. ",
+                        }}
+                        "Until it does, the session may still be active on the server; this page keeps trying, even after a reload."
+                    </p>
+                })}
+                {move || store.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n.message()}</p> })}
                 <form on:submit=on_submit novalidate>
                     <label for="username">"Username"</label>
                     <input id="username" name="username" autocomplete="username" required node_ref=username/>
@@ -103,10 +121,10 @@ fn AuthForm(register: bool) -> impl IntoView {
     // Only a signed-out visitor sees the form: while the session is being restored (or once
     // signed in, until the redirect) a neutral line stands in.
     move || {
-        if session.signed_in() == Some(false) {
+        if store.signed_in() == Some(false) {
             form().into_any()
         } else {
-            view! { <p class="loading" role="status">"Checking your session…"</p> }.into_any()
+            view! { <p class="loading" role="status" data-testid="restoring">"Checking your session…"</p> }.into_any()
         }
     }
 }

@@ -2,26 +2,27 @@
 
 use leptos::prelude::*;
 use tokenpair_api::{paths, SessionInfo};
+use tokenpair_client::SignOutScope;
 
-use crate::app::use_client;
-use crate::fetch::fetch_json;
+use crate::context::use_auth;
+use crate::loading::fetch_json;
 
 #[component]
 pub fn Sessions() -> impl IntoView {
-    let client = use_client();
+    let auth = use_auth();
     let version = RwSignal::new(0u32);
     let sessions = fetch_json::<Vec<SessionInfo>>(|| paths::SESSIONS.into(), version);
     let error = RwSignal::new(None::<String>);
     let revoke = move |id: String| {
-        let (client, path) = (client.get_value(), format!("{}/{}", paths::SESSIONS, id));
+        let (api, path) = (auth.api(), format!("{}/{}", paths::SESSIONS, id));
         leptos::task::spawn_local(async move {
-            error.try_set(client.delete(&path).await.err().map(|e| e.to_string()));
+            error.try_set(api.delete(&path).await.err().map(|e| e.to_string()));
             version.try_update(|v| *v += 1);
         });
     };
+    // Signed out here at once; "signed out everywhere" is said only after the server's 204.
     let everywhere = move |_| {
-        let c = client.get_value();
-        leptos::task::spawn_local(async move { c.sign_out(true).await });
+        leptos::task::spawn_local(auth.endpoints().sign_out(SignOutScope::Everywhere));
     };
 
     view! {

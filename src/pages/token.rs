@@ -1,11 +1,11 @@
-//! `/token` — the token inspector: the access token split like a JWT debugger, its claims, a
-//! live countdown, and the timeline of what the tokens did.
+//! `/token` — the token inspector: the access token split like a JWT debugger (the signature
+//! masked until revealed: a screenshot of a whole token is a working bearer token), its
+//! claims, a live countdown, and the timeline of what the tokens did.
 
 use leptos::prelude::*;
 
-use crate::app::{use_clock, use_session};
+use crate::context::{use_auth, use_clock};
 use crate::jwt;
-use crate::session::now_ms;
 
 const CLAIMS: [(&str, &str); 7] = [
     ("iss", "issuer: who made the token"),
@@ -19,11 +19,12 @@ const CLAIMS: [(&str, &str); 7] = [
 
 #[component]
 pub fn TokenInspector() -> impl IntoView {
-    let session = use_session();
+    let store = use_auth().store();
     let clock = use_clock();
-    let token = move || session.token();
-    let decoded = move || token().and_then(|t| jwt::decode(&t.token));
-    let remaining = move || token().map(|t| t.remaining_secs(clock.0.get()));
+    let token = move || store.token();
+    let decoded = move || token().and_then(|t| jwt::decode(t.bearer()));
+    let remaining = move || token().map(|t| t.remaining_secs(&clock.now()));
+    let revealed = RwSignal::new(false);
 
     view! {
         <section class="card">
@@ -35,12 +36,21 @@ pub fn TokenInspector() -> impl IntoView {
                     None => "No access token".into(),
                 }}
             </p>
-            {move || decoded().map(|d| view! {
+            {move || decoded().map(|d| { let signature = d.signature_b64.clone(); view! {
                 <div class="jwt" data-testid="jwt">
                     <span class="jwt-header">{d.header_b64.clone()}</span>"."
                     <span class="jwt-payload">{d.payload_b64.clone()}</span>"."
-                    <span class="jwt-signature">{d.signature_b64.clone()}</span>
+                    {move || if revealed.get() {
+                        view! { <span class="jwt-signature" data-testid="jwt-signature">{signature.clone()}</span> }.into_any()
+                    } else {
+                        view! { <span class="jwt-signature masked" data-testid="jwt-signature">"•••••••• (signature hidden)"</span> }.into_any()
+                    }}
                 </div>
+                <button class="secondary" data-testid="reveal-signature" aria-pressed=move || revealed.get().to_string()
+                    on:click=move |_| revealed.update(|r| *r = !*r)>
+                    {move || if revealed.get() { "Hide the signature" } else { "Reveal the signature" }}
+                </button>
+                <p class="hint">"With its signature the token is a working credential until it expires: don't share a screenshot of it."</p>
                 <div class="grid2">
                     <div><h2>"Header"</h2><pre data-testid="jwt-header">{d.header.clone()}</pre></div>
                     <div><h2>"Payload"</h2><pre data-testid="jwt-payload">{d.payload.clone()}</pre></div>
@@ -53,8 +63,8 @@ pub fn TokenInspector() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-                <p class="hint">"The signature (HMAC-SHA256) is checked by the server only; this page decodes, it does not verify."</p>
-            })}
+                <p class="hint">"The signature is checked by the server only; this page decodes, it does not verify."</p>
+            }})}
             <h2>"Where is the refresh token?"</h2>
             <p>
                 "Deliberately invisible. It lives in an " <code>"HttpOnly; Secure; SameSite=Strict; Path=/api/auth"</code>
@@ -66,8 +76,8 @@ pub fn TokenInspector() -> impl IntoView {
             <h2>"Timeline"</h2>
             <ol class="timeline" data-testid="timeline">
                 {move || {
-                    let now = now_ms();
-                    session.timeline().into_iter().rev().map(|e| view! {
+                    let now = clock.now().wall_ms;
+                    store.timeline().into_iter().rev().map(|e| view! {
                         <li data-kind=e.kind.label()>
                             <span class="when">{format!("{} s ago", ((now - e.at_ms).max(0.0) / 1000.0) as u64)}</span>
                             <strong>{e.kind.label()}</strong>

@@ -178,13 +178,16 @@ impl FakeServer {
     pub fn jar_session_alive(&self) -> bool {
         let s = self.0.borrow();
         let Some(jar) = &s.jar else { return false };
-        s.families
-            .iter()
-            .any(|f| !f.revoked && (f.current == *jar))
+        s.families.iter().any(|f| !f.revoked && (f.current == *jar))
     }
 
     pub fn live_families(&self) -> usize {
-        self.0.borrow().families.iter().filter(|f| !f.revoked).count()
+        self.0
+            .borrow()
+            .families
+            .iter()
+            .filter(|f| !f.revoked)
+            .count()
     }
 
     /// How many requests reached `path` (faulty ones included).
@@ -194,12 +197,22 @@ impl FakeServer {
 
     /// When the requests to `path` arrived (ms, `Date.now()`).
     pub fn arrivals(&self, path: &str) -> Vec<f64> {
-        self.0.borrow().arrivals.get(path).cloned().unwrap_or_default()
+        self.0
+            .borrow()
+            .arrivals
+            .get(path)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The most requests to `path` that were in flight at once.
     pub fn max_in_flight(&self, path: &str) -> u32 {
-        self.0.borrow().max_in_flight.get(path).copied().unwrap_or(0)
+        self.0
+            .borrow()
+            .max_in_flight
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn transport(&self) -> Rc<dyn Transport> {
@@ -219,7 +232,10 @@ impl ServerState {
         let access = self.new_token("at");
         self.access.insert(
             access.clone(),
-            (session_id.clone(), now() + self.access_lifetime_s as f64 * 1000.0),
+            (
+                session_id.clone(),
+                now() + self.access_lifetime_s as f64 * 1000.0,
+            ),
         );
         self.families.push(Family {
             user: UserSummary {
@@ -355,7 +371,11 @@ impl ServerState {
         }
     }
 
-    fn logout(&mut self, cookie: Option<String>, everywhere: bool) -> (HttpResponse, Option<Option<String>>) {
+    fn logout(
+        &mut self,
+        cookie: Option<String>,
+        everywhere: bool,
+    ) -> (HttpResponse, Option<Option<String>>) {
         self.counters.logout_requests += 1;
         if let Some(cookie) = cookie {
             let user = self
@@ -374,7 +394,10 @@ impl ServerState {
 }
 
 impl Transport for FakeServer {
-    fn send(&self, request: HttpRequest) -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>> {
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>> {
         let server = self.0.clone();
         async move {
             let key = request.path.split('?').next().unwrap_or("").to_owned();
@@ -404,8 +427,14 @@ impl Transport for FakeServer {
                     server.borrow_mut().hung += 1;
                     futures::future::pending::<()>().await;
                 }
-                Fault::Network => return Err(TransportError::Network("fake: connection reset".into())),
-                Fault::Status { status, code, retry_after } => {
+                Fault::Network => {
+                    return Err(TransportError::Network("fake: connection reset".into()))
+                }
+                Fault::Status {
+                    status,
+                    code,
+                    retry_after,
+                } => {
                     if request.path == paths::REFRESH {
                         server.borrow_mut().counters.refresh_requests += 1;
                     }

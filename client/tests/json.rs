@@ -1,16 +1,16 @@
-//! JSON through the browser's own `JSON` object (src/json.rs), in Chromium: the shared wire
+//! JSON through the browser's own `JSON` object (client/src/json.rs), in Chromium: the shared wire
 //! types round-trip with their documented field names, and bad input is an error, never a panic.
 #![cfg(target_arch = "wasm32")]
 
-use tokenpair::json;
 use tokenpair_api::{Credentials, ErrorBody, SessionInfo, TokenResponse, UserSummary};
+use tokenpair_client::json;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 fn a_token_response_from_the_server_parses_into_the_shared_type() {
-    let body = r#"{"access_token":"a.b.c","token_type":"Bearer","expires_in":300,
+    let body = r#"{"access_token":"a.b.c","token_type":"Bearer","expires_in":300,"session_id":"s-1",
                    "user":{"id":7,"username":"user1"},"extra":"ignored"}"#;
     let parsed: TokenResponse = json::from_str(body).expect("parses");
     assert_eq!(parsed.access_token, "a.b.c");
@@ -61,11 +61,11 @@ fn malformed_or_mismatched_json_is_an_error_with_a_reason() {
     let missing = json::from_str::<ErrorBody>(r#"{"error":"x"}"#).unwrap_err();
     assert!(missing.contains("message"), "{missing}");
     let wrong_type = json::from_str::<TokenResponse>(
-        r#"{"access_token":1,"token_type":"Bearer","expires_in":3,"user":{"id":1,"username":"u"}}"#,
+        r#"{"access_token":1,"token_type":"Bearer","expires_in":3,"session_id":"s","user":{"id":1,"username":"u"}}"#,
     );
     assert!(wrong_type.is_err());
     let negative = json::from_str::<TokenResponse>(
-        r#"{"access_token":"t","token_type":"Bearer","expires_in":-3,"user":{"id":1,"username":"u"}}"#,
+        r#"{"access_token":"t","token_type":"Bearer","expires_in":-3,"session_id":"s","user":{"id":1,"username":"u"}}"#,
     );
     assert!(negative.is_err(), "a negative lifetime is not a u64");
 }

@@ -1,6 +1,6 @@
-//! Loading JSON for a view: `GET` through the shared [`Client`](crate::client::Client) into a
-//! signal, again whenever a trigger changes. The previous answer stays visible while the next
-//! one loads (no flicker), and an answer that arrives after a newer request started is dropped.
+//! Loading JSON for a view: `GET` through the token client's Bearer handle into a signal,
+//! again whenever a trigger changes. The previous answer stays visible while the next one
+//! loads (no flicker), and an answer that arrives after a newer request started is dropped.
 //!
 //! (A plain signal + `spawn_local` instead of `LocalResource` + `<Transition>`: the same
 //! behaviour for these two views at a fraction of the bundle size.)
@@ -10,9 +10,9 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
+use tokenpair_client::ClientError;
 
-use crate::app::use_client;
-use crate::client::ClientError;
+use crate::context::use_auth;
 
 /// What a view shows: `None` until the first answer.
 pub type Loaded<T> = RwSignal<Option<Result<T, ClientError>>>;
@@ -22,16 +22,16 @@ pub fn fetch_json<T>(path: impl Fn() -> String + 'static, trigger: RwSignal<u32>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
-    let client = use_client();
+    let auth = use_auth();
     let loaded: Loaded<T> = RwSignal::new(None);
     let latest = Rc::new(Cell::new(0u32));
     Effect::new(move |_| {
         trigger.track();
         let ticket = latest.get().wrapping_add(1);
         latest.set(ticket);
-        let (client, latest, path) = (client.get_value(), latest.clone(), path());
+        let (api, latest, path) = (auth.api(), latest.clone(), path());
         leptos::task::spawn_local(async move {
-            let answer = client.get_json::<T>(&path).await;
+            let answer = api.get_json::<T>(&path).await;
             if latest.get() == ticket {
                 loaded.try_set(Some(answer));
             }
