@@ -353,6 +353,26 @@ async fn signing_in_through_the_form_returns_to_the_page_the_user_asked_for() {
 }
 
 #[wasm_bindgen_test]
+async fn the_inspector_hides_the_signature_until_the_user_reveals_it() {
+    let fake = Fake::default();
+    fake.0.borrow_mut().refresh_grants = true;
+    let app = Mounted::at("/token", &fake);
+    assert!(
+        within(2000, || app.find("[data-testid=jwt]").is_some()).await,
+        "the token inspector"
+    );
+    let whole_token_shown = || {
+        app.text("[data-testid=jwt]")
+            .is_some_and(|t| t.contains("c2lnbmF0dXJl"))
+    };
+    assert!(!whole_token_shown(), "the signature is masked at first");
+    app.click("[data-testid=reveal-signature]");
+    assert!(within(500, whole_token_shown).await, "revealed on request");
+    app.click("[data-testid=reveal-signature]");
+    assert!(within(500, || !whole_token_shown()).await, "hidden again");
+}
+
+#[wasm_bindgen_test]
 fn next_accepts_only_same_origin_paths_and_never_the_login_pages() {
     assert_eq!(safe_next(Some("/sessions".into())), "/sessions");
     assert_eq!(safe_next(Some("/token?x=1".into())), "/token?x=1");

@@ -9,7 +9,9 @@
 /// A moment, on both clocks (milliseconds).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Instant {
+    /// `performance.now()`.
     pub monotonic_ms: f64,
+    /// `Date.now()`.
     pub wall_ms: f64,
 }
 

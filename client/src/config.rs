@@ -18,10 +18,15 @@ use tokenpair_api::paths;
 /// all live under [`Endpoints::auth_prefix`]; the Bearer client refuses to send anything there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoints {
+    /// Sign in with a username and password.
     pub login: &'static str,
+    /// Create an account and sign in.
     pub register: &'static str,
+    /// Rotate the refresh cookie, get a new access token.
     pub refresh: &'static str,
+    /// End this browser's session.
     pub logout: &'static str,
+    /// End every session of the user.
     pub logout_everywhere: &'static str,
     /// Answers 200 when the server is up; probed while the server is unreachable and the
     /// access token is still good.
@@ -72,6 +77,7 @@ impl Default for Backoff {
 /// How the client behaves. `ClientConfig::default()` is what the tokenpair SPA uses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClientConfig {
+    /// The server's endpoints.
     pub endpoints: Endpoints,
     /// Every request is aborted after this long (an `AbortController` deadline). A refresh
     /// that times out counts as "server unreachable": the session is kept and retried.

@@ -19,9 +19,11 @@ pub enum ClientError {
     Unavailable(Problem),
     /// The server refused the request with its JSON error body.
     Api {
+        /// The HTTP status.
         status: u16,
         /// The stable snake_case code (`invalid_credentials`, …).
         code: String,
+        /// The sentence for people.
         message: String,
         /// `Retry-After` seconds, when the server sent one.
         retry_after_secs: Option<u32>,

@@ -8,7 +8,9 @@ pub const TIMELINE_LEN: usize = 40;
 pub struct Event {
     /// Wall-clock time (`Date.now()` ms).
     pub at_ms: f64,
+    /// What kind of thing.
     pub kind: EventKind,
+    /// A sentence about it.
     pub detail: String,
 }
 
@@ -25,15 +27,25 @@ impl Event {
 /// The kinds of timeline entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {
+    /// Signed in with a password (or registered).
     SignedIn,
+    /// The session came back through the refresh cookie.
     Restored,
+    /// Refreshed before the access token expired.
     ProactiveRefresh,
+    /// A request got 401 and the token was refreshed.
     RefreshAfter401,
+    /// A request was retried with the new token.
     Retry,
+    /// Something another tab did (or a decision about its message).
     CrossTab,
+    /// Signed out, for whatever reason.
     SignedOut,
+    /// The server became unavailable.
     Unreachable,
+    /// The server answers again.
     Recovered,
+    /// The page or the machine was asleep.
     Woke,
 }
 

@@ -24,6 +24,8 @@
 //!
 //! [`redirect`] resolves `?next=` without an open redirect; [`config`] holds every knob.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod backoff;
 pub mod client;

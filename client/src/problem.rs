@@ -15,7 +15,10 @@ pub enum Problem {
     /// No answer before the request deadline.
     TimedOut,
     /// 429: the server (or a proxy) asks us to slow down.
-    RateLimited { retry_after_secs: Option<u32> },
+    RateLimited {
+        /// `Retry-After`, if sent.
+        retry_after_secs: Option<u32>,
+    },
     /// Any other answer that is not a verdict on the session (5xx, 404, 403, 408, …).
     Status(u16),
     /// A 2xx whose body could not be read.

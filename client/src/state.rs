@@ -95,10 +95,14 @@ impl fmt::Debug for AccessToken {
 pub enum AuthState {
     /// At boot, until the silent refresh through the cookie answers.
     Restoring,
+    /// Somebody is signed in.
     SignedIn {
+        /// Who.
         user: UserSummary,
+        /// Their access token.
         token: AccessToken,
     },
+    /// Nobody is signed in.
     SignedOut,
 }
 

@@ -15,20 +15,33 @@ use wasm_bindgen::JsCast;
 #[serde(rename_all = "snake_case")] // externally tagged: no buffering deserializer in the bundle
 pub enum TabMessage {
     /// A new sign-in (password or register): every tab adopts it.
-    SignedIn { response: TokenResponse },
+    SignedIn {
+        /// The new sign-in's token response.
+        response: TokenResponse,
+    },
     /// A refreshed access token for the session `response.session_id`.
-    Token { response: TokenResponse },
+    Token {
+        /// The refresh's token response.
+        response: TokenResponse,
+    },
     /// Signed out of `session_id` (of user `user_id`): by the user (`everywhere` if all
     /// sessions end; the server may not have confirmed it yet), or because the server refused
     /// the refresh (`session_ended`).
     SignedOut {
+        /// The user who was signed in, if known.
         user_id: Option<i64>,
+        /// The server session that ended, if known.
         session_id: Option<String>,
+        /// Every session of the user ends.
         everywhere: bool,
+        /// The server refused the refresh (not a sign-out by the user).
         session_ended: bool,
     },
     /// The server confirmed the sign-out.
-    SignOutConfirmed { everywhere: bool },
+    SignOutConfirmed {
+        /// It was a sign-out everywhere.
+        everywhere: bool,
+    },
 }
 
 /// The BroadcastChannel; dropping it closes the channel and removes its handler.

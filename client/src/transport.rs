@@ -12,14 +12,18 @@ use tokenpair_api::{CSRF_HEADER, CSRF_HEADER_VALUE};
 /// The HTTP methods the client sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`
     Get,
+    /// `POST`
     Post,
+    /// `DELETE`
     Delete,
 }
 
 /// A request as data, so the client can send it again after a refresh.
 #[derive(Clone, PartialEq)]
 pub struct HttpRequest {
+    /// The method.
     pub method: Method,
     /// A same-origin path such as `/api/me`.
     pub path: String,
@@ -77,7 +81,9 @@ impl fmt::Debug for HttpRequest {
 /// An HTTP answer.
 #[derive(Clone, PartialEq)]
 pub struct HttpResponse {
+    /// The status code.
     pub status: u16,
+    /// The body as text.
     pub body: String,
     /// `Retry-After` in seconds, when the server sent one (429, 503).
     pub retry_after_secs: Option<u32>,
@@ -120,6 +126,7 @@ pub enum TransportError {
 /// Sends requests. Implementations need not enforce deadlines ([`send_with_deadline`] does),
 /// but should stop the underlying request when the returned future is dropped.
 pub trait Transport {
+    /// Sends `request`; resolves with the answer, or with why there is none.
     fn send(
         &self,
         request: HttpRequest,

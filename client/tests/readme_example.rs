@@ -3,6 +3,8 @@
 
 use wasm_bindgen_test::*;
 
+wasm_bindgen_test_configure!(run_in_browser);
+
 #[wasm_bindgen_test]
 fn the_readme_example_is_the_compiled_example_file() {
     let readme = include_str!("../../README.md");
