@@ -10,6 +10,7 @@ use tokenpair_client::{
 };
 
 use crate::components::layout::Layout;
+use crate::components::page_heading::PageHeading;
 use crate::context::provide_clock;
 use crate::pages::{
     dashboard::Dashboard, login::Login, login::Register, sessions::Sessions, token::TokenInspector,
@@ -35,7 +36,7 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
     view! {
         <Router>
             <Layout>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Routes fallback=NotFound>
                     <Route path=path!("/login") view=Login/>
                     <Route path=path!("/register") view=Register/>
                     <ProtectedRoute path=path!("/") view=Dashboard condition=signed_in redirect_path=to_login fallback=restoring/>
@@ -44,5 +45,17 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
                 </Routes>
             </Layout>
         </Router>
+    }
+}
+
+/// Any other path: a real page, with a heading and a way home.
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <section class="card narrow" data-testid="not-found">
+            <PageHeading title="Page not found"/>
+            <p>"There is no page at this address."</p>
+            <p><a href="/">"Go to the dashboard"</a></p>
+        </section>
     }
 }

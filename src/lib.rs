@@ -11,3 +11,4 @@ pub mod context;
 pub mod jwt;
 pub mod loading;
 pub mod pages;
+pub mod time;

@@ -112,6 +112,7 @@ impl Transport for Fake {
                         last_used_at: "2026-11-22T10:05:00Z".into(),
                         expires_at: "2026-11-29T10:00:00Z".into(),
                         user_agent: Some("Test browser".into()),
+                        device: "Chrome on Linux".into(),
                         current: true,
                     }],
                 ),

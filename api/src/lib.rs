@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod rules;
+
 /// Every path the SPA calls, in one place.
 pub mod paths {
     pub const LOGIN: &str = "/api/auth/login";
@@ -97,6 +99,9 @@ pub struct SessionInfo {
     /// RFC 3339, UTC: the absolute end of the session; refreshing never moves it.
     pub expires_at: String,
     pub user_agent: Option<String>,
+    /// A readable name for the device, from the user agent ("Chrome on Windows").
+    #[serde(default)]
+    pub device: String,
     /// True for the session the request's access token belongs to.
     pub current: bool,
 }

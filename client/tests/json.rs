@@ -46,12 +46,17 @@ fn optional_fields_and_lists_round_trip() {
         last_used_at: "2026-01-01T00:00:00Z".into(),
         expires_at: "2026-01-08T00:00:00Z".into(),
         user_agent: None,
+        device: "Unknown device".into(),
         current: true,
     }];
     let text = json::to_string(&list).expect("serialisable");
     assert!(text.contains("\"user_agent\":null"), "{text}");
     let back: Vec<SessionInfo> = json::from_str(&text).expect("parses");
     assert_eq!(back, list);
+    // An older server without `device`: still parses, with an empty name.
+    let old = r#"[{"id":"s","created_at":"a","last_used_at":"b","expires_at":"c","user_agent":null,"current":false}]"#;
+    let parsed: Vec<SessionInfo> = json::from_str(old).expect("parses without device");
+    assert_eq!(parsed[0].device, "");
 }
 
 #[wasm_bindgen_test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cookies;
 pub mod csrf;
 pub mod db;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod passwords;

@@ -122,6 +122,7 @@ impl SessionRow {
             last_used_at: rfc3339(self.last_used_at),
             expires_at: rfc3339(self.expires_at),
             user_agent: self.user_agent.clone(),
+            device: crate::device::name(self.user_agent.as_deref()),
             current: self.id == current_sid,
         }
     }

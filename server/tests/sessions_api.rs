@@ -55,11 +55,12 @@ async fn the_list_shows_the_users_live_sessions_newest_first_and_marks_the_curre
 }
 
 #[tokio::test]
-async fn the_list_records_the_user_agent_of_a_sign_in() {
+async fn the_list_records_the_user_agent_of_a_sign_in_and_names_the_device() {
     let server = start().await;
+    let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
     let response = server
         .auth_post("/api/auth/login")
-        .header(header::USER_AGENT, "Firefox on a test bench")
+        .header(header::USER_AGENT, ua)
         .json(&serde_json::json!({ "username": "user2", "password": "password2" }))
         .send()
         .await
@@ -67,7 +68,8 @@ async fn the_list_records_the_user_agent_of_a_sign_in() {
     let t = granted(response, StatusCode::OK).await.tokens;
     let sessions = list(&server, &t.access).await;
     assert_eq!(sessions.len(), 1);
-    assert_eq!(sessions[0]["user_agent"], "Firefox on a test bench");
+    assert_eq!(sessions[0]["user_agent"], ua);
+    assert_eq!(sessions[0]["device"], "Firefox on Linux");
 }
 
 #[tokio::test]

@@ -31,7 +31,18 @@ pub fn Layout(children: Children) -> impl IntoView {
             }
         })
     };
+    // The skip link moves the focus itself: the router would otherwise treat `#main` as a
+    // navigation.
+    let skip = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        if let Some(main) = document().get_element_by_id("main") {
+            if let Ok(main) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(main) {
+                let _ = main.focus();
+            }
+        }
+    };
     view! {
+        <a class="skip-link" href="#main" on:click=skip>"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">"tokenpair"</a>
             {move || (store.signed_in() == Some(true)).then(|| view! {
@@ -47,7 +58,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             })}
         </header>
         {banner}
-        <main>{children()}</main>
+        <main id="main" tabindex="-1">{children()}</main>
         <footer>
             "Access token in memory only · refresh token in an HttpOnly cookie · "
             <a href="https://datatracker.ietf.org/doc/html/rfc9700" rel="noreferrer">"RFC 9700"</a>

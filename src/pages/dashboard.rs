@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use tokenpair_api::{paths, Me};
 
+use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
 use crate::loading::fetch_json;
 
@@ -27,10 +28,21 @@ pub fn Dashboard() -> impl IntoView {
             .map(|e| format!("{}: {}", e.kind.label(), e.detail))
     };
     let refreshes = move || store.refresh_count();
+    // An answer that failed because the server was unavailable is asked again when it is back.
+    Effect::new(move |was_down: Option<bool>| {
+        let down = store.problem().is_some();
+        let failed = me.with_untracked(|m| {
+            matches!(m, Some(Err(tokenpair_client::ClientError::Unavailable(_))))
+        });
+        if was_down == Some(true) && !down && failed {
+            calls.update(|n| *n += 1);
+        }
+        down
+    });
 
     view! {
         <section class="card">
-            <h1>"Dashboard"</h1>
+            <PageHeading title="Dashboard"/>
             {move || match me.get() {
                 None => view! { <p class="loading">"Loading…"</p> }.into_any(),
                 Some(r) => match r {

@@ -1,12 +1,15 @@
-//! `/login` and `/register`: one form, two endpoints. After sign-in the user goes back to the
-//! page they asked for (`?next=`, same-origin paths only).
+//! `/login` and `/register`: one form, two endpoints. The rules the server enforces are checked
+//! here first (shared from `tokenpair_api::rules`), each message sits under its own field and is
+//! linked to it, and after sign-in the user goes back to the page they asked for (`?next=`,
+//! same-origin paths only).
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use tokenpair_api::Credentials;
-use tokenpair_client::{safe_return_path, SignOutScope};
+use tokenpair_api::{codes, rules, Credentials};
+use tokenpair_client::{safe_return_path, ClientError, SignOutScope};
 
-use crate::context::use_auth;
+use crate::components::page_heading::PageHeading;
+use crate::context::{use_auth, use_clock};
 
 /// Where to go after sign-in: `next` resolved against this page's origin by the URL parser
 /// (so `/%09/evil.example` cannot leave it), never back to the sign-in pages themselves.
@@ -29,18 +32,83 @@ pub fn Register() -> impl IntoView {
     view! { <AuthForm register=true/> }
 }
 
+/// One input's messages: the hint (registration rules) and the current error.
+#[derive(Clone, Copy)]
+struct Field {
+    id: &'static str,
+    hint: Option<&'static str>,
+    error: RwSignal<Option<String>>,
+    input: NodeRef<leptos::html::Input>,
+}
+
+impl Field {
+    fn new(id: &'static str, hint: Option<&'static str>) -> Field {
+        Field {
+            id,
+            hint,
+            error: RwSignal::new(None),
+            input: NodeRef::new(),
+        }
+    }
+
+    fn value(&self) -> String {
+        self.input
+            .get_untracked()
+            .map(|i| i.value())
+            .unwrap_or_default()
+    }
+
+    fn focus(&self) {
+        if let Some(input) = self.input.get_untracked() {
+            let _ = input.focus();
+        }
+    }
+
+    /// `aria-describedby`: the hint and the error, when shown.
+    fn described_by(&self) -> Option<String> {
+        let mut ids = Vec::new();
+        if self.hint.is_some() {
+            ids.push([self.id, "-hint"].concat());
+        }
+        if self.error.get().is_some() {
+            ids.push([self.id, "-error"].concat());
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    }
+
+    /// The hint and error paragraphs under the input.
+    fn messages(self) -> impl IntoView {
+        let id = self.id;
+        view! {
+            {self.hint.map(|h| view! { <p class="hint" id=[id, "-hint"].concat()>{h}</p> })}
+            {move || self.error.get().map(|e| view! {
+                <p class="field-error" id=[id, "-error"].concat() data-testid=[id, "-error"].concat()>{e}</p>
+            })}
+        }
+    }
+}
+
 #[component]
 fn AuthForm(register: bool) -> impl IntoView {
     let auth = use_auth();
     let store = auth.store();
+    let clock = use_clock();
     let query = use_query_map();
     let navigate = use_navigate();
 
-    // The inputs are read when the form is submitted; no signal per keystroke.
-    let username = NodeRef::<leptos::html::Input>::new();
-    let password = NodeRef::<leptos::html::Input>::new();
+    let hints = |h| register.then_some(h);
+    let username = Field::new("username", hints(rules::USERNAME_HINT));
+    let password = Field::new("password", hints(rules::PASSWORD_HINT));
     let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let form_error = RwSignal::new(None::<String>);
+    let show_password = RwSignal::new(false);
+    // 429: no new attempt before this wall-clock time (ms); the message counts down.
+    let retry_at = RwSignal::new(None::<f64>);
+    let wait_secs = move || {
+        let at = retry_at.get()?;
+        let left = ((at - clock.now().wall_ms) / 1000.0).ceil();
+        (left > 0.0).then_some(left as u64)
+    };
 
     // Signed in (here, or in another tab): go where the user wanted to go.
     Effect::new(move |_| {
@@ -50,17 +118,40 @@ fn AuthForm(register: bool) -> impl IntoView {
         }
     });
 
+    // The browser-side check of the server's rules; returns whether the form may be sent.
+    let check = move || {
+        let (u, p) = (username.value(), password.value());
+        let (user_error, pass_error) = if register {
+            (
+                rules::validate_username(&u).err(),
+                rules::validate_password(&p).err(),
+            )
+        } else {
+            rules::check_sign_in(&u, &p)
+        };
+        let ok = user_error.is_none() && pass_error.is_none();
+        if user_error.is_some() {
+            username.focus();
+        } else if pass_error.is_some() {
+            password.focus();
+        }
+        username.error.set(user_error);
+        password.error.set(pass_error);
+        ok
+    };
+
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if pending.get_untracked() {
+        if pending.get_untracked() || wait_secs().is_some() {
             return;
         }
-        let value = |input: NodeRef<leptos::html::Input>| {
-            input.get_untracked().map(|i| i.value()).unwrap_or_default()
-        };
+        form_error.set(None);
+        if !check() {
+            return;
+        }
         let credentials = Credentials {
-            username: value(username),
-            password: value(password),
+            username: username.value(),
+            password: password.value(),
         };
         store.clear_notice();
         pending.set(true);
@@ -71,8 +162,40 @@ fn AuthForm(register: bool) -> impl IntoView {
             } else {
                 endpoints.sign_in(&credentials).await
             };
-            error.try_set(result.err().map(|e| e.to_string()));
             pending.try_set(false);
+            let Err(error) = result else { return };
+            // A failed attempt never leaves the password behind.
+            if let Some(input) = password.input.get_untracked() {
+                input.set_value("");
+            }
+            match &error {
+                ClientError::Api { code, message, .. } if code == codes::USERNAME_TAKEN => {
+                    username.error.try_set(Some(message.clone()));
+                    username.focus();
+                }
+                ClientError::Api { code, message, .. } if code == codes::VALIDATION_FAILED => {
+                    let field = if message.starts_with("Password") {
+                        password
+                    } else {
+                        username
+                    };
+                    field.error.try_set(Some(message.clone()));
+                    field.focus();
+                }
+                ClientError::Api {
+                    code,
+                    retry_after_secs,
+                    ..
+                } if code == codes::TOO_MANY_ATTEMPTS => {
+                    let secs = f64::from(retry_after_secs.unwrap_or(1).max(1));
+                    retry_at.try_set(Some(js_sys::Date::now() + secs * 1000.0));
+                    password.focus();
+                }
+                _ => {
+                    form_error.try_set(Some(error.to_string()));
+                    password.focus();
+                }
+            }
         });
     };
     let (title, button) = if register {
@@ -89,7 +212,7 @@ fn AuthForm(register: bool) -> impl IntoView {
     let form = move || {
         view! {
             <section class="card narrow">
-                <h1>{title}</h1>
+                <PageHeading title=title/>
                 {move || store.pending_sign_out().map(|scope| view! {
                     <p class="banner warn" role="status" data-testid="sign-out-pending">
                         {match scope {
@@ -102,14 +225,34 @@ fn AuthForm(register: bool) -> impl IntoView {
                 {move || store.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n.message()}</p> })}
                 <form on:submit=on_submit novalidate>
                     <label for="username">"Username"</label>
-                    <input id="username" name="username" autocomplete="username" required node_ref=username/>
+                    <input id="username" name="username" autocomplete="username" required
+                        aria-invalid=move || username.error.get().is_some().then_some("true")
+                        aria-describedby=move || username.described_by()
+                        node_ref=username.input/>
+                    {username.messages()}
                     <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" required
-                        autocomplete=if register { "new-password" } else { "current-password" }
-                        node_ref=password/>
-                    {register.then(|| view! { <p class="hint">"3–32 characters: letters, digits, _ . - · password at least 8 characters"</p> })}
-                    {move || error.get().map(|e| view! { <p class="banner error" role="alert" data-testid="form-error">{e}</p> })}
-                    <button type="submit" data-testid="submit" disabled=move || pending.get()>
+                    <div class="password-row">
+                        <input id="password" name="password" required
+                            type=move || if show_password.get() { "text" } else { "password" }
+                            autocomplete=if register { "new-password" } else { "current-password" }
+                            aria-invalid=move || password.error.get().is_some().then_some("true")
+                            aria-describedby=move || password.described_by()
+                            node_ref=password.input/>
+                        <button type="button" class="secondary" data-testid="show-password"
+                            aria-controls="password" aria-pressed=move || show_password.get().to_string()
+                            on:click=move |_| show_password.update(|s| *s = !*s)>
+                            {move || if show_password.get() { "Hide" } else { "Show" }}
+                            <span class="visually-hidden">" password"</span>
+                        </button>
+                    </div>
+                    {password.messages()}
+                    {move || form_error.get().map(|e| view! { <p class="banner error" role="alert" data-testid="form-error">{e}</p> })}
+                    {move || wait_secs().map(|s| view! {
+                        <p class="banner error" role="alert" data-testid="form-error">
+                            "Too many failed sign-in attempts. Try again in " {s} " s."
+                        </p>
+                    })}
+                    <button type="submit" data-testid="submit" disabled=move || pending.get() || wait_secs().is_some()>
                         {move || if pending.get() { "Please wait…" } else { button }}
                     </button>
                 </form>

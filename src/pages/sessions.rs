@@ -1,68 +1,195 @@
-//! `/sessions` — the user's signed-in devices; revoke one, or sign out everywhere.
+//! `/sessions` — the user's signed-in devices, this one first; revoke one, or sign out
+//! everywhere. Both ask first in a modal `<dialog>` (focus stays inside it, and returns to the
+//! button that opened it), show that they are working, and announce the result in a
+//! `role=status` region that then holds the focus.
 
 use leptos::prelude::*;
 use tokenpair_api::{paths, SessionInfo};
 use tokenpair_client::SignOutScope;
 
-use crate::context::use_auth;
+use crate::components::page_heading::PageHeading;
+use crate::context::{use_auth, use_clock};
 use crate::loading::fetch_json;
+use crate::time;
+
+/// What the confirmation dialog is about.
+#[derive(Clone, PartialEq)]
+enum Ask {
+    Revoke { id: String, device: String },
+    Everywhere,
+}
 
 #[component]
 pub fn Sessions() -> impl IntoView {
     let auth = use_auth();
+    let clock = use_clock();
     let version = RwSignal::new(0u32);
     let sessions = fetch_json::<Vec<SessionInfo>>(|| paths::SESSIONS.into(), version);
-    let error = RwSignal::new(None::<String>);
-    let revoke = move |id: String| {
-        let (api, path) = (auth.api(), format!("{}/{}", paths::SESSIONS, id));
-        leptos::task::spawn_local(async move {
-            error.try_set(api.delete(&path).await.err().map(|e| e.to_string()));
-            version.try_update(|v| *v += 1);
-        });
+    let asking = RwSignal::new(None::<Ask>);
+    let busy = RwSignal::new(false);
+    let status = RwSignal::new(None::<String>);
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    let status_el = NodeRef::<leptos::html::P>::new();
+    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
+
+    let open = move |ask: Ask| {
+        opener.set_value(
+            document()
+                .active_element()
+                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()),
+        );
+        asking.set(Some(ask));
+        if let Some(d) = dialog.get_untracked() {
+            let _ = d.show_modal();
+        }
     };
-    // Signed out here at once; "signed out everywhere" is said only after the server's 204.
-    let everywhere = move |_| {
-        leptos::task::spawn_local(auth.endpoints().sign_out(SignOutScope::Everywhere));
+    let close = move || {
+        if let Some(d) = dialog.get_untracked() {
+            d.close();
+        }
+    };
+    // Cancel (button or Escape): focus goes back to the button that opened the dialog.
+    let on_close = move |_| {
+        if !busy.get_untracked() {
+            asking.set(None);
+            opener.with_value(|o| {
+                if let Some(o) = o {
+                    let _ = o.focus();
+                }
+            });
+        }
+    };
+    let announce = move |text: String| {
+        status.try_set(Some(text));
+        if let Some(p) = status_el.get_untracked() {
+            let _ = p.focus();
+        }
+    };
+    let confirm = move |_| {
+        let Some(ask) = asking.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        match ask {
+            Ask::Revoke { id, device } => {
+                let (api, path) = (auth.api(), [paths::SESSIONS, "/", &id].concat());
+                leptos::task::spawn_local(async move {
+                    let result = api.delete(&path).await;
+                    busy.try_set(false);
+                    asking.try_set(None);
+                    close();
+                    announce(match result {
+                        Ok(()) => format!("Signed out {device}."),
+                        Err(e) => format!("Could not sign out {device}: {e}"),
+                    });
+                    version.try_update(|v| *v += 1);
+                });
+            }
+            // Signed out here at once; "signed out everywhere" is said (on the sign-in page)
+            // only after the server's 204.
+            Ask::Everywhere => {
+                busy.set(false);
+                asking.set(None);
+                close();
+                leptos::task::spawn_local(auth.endpoints().sign_out(SignOutScope::Everywhere));
+            }
+        }
+    };
+
+    let list = move || match sessions.get() {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => {
+            view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any()
+        }
+        Some(Ok(mut list)) => {
+            // This device first.
+            list.sort_by_key(|s| !s.current);
+            view! {
+                <ul class="sessions" data-testid="sessions">
+                    {list.into_iter().map(|s| session_row(s, clock, open)).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }
+    };
+    let question = move || match asking.get() {
+        Some(Ask::Revoke { device, .. }) => (
+            format!("Sign out {device}?"),
+            "That device's session ends now: its next request signs it out.".to_owned(),
+            "Sign it out",
+        ),
+        _ => (
+            "Sign out everywhere?".to_owned(),
+            "Every session ends, this one included: every device will have to sign in again."
+                .to_owned(),
+            "Sign out everywhere",
+        ),
     };
 
     view! {
         <section class="card">
-            <h1>"Sessions"</h1>
+            <PageHeading title="Sessions"/>
             <p class="hint">"Each sign-in is one session: a family of refresh tokens that rotate on every use."</p>
-            {move || error.get().map(|e| view! { <p class="banner error" role="alert">{e}</p> })}
-            {move || match sessions.get() {
-                None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-                Some(r) => match r {
-                    Ok(list) => view! {
-                        <ul class="sessions" data-testid="sessions">
-                            {list.into_iter().map(|s| session_row(s, revoke)).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(e) => view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any(),
-                },
-            }}
-            <button class="danger" data-testid="sign-out-everywhere" on:click=everywhere>"Sign out everywhere"</button>
+            <p class="status" role="status" tabindex="-1" data-testid="sessions-status" node_ref=status_el>
+                {move || status.get()}
+            </p>
+            {list}
+            <button class="danger" data-testid="sign-out-everywhere" on:click=move |_| open(Ask::Everywhere)>
+                "Sign out everywhere"
+            </button>
         </section>
+        <dialog class="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-text"
+            data-testid="confirm" node_ref=dialog on:close=on_close>
+            <h2 id="confirm-title">{move || question().0}</h2>
+            <p id="confirm-text">{move || question().1}</p>
+            <div class="actions">
+                <button class="secondary" data-testid="confirm-cancel" disabled=move || busy.get()
+                    on:click=move |_| close()>"Cancel"</button>
+                <button class="danger" data-testid="confirm-ok" disabled=move || busy.get() on:click=confirm>
+                    {move || if busy.get() { "Signing out…" } else { question().2 }}
+                </button>
+            </div>
+        </dialog>
     }
 }
 
-fn session_row(s: SessionInfo, revoke: impl Fn(String) + Copy + 'static) -> impl IntoView {
-    let id = s.id.clone();
-    let device = s
-        .user_agent
-        .clone()
-        .unwrap_or_else(|| "Unknown device".into());
+fn session_row(
+    s: SessionInfo,
+    clock: crate::context::Clock,
+    open: impl Fn(Ask) + Copy + 'static,
+) -> impl IntoView {
+    let device = if s.device.is_empty() {
+        "Unknown device".to_owned()
+    } else {
+        s.device.clone()
+    };
+    let when = move |iso: String| {
+        let at = time::parse_ms(&iso);
+        let exact = at.map(time::local).unwrap_or_else(|| iso.clone());
+        let relative = move || {
+            at.map(|ms| time::relative(ms, clock.now().wall_ms))
+                .unwrap_or_default()
+        };
+        view! { <time datetime=iso.clone() title=exact>{relative}</time> }
+    };
+    let ask = Ask::Revoke {
+        id: s.id.clone(),
+        device: device.clone(),
+    };
+    let label = ["Sign out ", &device].concat();
     view! {
         <li class="session" data-testid="session" data-current=s.current.to_string()>
             <div>
-                <strong class="device">{device}</strong>
+                <strong class="device" data-testid="device">{device.clone()}</strong>
                 {s.current.then(|| view! { <span class="badge">"this device"</span> })}
                 <div class="hint">
-                    "Signed in " {s.created_at} " · last used " {s.last_used_at} " · ends by " {s.expires_at}
+                    "Signed in " {when(s.created_at)} " · last used " {when(s.last_used_at)}
+                    " · ends " {when(s.expires_at)}
                 </div>
+                {s.user_agent.map(|ua| view! { <div class="hint ua">{ua}</div> })}
             </div>
             {(!s.current).then(|| view! {
-                <button class="secondary" data-testid="revoke" on:click=move |_| revoke(id.clone())>"Revoke"</button>
+                <button class="secondary" data-testid="revoke" on:click=move |_| open(ask.clone())>{label}</button>
             })}
         </li>
     }

@@ -4,8 +4,10 @@
 
 use leptos::prelude::*;
 
+use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
 use crate::jwt;
+use crate::time;
 
 const CLAIMS: [(&str, &str); 7] = [
     ("iss", "issuer: who made the token"),
@@ -13,8 +15,8 @@ const CLAIMS: [(&str, &str); 7] = [
     ("sub", "subject: the user id"),
     ("sid", "session: the refresh-token family it belongs to"),
     ("jti", "token id: unique per token"),
-    ("iat", "issued at (Unix seconds)"),
-    ("exp", "expires at (Unix seconds)"),
+    ("iat", "issued at"),
+    ("exp", "expires at"),
 ];
 
 #[component]
@@ -28,7 +30,7 @@ pub fn TokenInspector() -> impl IntoView {
 
     view! {
         <section class="card">
-            <h1>"Token inspector"</h1>
+            <PageHeading title="Token inspector"/>
             <p class="countdown" data-testid="countdown">
                 {move || match remaining() {
                     Some(s) if s > 0 => format!("The access token expires in {s} s"),
@@ -55,11 +57,26 @@ pub fn TokenInspector() -> impl IntoView {
                     <div><h2>"Header"</h2><pre data-testid="jwt-header">{d.header.clone()}</pre></div>
                     <div><h2>"Payload"</h2><pre data-testid="jwt-payload">{d.payload.clone()}</pre></div>
                 </div>
-                <table class="claims">
-                    <thead><tr><th>"Claim"</th><th>"Value"</th><th>"Meaning"</th></tr></thead>
+                <table class="claims" data-testid="claims">
+                    <thead><tr><th scope="col">"Claim"</th><th scope="col">"Value"</th><th scope="col">"Meaning"</th></tr></thead>
                     <tbody>
-                        {CLAIMS.iter().map(|(name, meaning)| view! {
-                            <tr><td><code>{*name}</code></td><td>{d.claim(name).unwrap_or_default().to_owned()}</td><td>{*meaning}</td></tr>
+                        {CLAIMS.iter().map(|(name, meaning)| {
+                            let value = d.claim(name).unwrap_or_default().to_owned();
+                            // Unix seconds, with the local date and time next to them.
+                            let readable = matches!(*name, "iat" | "exp")
+                                .then(|| value.parse::<f64>().ok())
+                                .flatten()
+                                .map(|secs| time::local(secs * 1000.0));
+                            view! {
+                                <tr>
+                                    <th scope="row"><code>{*name}</code></th>
+                                    <td data-label="Value">
+                                        <code class="value">{value}</code>
+                                        {readable.map(|r| view! { <span class="readable" data-testid=["claim-", name, "-local"].concat()>{r}</span> })}
+                                    </td>
+                                    <td data-label="Meaning">{*meaning}</td>
+                                </tr>
+                            }
                         }).collect_view()}
                     </tbody>
                 </table>
