@@ -2,7 +2,7 @@
 # Runs tokenpair's three test layers and prints one summary line.
 #   scripts/test.sh all      lint + native + wasm + e2e (what `make test` runs)
 #   scripts/test.sh native   cargo test for api/ and server/
-#   scripts/test.sh wasm     wasm-pack test --headless --chrome (the SPA, in Chromium)
+#   scripts/test.sh wasm     wasm-pack test --headless --chrome (the SPA and client/, in Chromium)
 #   scripts/test.sh e2e      the e2e crate: real Chromium against the real release server + SPA
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,55 @@ run_layer() {
   fi
 }
 
+fail_layer() { # moves a layer from passed to failed
+  local name="$1" kept=() l
+  for l in "${passed_layers[@]}"; do [ "$l" = "$name" ] || kept+=("$l"); done
+  passed_layers=("${kept[@]}")
+  failed_layers+=("$name")
+}
+
+# Browser-leak check around the e2e layer. Every process the e2e harness starts inherits
+# TOKENPAIR_E2E_RUN (chromedriver, Chromium's browser process and its crash handler, the
+# server), and the harness writes each chromedriver's process group to TOKENPAIR_E2E_PGIDS
+# (Chromium's zygotes and renderers drop the environment but stay in that group). So what this
+# run left behind is told apart from browsers of other runs on the same machine.
+browser_re='^(chromium|chrome|chromedriver|chrome_crashpa|tokenpair-serve)'
+live_browsers() { # pids of live (not zombie) Chromium/chromedriver/server processes
+  ps -eo pid=,stat=,comm= | awk -v re="$browser_re" '$2 !~ /^Z/ && $3 ~ re { print $1 }' | sort # comm wants lexical order
+}
+started_by_run() { # pid run_id pgid_file: is this process from the given e2e run?
+  local pid="$1" pgid
+  tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "TOKENPAIR_E2E_RUN=$2" && return 0
+  pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')"
+  [ -n "$pgid" ] && grep -qx "$pgid" "$3" 2>/dev/null
+}
+run_e2e_layer() {
+  local run_id="e2e-$$-$RANDOM" pgids="$logs/e2e-pgids" before after leaked=() others=() pid i
+  : > "$pgids"
+  before="$(live_browsers)"
+  TOKENPAIR_E2E_RUN="$run_id" TOKENPAIR_E2E_PGIDS="$pgids" TOKENPAIR_DIST="$PWD/dist" \
+    run_layer e2e cargo test -p tokenpair-e2e --no-fail-fast -- --test-threads=1 --show-output
+  for i in $(seq 20); do # processes that are on their way out get 10 s
+    after="$(live_browsers)"
+    leaked=(); others=()
+    for pid in $(comm -13 <(echo "$before") <(echo "$after")); do
+      if started_by_run "$pid" "$run_id" "$pgids"; then leaked+=("$pid"); else others+=("$pid"); fi
+    done
+    [ ${#leaked[@]} -eq 0 ] && break
+    sleep 0.5
+  done
+  echo "browser check: $(echo "$before" | grep -c .) Chromium/chromedriver/server processes before e2e," \
+    "$(echo "$after" | grep -c .) after; ${#leaked[@]} left by this run," \
+    "${#others[@]} new from elsewhere (not counted)"
+  if [ ${#leaked[@]} -gt 0 ]; then
+    printf '\033[1;31me2e left %d processes running (PIDs %s):\033[0m\n' "${#leaked[@]}" "${leaked[*]}"
+    ps -o pid,ppid,pgid,etime,args -p "$(IFS=,; echo "${leaked[*]}")" | cut -c1-160
+    echo "Every Browser must end its WebDriver session (e2e/src/browser.rs). Killing them now."
+    kill -KILL "${leaked[@]}" 2>/dev/null
+    fail_layer e2e
+  fi
+}
+
 build_for_e2e() {
   trunk build --release && bash scripts/compress-dist.sh dist &&
     cargo build --release -p tokenpair-server --bin tokenpair-server
@@ -33,18 +82,22 @@ case "$what" in all|native|wasm|e2e) ;; *) echo "usage: $0 [all|native|wasm|e2e]
 if [ "$what" = all ]; then
   run_layer lint bash -c 'cargo fmt --all -- --check &&
     cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-e2e --all-targets -- -D warnings &&
-    cargo clippy -q -p tokenpair --target wasm32-unknown-unknown --all-targets -- -D warnings'
+    cargo clippy -q -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings'
 fi
 if [ "$what" = all ] || [ "$what" = native ]; then
   run_layer native cargo test -p tokenpair-api -p tokenpair-server
 fi
 if [ "$what" = all ] || [ "$what" = wasm ]; then
-  run_layer wasm wasm-pack test --headless --chrome --mode no-install
+  # The SPA (component tests) and the token client (behaviour tests and the multi-tab
+  # simulation), each in headless Chromium. The simulation runs for about a minute.
+  export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
+  run_layer wasm bash -c 'wasm-pack test --headless --chrome --mode no-install &&
+    wasm-pack test --headless --chrome --mode no-install client'
 fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
   run_layer build-e2e build_for_e2e
   if [[ " ${failed_layers[*]} " != *" build-e2e "* ]]; then
-    TOKENPAIR_DIST="$PWD/dist" run_layer e2e cargo test -p tokenpair-e2e -- --test-threads=1 --show-output
+    run_e2e_layer
   fi
 fi
 

@@ -4,18 +4,14 @@
 use std::time::{Duration, Instant};
 
 use tokenpair_e2e::{
-    click, eventually, exists, fill, path, sign_in, text_now, text_of, Driver, Server,
+    click, eventually, exists, fill, path, sign_in, text_now, text_of, Browser, Driver, Server,
     ServerOptions,
 };
 
 const SIGNED_IN: &str = "[data-testid=me-username]";
 const LOGIN_FORM: &str = "#username";
 
-async fn signed_in_browser(
-    server: &Server,
-    driver: &Driver,
-    user: (&str, &str),
-) -> fantoccini::Client {
+async fn signed_in_browser(server: &Server, driver: &Driver, user: (&str, &str)) -> Browser {
     let browser = driver.browser().await;
     browser
         .goto(&server.url("/login"))
@@ -231,11 +227,24 @@ async fn revoking_a_session_and_signing_out_everywhere_sign_out_the_other_browse
         session_rows(&mine).await == 2
     })
     .await;
+    // The other device is named, and its button says which one it signs out.
+    let revoke = text_of(&mine, "[data-testid=revoke]").await;
+    assert_eq!(revoke, "Sign out Headless Chrome on Linux");
     click(&mine, "[data-testid=revoke]").await;
+    // Nothing happens before the confirmation.
+    assert!(text_of(&mine, "dialog[open] #confirm-title")
+        .await
+        .contains("Headless Chrome on Linux"));
+    assert_eq!(session_rows(&mine).await, 2);
+    click(&mine, "[data-testid=confirm-ok]").await;
     eventually(Duration::from_secs(5), "one session left", || async {
         session_rows(&mine).await == 1
     })
     .await;
+    assert_eq!(
+        text_of(&mine, "[data-testid=sessions-status]").await,
+        "Signed out Headless Chrome on Linux."
+    );
 
     click(&other, "[data-testid=call-api]").await;
     eventually(
@@ -255,12 +264,19 @@ async fn revoking_a_session_and_signing_out_everywhere_sign_out_the_other_browse
     sign_in(&other, "user1", "password1").await;
     assert_eq!(text_of(&other, SIGNED_IN).await, "user1");
     click(&mine, "[data-testid=sign-out-everywhere]").await;
+    click(&mine, "[data-testid=confirm-ok]").await;
     eventually(
         Duration::from_secs(5),
         "this browser is signed out",
         || async { exists(&mine, LOGIN_FORM).await },
     )
     .await;
+    assert!(
+        text_of(&mine, "[data-testid=notice]")
+            .await
+            .contains("signed out everywhere"),
+        "the login page says what happened"
+    );
     click(&other, "[data-testid=call-api]").await;
     eventually(
         Duration::from_secs(5),
@@ -319,8 +335,16 @@ async fn a_wrong_password_shows_the_message_and_repeated_failures_show_the_throt
     );
     assert_eq!(path(&browser).await, "/login");
 
+    // A failed attempt leaves no password behind.
+    let cleared = browser
+        .execute("return document.querySelector('#password').value", vec![])
+        .await
+        .expect("read the field");
+    assert_eq!(cleared, serde_json::json!(""));
+
     let mut throttled = None;
     for _ in 0..8 {
+        fill(&browser, "#password", "not-the-password").await;
         click(&browser, "[data-testid=submit]").await;
         tokio::time::sleep(Duration::from_millis(400)).await;
         eventually(Duration::from_secs(5), "the answer", || async {

@@ -1,0 +1,210 @@
+//! The real release server (serving the release SPA from `dist/`) on loopback, with a fresh
+//! SQLite file per [`Server`].
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+/// A fixed secret, so a restarted server accepts the access tokens it issued before.
+const TEST_SECRET: &str = "e2e-only-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+/// The repository root, found at run time: the test binary may have been built from another
+/// checkout that shares the cargo target directory, so `env!("CARGO_MANIFEST_DIR")` could point
+/// somewhere stale. `cargo test` runs test binaries from the package directory (`e2e/`).
+fn repo_root() -> PathBuf {
+    let e2e = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
+    e2e.join("..")
+}
+
+fn server_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("TOKENPAIR_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
+    target.join("release").join("tokenpair-server")
+}
+
+/// The built SPA (`trunk build --release` output) the server serves.
+pub fn dist_dir() -> PathBuf {
+    std::env::var("TOKENPAIR_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("dist"))
+}
+
+pub(crate) fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Token lifetimes and other settings for one server.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub access_token_expiry: &'static str,
+    pub refresh_token_expiry: &'static str,
+    pub extra_args: Vec<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            access_token_expiry: "3s",
+            refresh_token_expiry: "1h",
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+/// The real server process. Killed on drop.
+pub struct Server {
+    child: Option<Child>,
+    port: u16,
+    options: ServerOptions,
+    _data: tempfile::TempDir,
+    secret: &'static str,
+    db_path: PathBuf,
+    log_path: PathBuf,
+}
+
+impl Server {
+    pub async fn start(options: ServerOptions) -> Server {
+        let bin = server_bin();
+        assert!(
+            bin.exists(),
+            "no server binary at {} — run `make test` (it builds it)",
+            bin.display()
+        );
+        assert!(
+            dist_dir().join("index.html").exists(),
+            "no built SPA in {} — run `make test` (it runs trunk build --release)",
+            dist_dir().display()
+        );
+        let data = tempfile::tempdir().expect("temp dir");
+        let db_path = data.path().join("e2e.db");
+        let log_path = data.path().join("server.log");
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            options,
+            _data: data,
+            secret: TEST_SECRET,
+            db_path,
+            log_path,
+        };
+        server.spawn().await;
+        server
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("log file");
+        let mut cmd = Command::new(server_bin());
+        cmd.args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--static-dir")
+            .arg(dist_dir())
+            .arg("--database-url")
+            .arg(format!("sqlite://{}", self.db_path.display()))
+            .args(["--access-token-expiry", self.options.access_token_expiry])
+            .args(["--refresh-token-expiry", self.options.refresh_token_expiry])
+            .args(&self.options.extra_args)
+            .env("ACCESS_TOKEN_SECRET", self.secret)
+            .env("RUST_LOG", "info")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        self.child = Some(cmd.spawn().expect("start tokenpair-server"));
+        wait_for_http(self.port, "/api/health", Duration::from_secs(20)).await;
+    }
+
+    /// The server's own port (the browser goes through a [`crate::Proxy`] when a test
+    /// injects faults: `Proxy::start(server.port())`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// Stops the process (the database file stays).
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+            let _ = child.wait().await;
+        }
+    }
+
+    /// Starts again on the same port and database file.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.spawn().await;
+    }
+
+    /// Restarts with a new access-token key (and no previous one): every access token issued
+    /// so far is refused with 401 from now on, while sessions (refresh cookies) still work.
+    pub async fn restart_with_new_key(&mut self, secret: &'static str) {
+        self.stop().await;
+        self.secret = secret;
+        self.spawn().await;
+    }
+
+    /// Starts a stopped server again on the same port and database file.
+    pub async fn start_again(&mut self) {
+        if self.child.is_none() {
+            self.spawn().await;
+        }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+/// Polls until `GET path` answers 200 on 127.0.0.1:port.
+pub async fn wait_for_http(port: u16, path: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if http_status(port, path).await == Some(200) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing answered 200 on 127.0.0.1:{port}{path} within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The status code of `GET path`, reading only the status line (some servers keep the
+/// connection open whatever `Connection: close` says), or None within 2 s.
+async fn http_status(port: u16, path: &str) -> Option<u16> {
+    let probe = async {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        stream.write_all(req.as_bytes()).await.ok()?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).await.ok()?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    tokio::time::timeout(Duration::from_secs(2), probe)
+        .await
+        .ok()
+        .flatten()
+}
