@@ -32,7 +32,16 @@ fn assert_token_body(got: &Granted) {
         .map(String::as_str)
         .collect();
     keys.sort();
-    assert_eq!(keys, ["access_token", "expires_in", "session_id", "token_type", "user"]);
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "expires_in",
+            "session_id",
+            "token_type",
+            "user"
+        ]
+    );
     assert_eq!(got.body["token_type"], "Bearer");
     assert!(
         !got.text.contains(&got.tokens.refresh),
