@@ -9,6 +9,8 @@ WASM_BINDGEN_VERSION=0.2.130
 # wasm-opt from npm's binaryen (Debian's 108 breaks wasm-bindgen's reference-types table).
 BINARYEN_VERSION=132
 TERSER_MAJOR=5
+# axe-core: the accessibility rules the e2e suite runs in every view.
+AXE_MAJOR=4
 TOOLS_DIR="$HOME/.cache/tokenpair/tools"
 
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -45,6 +47,13 @@ if ! "$TOOLS_DIR/node_modules/.bin/terser" --version 2>/dev/null | grep -q "^ter
   say "installing terser $TERSER_MAJOR from npm into $TOOLS_DIR"
   mkdir -p "$TOOLS_DIR"
   npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "terser@$TERSER_MAJOR"
+fi
+
+# 2a'. axe-core (test path only: the e2e suite injects axe.min.js into every view).
+if ! grep -q '"version": "'"$AXE_MAJOR"'\.' "$TOOLS_DIR/node_modules/axe-core/package.json" 2>/dev/null; then
+  say "installing axe-core $AXE_MAJOR from npm into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "axe-core@$AXE_MAJOR"
 fi
 
 # 2b. The wasm target.

@@ -92,8 +92,13 @@ impl Driver {
 
     /// A new browser (its own profile and cookie jar): headless Chromium as root.
     pub async fn browser(&self) -> Browser {
+        self.browser_with_args(&[]).await
+    }
+
+    /// [`Driver::browser`] with more Chromium switches (e.g. `--user-agent=…`).
+    pub async fn browser_with_args(&self, extra: &[&str]) -> Browser {
         let mut caps = Capabilities::new();
-        let args = [
+        let mut args = vec![
             "--headless=new",
             "--no-sandbox",
             "--disable-dev-shm-usage",
@@ -105,9 +110,15 @@ impl Driver {
             "--disable-sync",
             "--window-size=1280,900",
         ];
+        args.extend_from_slice(extra);
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({ "args": args, "binary": chromium_binary() }),
+        );
+        // The console, for `a11y::browser_log`.
+        caps.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({ "browser": "ALL" }),
         );
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)

@@ -6,17 +6,20 @@
 //! * [`browser`]: [`Driver`] (chromedriver) and [`Browser`] (one Chromium; dropping it ends
 //!   the browser, also when a test panics);
 //! * [`proxy`]: [`Proxy`] and its [`Fault`]s;
-//! * [`page`]: waiting for, reading and clicking elements, windows, reloads.
+//! * [`page`]: waiting for, reading and clicking elements, windows, reloads;
+//! * [`a11y`]: axe-core in the page, colour scheme and viewport emulation, the console log.
 //!
 //! `make test` builds the server and the SPA first. Run alone: `make e2e`.
 //! Paths can be overridden with `TOKENPAIR_SERVER_BIN` and `TOKENPAIR_DIST`.
 
+pub mod a11y;
 pub mod browser;
 pub mod page;
 pub mod proxy;
 pub mod server;
 
+pub use a11y::{axe, Scheme, Violation};
 pub use browser::{Browser, Driver, Proc};
 pub use page::*;
 pub use proxy::{Exchange, Fault, Proxy};
-pub use server::{dist_dir, wait_for_http, Server, ServerOptions};
+pub use server::{dist_dir, http_get, wait_for_http, HttpAnswer, Server, ServerOptions};

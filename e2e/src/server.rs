@@ -176,6 +176,60 @@ impl Server {
     }
 }
 
+/// A plain `GET` (no cookies, no `Accept-Encoding`) and its answer.
+#[derive(Clone, Debug)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `GET url` as a plain HTTP client would: what the server sends before any script runs.
+pub async fn http_get(url: &str) -> HttpAnswer {
+    use http_body_util::{BodyExt, Empty};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let request = hyper::Request::get(url)
+        .body(Empty::<bytes::Bytes>::new())
+        .expect("a GET request");
+    let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
+        .await
+        .unwrap_or_else(|_| panic!("GET {url}: no answer within 10 s"))
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: body: {e}"))
+        .to_bytes();
+    HttpAnswer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
 /// Polls until `GET path` answers 200 on 127.0.0.1:port.
 pub async fn wait_for_http(port: u16, path: &str, timeout: Duration) {
     let deadline = Instant::now() + timeout;
