@@ -64,6 +64,13 @@ pub struct TokenResponse {
     /// every token of one sign-in, new for each sign-in. Also the access token's `sid` claim.
     /// Tabs use it to tell a message about this sign-in from one about an older one.
     pub session_id: String,
+    /// Seconds until the session ends if it is not refreshed (its idle timeout, never past
+    /// its absolute end). Each refresh moves it. `None` from a server that does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_expires_in: Option<u64>,
+    /// Seconds until the session's absolute end, which refreshing never moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_expires_in: Option<u64>,
     pub user: UserSummary,
 }
 
@@ -74,6 +81,8 @@ impl std::fmt::Debug for TokenResponse {
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field("session_id", &self.session_id)
+            .field("idle_expires_in", &self.idle_expires_in)
+            .field("session_expires_in", &self.session_expires_in)
             .field("user", &self.user)
             .finish()
     }
@@ -145,6 +154,8 @@ mod tests {
             token_type: "Bearer".into(),
             expires_in: 300,
             session_id: "s1".into(),
+            idle_expires_in: None,
+            session_expires_in: None,
             user: UserSummary {
                 id: 1,
                 username: "user1".into(),
@@ -172,6 +183,8 @@ mod tests {
             token_type: "Bearer".into(),
             expires_in: 1,
             session_id: "s1".into(),
+            idle_expires_in: None,
+            session_expires_in: None,
             user: UserSummary {
                 id: 1,
                 username: "u".into(),

@@ -85,6 +85,12 @@ impl TokenClient {
         self.core.refresh(RefreshReason::Proactive)
     }
 
+    /// "Stay signed in": refreshes now, which moves the session's idle deadline (every tab
+    /// hears the new token and drops its warning).
+    pub fn stay_signed_in(&self) -> impl Future<Output = RefreshOutcome> {
+        self.core.refresh(RefreshReason::Proactive)
+    }
+
     /// Whether a refresh is running (or settling its broadcast) right now.
     pub fn is_refreshing(&self) -> bool {
         self.core.inflight.borrow().is_some()

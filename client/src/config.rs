@@ -109,6 +109,10 @@ pub struct ClientConfig {
     /// After a new token is broadcast, keep the lock this much longer so the other tabs
     /// receive the message before one of them takes the lock.
     pub broadcast_settle: Duration,
+    /// When the server session is this close to its end (idle timeout or absolute expiry, as
+    /// the token response says), [`AuthStore::session_ending`](crate::AuthStore::session_ending)
+    /// asks the app to warn the user.
+    pub session_warning: Duration,
     /// How often to compare the wall clock with the monotonic clock to notice that the
     /// machine slept (timers do not run during sleep). `Duration::ZERO`: off.
     pub wake_check_every: Duration,
@@ -128,6 +132,7 @@ impl Default for ClientConfig {
             channel_name: Some("tokenpair-auth".into()),
             pending_sign_out_key: Some("tokenpair-pending-sign-out".into()),
             broadcast_settle: Duration::from_millis(40),
+            session_warning: Duration::from_secs(60),
             wake_check_every: Duration::from_secs(5),
         }
     }

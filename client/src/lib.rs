@@ -61,5 +61,7 @@ pub use events::{Event, EventKind};
 pub use problem::Problem;
 pub use redirect::{login_redirect, safe_return_path, safe_return_path_for};
 pub use refresh::{RefreshOutcome, RefreshReason};
-pub use state::{AccessToken, AuthState, AuthStore, Notice, SessionVersion, SignOutScope};
+pub use state::{
+    AccessToken, AuthState, AuthStore, Notice, SessionEnding, SessionVersion, SignOutScope,
+};
 pub use transport::{FetchTransport, HttpRequest, HttpResponse, Method, Transport, TransportError};

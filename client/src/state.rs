@@ -45,6 +45,10 @@ pub struct AccessToken {
     pub received_at: Instant,
     /// The server-side session (refresh-token family) it belongs to.
     pub session_id: String,
+    /// Seconds, from `received_at`, until the session ends unless refreshed (idle timeout).
+    pub idle_expires_in: Option<u64>,
+    /// Seconds, from `received_at`, until the session's absolute end.
+    pub session_expires_in: Option<u64>,
 }
 
 impl AccessToken {
@@ -54,6 +58,34 @@ impl AccessToken {
             expires_in: response.expires_in,
             received_at: now,
             session_id: response.session_id.clone(),
+            idle_expires_in: response.idle_expires_in,
+            session_expires_in: response.session_expires_in,
+        }
+    }
+
+    /// Milliseconds at `now` until the server session ends (idle timeout or absolute end,
+    /// whichever is first), if the server said.
+    pub fn session_remaining_ms(&self, now: &Instant) -> Option<f64> {
+        let ends = match (self.idle_expires_in, self.session_expires_in) {
+            (Some(i), Some(a)) => i.min(a),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => return None,
+        };
+        Some(ends as f64 * 1000.0 - now.since(&self.received_at))
+    }
+
+    /// Whole seconds until the server session ends, rounded up, never negative.
+    pub fn session_remaining_secs(&self, now: &Instant) -> Option<u64> {
+        self.session_remaining_ms(now)
+            .map(|ms| (ms.max(0.0) / 1000.0).ceil() as u64)
+    }
+
+    /// Whether a refresh moves the end (it is the idle timeout, not the absolute end).
+    pub fn session_end_is_extendable(&self) -> bool {
+        match (self.idle_expires_in, self.session_expires_in) {
+            (Some(i), Some(a)) => i < a,
+            (Some(_), None) => true,
+            _ => false,
         }
     }
 
@@ -150,8 +182,21 @@ pub struct AuthStore {
     notice: RwSignal<Option<Notice>>,
     problem: RwSignal<Option<Problem>>,
     pending_sign_out: RwSignal<Option<SignOutScope>>,
+    session_ending: RwSignal<Option<SessionEnding>>,
     timeline: RwSignal<Vec<Event>>,
     refreshes: RwSignal<u32>,
+}
+
+/// The server session is about to end (see [`ClientConfig::session_warning`]): time to ask the
+/// user whether to stay signed in.
+///
+/// [`ClientConfig::session_warning`]: crate::ClientConfig::session_warning
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnding {
+    /// Its idle timeout: a refresh ([`crate::TokenClient::stay_signed_in`]) keeps it going.
+    Idle,
+    /// Its absolute end: only a new sign-in continues.
+    Absolute,
 }
 
 impl Default for AuthStore {
@@ -169,6 +214,7 @@ impl AuthStore {
             notice: RwSignal::new(None),
             problem: RwSignal::new(None),
             pending_sign_out: RwSignal::new(None),
+            session_ending: RwSignal::new(None),
             timeline: RwSignal::new(Vec::new()),
             refreshes: RwSignal::new(0),
         }
@@ -219,6 +265,11 @@ impl AuthStore {
     /// A sign-out the server has not confirmed yet (the client keeps retrying).
     pub fn pending_sign_out(&self) -> Option<SignOutScope> {
         self.pending_sign_out.get()
+    }
+
+    /// Whether the server session is about to end and the user should be asked.
+    pub fn session_ending(&self) -> Option<SessionEnding> {
+        self.session_ending.get()
     }
 
     /// What the tokens did, newest last.
@@ -300,7 +351,14 @@ impl AuthStore {
         self.log(kind, detail);
     }
 
+    pub(crate) fn set_session_ending(&self, ending: Option<SessionEnding>) {
+        if self.session_ending.get_untracked() != ending {
+            self.session_ending.set(ending);
+        }
+    }
+
     fn set_token(&self, response: &TokenResponse) {
+        self.set_session_ending(None);
         let token = AccessToken::from_response(response, Instant::now());
         self.state.set(AuthState::SignedIn {
             user: response.user.clone(),
@@ -312,6 +370,7 @@ impl AuthStore {
     pub(crate) fn end(&self, notice: Option<Notice>, detail: &str) {
         self.version.update(|v| *v = v.next());
         self.notice.set(notice);
+        self.set_session_ending(None);
         self.state.set(AuthState::SignedOut);
         self.set_problem(None);
         self.log(EventKind::SignedOut, detail);

@@ -18,10 +18,13 @@ use crate::core::Core;
 use crate::events::EventKind;
 use crate::listener::Listener;
 use crate::refresh::RefreshReason;
+use crate::state::{Notice, SessionEnding};
 
 #[derive(Default)]
 pub(crate) struct Timers {
     proactive: RefCell<Option<Timeout>>,
+    session_warning: RefCell<Option<Timeout>>,
+    session_end: RefCell<Option<Timeout>>,
     wake: RefCell<Option<Interval>>,
     last_tick: Cell<Option<f64>>,
 }
@@ -29,10 +32,12 @@ pub(crate) struct Timers {
 impl Timers {
     pub(crate) fn cancel_proactive(&self) {
         self.proactive.borrow_mut().take();
+        self.session_warning.borrow_mut().take();
+        self.session_end.borrow_mut().take();
     }
 
     pub(crate) fn cancel_all(&self) {
-        self.proactive.borrow_mut().take();
+        self.cancel_proactive();
         self.wake.borrow_mut().take();
     }
 }
@@ -58,6 +63,54 @@ impl Core {
             }
         });
         *self.timers.proactive.borrow_mut() = Some(timer);
+        self.schedule_session_end();
+    }
+
+    /// Warns `session_warning` before the server session ends, and at the end signs out here
+    /// (the server would refuse the next refresh anyway). A new token reschedules both.
+    fn schedule_session_end(self: &Rc<Self>) {
+        let Some(token) = self.store.token_untracked() else {
+            return;
+        };
+        let Some(left) = token.session_remaining_ms(&Instant::now()) else {
+            return;
+        };
+        let ending = if token.session_end_is_extendable() {
+            SessionEnding::Idle
+        } else {
+            SessionEnding::Absolute
+        };
+        let warn_in = (left - self.config.session_warning.as_millis() as f64).max(0.0);
+        let version = self.store.version_untracked();
+        let bearer = token.bearer().to_owned();
+        let still = move |core: &Core| {
+            core.store.version_untracked() == version
+                && core
+                    .store
+                    .token_untracked()
+                    .is_some_and(|t| t.bearer() == bearer)
+        };
+        let weak = Rc::downgrade(self);
+        let still_at_end = still.clone();
+        let warn = Timeout::new(warn_in as u32, move || {
+            if let Some(core) = weak.upgrade().filter(|c| still(c)) {
+                core.store.set_session_ending(Some(ending));
+            }
+        });
+        let weak = Rc::downgrade(self);
+        let end = Timeout::new(left.max(0.0) as u32, move || {
+            let Some(core) = weak.upgrade().filter(|c| still_at_end(c)) else {
+                return;
+            };
+            core.timers.cancel_proactive();
+            core.probe.cancel();
+            core.store.end(
+                Some(Notice::SessionEnded),
+                "the session reached its end without a refresh",
+            );
+        });
+        *self.timers.session_warning.borrow_mut() = Some(warn);
+        *self.timers.session_end.borrow_mut() = Some(end);
     }
 
     /// Time may have passed without our timers: check the token (or the server) now.

@@ -36,6 +36,8 @@ fn token_for(session_id: &str, user_id: i64) -> TokenResponse {
         token_type: "Bearer".into(),
         expires_in: 900,
         session_id: session_id.into(),
+        idle_expires_in: None,
+        session_expires_in: None,
         user: UserSummary {
             id: user_id,
             username: format!("user{user_id}"),

@@ -59,6 +59,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </header>
         {banner}
         <main id="main" tabindex="-1">{children()}</main>
+        <crate::components::session_ending::SessionEndingDialog/>
         <footer>
             "Access token in memory only · refresh token in an HttpOnly cookie · "
             <a href="https://datatracker.ietf.org/doc/html/rfc9700" rel="noreferrer">"RFC 9700"</a>

@@ -1,2 +1,3 @@
 pub mod layout;
 pub mod page_heading;
+pub mod session_ending;

@@ -78,6 +78,9 @@ pub struct ServerState {
     pub faults: HashMap<&'static str, Fault>,
     pub counters: Counters,
     pub access_lifetime_s: u64,
+    /// The session's idle timeout and absolute lifetime (seconds), told in token responses.
+    pub idle_s: Option<u64>,
+    pub absolute_s: Option<u64>,
     pub grace_ms: f64,
     pub latency_ms: u32,
     next_id: u32,
@@ -132,6 +135,8 @@ impl FakeServer {
             faults: HashMap::new(),
             counters: Counters::default(),
             access_lifetime_s: 300,
+            idle_s: None,
+            absolute_s: None,
             grace_ms: 10_000.0,
             latency_ms: 5,
             next_id: 0,
@@ -261,6 +266,8 @@ impl ServerState {
             token_type: "Bearer".into(),
             expires_in: self.access_lifetime_s,
             session_id: f.session_id.clone(),
+            idle_expires_in: self.idle_s,
+            session_expires_in: self.absolute_s,
             user: f.user.clone(),
         }
     }

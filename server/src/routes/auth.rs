@@ -185,11 +185,22 @@ fn grant_response(
     let issued = state
         .tokens
         .issue(grant.user_id, &grant.session_id, not_after)?;
+    // What the client needs for its "you will be signed out" warning: the session ends at its
+    // idle deadline (this refresh moved it) or its absolute end, whichever comes first.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let session_left =
+        std::time::Duration::from_millis(u64::try_from(grant.expires_at - now_ms).unwrap_or(0));
+    let idle_left = state.config.refresh_token_idle_timeout.min(session_left);
     let body = TokenResponse {
         access_token: issued.token,
         token_type: "Bearer".into(),
         expires_in: issued.expires_in,
         session_id: grant.session_id,
+        idle_expires_in: Some(idle_left.as_secs()),
+        session_expires_in: Some(session_left.as_secs()),
         user: UserSummary {
             id: grant.user_id,
             username: grant.username,

@@ -1,0 +1,82 @@
+//! "You will be signed out in 60 s": a modal alert shown in every tab when the server session
+//! is about to reach its idle timeout (or its absolute end). "Stay signed in" refreshes, which
+//! moves the idle deadline; the other tabs hear the new token and close their copy.
+
+use leptos::prelude::*;
+use tokenpair_client::{SessionEnding, SignOutScope};
+
+use crate::context::{use_auth, use_clock};
+
+#[component]
+pub fn SessionEndingDialog() -> impl IntoView {
+    let auth = use_auth();
+    let store = auth.store();
+    let clock = use_clock();
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    let first_button = NodeRef::<leptos::html::Button>::new();
+
+    let ending = move || {
+        store
+            .session_ending()
+            .filter(|_| store.signed_in() == Some(true))
+    };
+    Effect::new(move |_| {
+        let show = ending().is_some();
+        let Some(d) = dialog.get() else { return };
+        if show && !d.open() {
+            let _ = d.show_modal();
+            if let Some(b) = first_button.get_untracked() {
+                let _ = b.focus();
+            }
+        } else if !show && d.open() {
+            d.close();
+        }
+    });
+    let seconds = move || {
+        store
+            .token()
+            .and_then(|t| t.session_remaining_secs(&clock.now()))
+            .unwrap_or(0)
+    };
+    let stay = move |_| {
+        let client = auth.client();
+        leptos::task::spawn_local(async move {
+            client.stay_signed_in().await;
+        });
+    };
+    let sign_out = move |_| {
+        leptos::task::spawn_local(auth.endpoints().sign_out(SignOutScope::ThisDevice));
+    };
+    // Escape does not dismiss it: the user chooses.
+    let on_cancel = move |ev: leptos::ev::Event| ev.prevent_default();
+
+    view! {
+        <dialog class="confirm" role="alertdialog" aria-labelledby="ending-title" aria-describedby="ending-text"
+            data-testid="session-ending" node_ref=dialog on:cancel=on_cancel>
+            <h2 id="ending-title">
+                {move || match ending() {
+                    Some(SessionEnding::Absolute) => "Your session is ending",
+                    _ => "Are you still there?",
+                }}
+            </h2>
+            <p id="ending-text" data-testid="session-ending-text">
+                "You will be signed out in " {seconds} " s"
+                {move || match ending() {
+                    Some(SessionEnding::Absolute) => ": sessions last at most their full lifetime. Sign in again to continue.",
+                    _ => " because this session has been idle.",
+                }}
+            </p>
+            <div class="actions">
+                {move || match ending() {
+                    Some(SessionEnding::Absolute) => view! {
+                        <button class="secondary" data-testid="sign-out-now" on:click=sign_out node_ref=first_button>"Sign out now"</button>
+                    }.into_any(),
+                    _ => view! {
+                        <button class="secondary" data-testid="sign-out-now" on:click=sign_out>"Sign out"</button>
+                        <button data-testid="stay-signed-in" on:click=stay node_ref=first_button>"Stay signed in"</button>
+                    }.into_any(),
+                }}
+            </div>
+        </dialog>
+    }
+}
