@@ -146,3 +146,81 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Presses and releases `key` (a real keyboard event, wherever the focus is).
+pub async fn press(browser: &Client, key: fantoccini::key::Key) {
+    press_together(browser, &[key]).await;
+}
+
+/// Presses `keys` in order and releases them in reverse (`[Key::Shift, Key::Tab]`: Shift+Tab).
+pub async fn press_together(browser: &Client, keys: &[fantoccini::key::Key]) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for key in keys {
+        actions = actions.then(KeyAction::Down {
+            value: (*key).into(),
+        });
+    }
+    for key in keys.iter().rev() {
+        actions = actions.then(KeyAction::Up {
+            value: (*key).into(),
+        });
+    }
+    browser
+        .perform_actions(actions)
+        .await
+        .unwrap_or_else(|e| panic!("press {keys:?}: {e}"));
+}
+
+/// Where the focus is: `document.activeElement` described as `tag#id[data-testid]`
+/// (`h1`, `main#main`, `button[revoke]`…), with `+dialog` when it is inside an open dialog.
+pub async fn focused(browser: &Client) -> String {
+    browser
+        .execute(
+            "const e = document.activeElement;
+             if (!e) return 'none';
+             let d = e.tagName.toLowerCase();
+             if (e.id) d += '#' + e.id;
+             if (e.dataset && e.dataset.testid) d += '[' + e.dataset.testid + ']';
+             if (e.closest('dialog[open]')) d += '+dialog';
+             return d;",
+            vec![],
+        )
+        .await
+        .expect("read document.activeElement")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The text of `document.activeElement` (trimmed).
+pub async fn focused_text(browser: &Client) -> String {
+    browser
+        .execute(
+            "const e = document.activeElement; return e ? e.innerText.trim() : '';",
+            vec![],
+        )
+        .await
+        .expect("read document.activeElement")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `document.title`.
+pub async fn title(browser: &Client) -> String {
+    browser.title().await.expect("document.title")
+}
+
+/// The value of attribute `name` of the element matching `css` (waiting up to 10 s for it).
+pub async fn attr_of(browser: &Client, css: &str, name: &str) -> Option<String> {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        .attr(name)
+        .await
+        .unwrap_or_else(|e| panic!("attribute {name} of {css}: {e}"))
+}

@@ -48,9 +48,11 @@ pub fn Sessions() -> impl IntoView {
             d.close();
         }
     };
-    // Cancel (button or Escape): focus goes back to the button that opened the dialog.
+    // Cancel (button or Escape): focus goes back to the button that opened the dialog. After a
+    // confirmation (`asking` already cleared) the focus stays where `announce` put it: the
+    // `close` event comes a task later, and the opener may be gone with its row.
     let on_close = move |_| {
-        if !busy.get_untracked() {
+        if !busy.get_untracked() && asking.get_untracked().is_some() {
             asking.set(None);
             opener.with_value(|o| {
                 if let Some(o) = o {
@@ -59,11 +61,51 @@ pub fn Sessions() -> impl IntoView {
             });
         }
     };
+    // A modal dialog makes the page behind it inert, but Tab from its last button would still
+    // leave it (to the browser's own UI, then `<body>`): wrap around instead.
+    let trap_tab = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Tab" {
+            return;
+        }
+        let Some(d) = dialog.get_untracked() else {
+            return;
+        };
+        let Ok(buttons) = d.query_selector_all("button:not([disabled])") else {
+            return;
+        };
+        let (Some(first), Some(last)) = (
+            buttons.item(0),
+            buttons
+                .length()
+                .checked_sub(1)
+                .and_then(|i| buttons.item(i)),
+        ) else {
+            ev.prevent_default();
+            return;
+        };
+        let active: Option<web_sys::Node> = document().active_element().map(Into::into);
+        let (edge, target) = if ev.shift_key() {
+            (first, last)
+        } else {
+            (last, first)
+        };
+        let outside = active.as_ref().is_none_or(|a| !d.contains(Some(a)));
+        if outside || active.as_ref() == Some(&edge) {
+            ev.prevent_default();
+            if let Ok(target) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(target) {
+                let _ = target.focus();
+            }
+        }
+    };
+    // The region stays in the page (empty) so that screen readers watch it; the focus moves
+    // to it once the text is rendered (effects run after this task, before the next frame).
     let announce = move |text: String| {
         status.try_set(Some(text));
-        if let Some(p) = status_el.get_untracked() {
-            let _ = p.focus();
-        }
+        request_animation_frame(move || {
+            if let Some(p) = status_el.get_untracked() {
+                let _ = p.focus();
+            }
+        });
     };
     let confirm = move |_| {
         let Some(ask) = asking.get_untracked() else {
@@ -139,7 +181,8 @@ pub fn Sessions() -> impl IntoView {
             </button>
         </section>
         <dialog class="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-text"
-            data-testid="confirm" node_ref=dialog on:close=on_close>
+            data-testid="confirm" node_ref=dialog on:close=on_close on:keydown=trap_tab
+            on:cancel=move |ev: leptos::ev::Event| if busy.get_untracked() { ev.prevent_default() }>
             <h2 id="confirm-title">{move || question().0}</h2>
             <p id="confirm-text">{move || question().1}</p>
             <div class="actions">
