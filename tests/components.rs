@@ -53,6 +53,8 @@ fn granted() -> TokenResponse {
         token_type: "Bearer".into(),
         expires_in: 300,
         session_id: "s-1".into(),
+        idle_expires_in: None,
+        session_expires_in: None,
         user: UserSummary {
             id: 1,
             username: "user1".into(),

@@ -287,6 +287,38 @@ async fn each_view_has_its_title_and_focus_lands_on_its_heading_after_navigation
     .await;
 }
 
+#[tokio::test]
+async fn a_token_refresh_leaves_the_view_alone_its_elements_state_and_focus_stay() {
+    // 3-second access tokens: the client refreshes about every 2 s.
+    let server = Server::start(ServerOptions::default()).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser().await;
+    signed_in(&browser, |p| server.url(p)).await;
+    click(&browser, "nav a[href='/sessions']").await;
+    text_of(&browser, "[data-testid=session]").await;
+    let refreshes = || server.log().matches("refreshed").count();
+    let before = refreshes();
+    // Mark the heading node and put the focus on a button of the view.
+    browser
+        .execute(
+            "document.querySelector('h1').dataset.mark = 'same';
+             document.querySelector('[data-testid=sign-out-everywhere]').focus();",
+            vec![],
+        )
+        .await
+        .expect("mark");
+    eventually(Duration::from_secs(10), "two refreshes", || async {
+        refreshes() >= before + 2
+    })
+    .await;
+    assert_eq!(
+        attr_of(&browser, "h1", "data-mark").await.as_deref(),
+        Some("same"),
+        "the view was rebuilt by a refresh"
+    );
+    assert_eq!(focused(&browser).await, "button[sign-out-everywhere]");
+}
+
 // ---------------------------------------------------------------------- (c) device names
 
 #[tokio::test]

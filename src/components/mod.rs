@@ -1,3 +1,4 @@
+pub mod dialog;
 pub mod layout;
 pub mod page_heading;
 pub mod session_ending;

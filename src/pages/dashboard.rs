@@ -7,6 +7,7 @@ use tokenpair_api::{paths, Me};
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
 use crate::loading::fetch_json;
+use crate::time;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -50,7 +51,7 @@ pub fn Dashboard() -> impl IntoView {
                         <dl class="facts" data-testid="me">
                             <dt>"Signed in as"</dt><dd data-testid="me-username">{me.username}</dd>
                             <dt>"User id"</dt><dd>{me.id}</dd>
-                            <dt>"Account created"</dt><dd>{me.created_at}</dd>
+                            <dt>"Account created"</dt><dd>{created(me.created_at)}</dd>
                         </dl>
                     }.into_any(),
                     Err(e) => view! { <p class="banner error" role="alert" data-testid="me-error">{e.to_string()}</p> }.into_any(),
@@ -73,4 +74,12 @@ pub fn Dashboard() -> impl IntoView {
             </dl>
         </section>
     }
+}
+
+/// An RFC 3339 time as the local date and time (the exact value stays in `datetime`).
+fn created(iso: String) -> impl IntoView {
+    let shown = time::parse_ms(&iso)
+        .map(time::local)
+        .unwrap_or_else(|| iso.clone());
+    view! { <time datetime=iso>{shown}</time> }
 }

@@ -1,12 +1,13 @@
 //! `/sessions` — the user's signed-in devices, this one first; revoke one, or sign out
-//! everywhere. Both ask first in a modal `<dialog>` (focus stays inside it, and returns to the
-//! button that opened it), show that they are working, and announce the result in a
-//! `role=status` region that then holds the focus.
+//! everywhere. Both ask first in a modal `<dialog>` (Tab wraps inside it, and the focus
+//! returns to the button that opened it), show that they are working, and announce the result
+//! in a `role=status` region that then holds the focus.
 
 use leptos::prelude::*;
 use tokenpair_api::{paths, SessionInfo};
 use tokenpair_client::SignOutScope;
 
+use crate::components::dialog::trap_tab;
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
 use crate::loading::fetch_json;
@@ -59,42 +60,6 @@ pub fn Sessions() -> impl IntoView {
                     let _ = o.focus();
                 }
             });
-        }
-    };
-    // A modal dialog makes the page behind it inert, but Tab from its last button would still
-    // leave it (to the browser's own UI, then `<body>`): wrap around instead.
-    let trap_tab = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() != "Tab" {
-            return;
-        }
-        let Some(d) = dialog.get_untracked() else {
-            return;
-        };
-        let Ok(buttons) = d.query_selector_all("button:not([disabled])") else {
-            return;
-        };
-        let (Some(first), Some(last)) = (
-            buttons.item(0),
-            buttons
-                .length()
-                .checked_sub(1)
-                .and_then(|i| buttons.item(i)),
-        ) else {
-            ev.prevent_default();
-            return;
-        };
-        let active: Option<web_sys::Node> = document().active_element().map(Into::into);
-        let (edge, target) = if ev.shift_key() {
-            (first, last)
-        } else {
-            (last, first)
-        };
-        let outside = active.as_ref().is_none_or(|a| !d.contains(Some(a)));
-        if outside || active.as_ref() == Some(&edge) {
-            ev.prevent_default();
-            if let Ok(target) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(target) {
-                let _ = target.focus();
-            }
         }
     };
     // The region stays in the page (empty) so that screen readers watch it; the focus moves
@@ -181,7 +146,7 @@ pub fn Sessions() -> impl IntoView {
             </button>
         </section>
         <dialog class="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-text"
-            data-testid="confirm" node_ref=dialog on:close=on_close on:keydown=trap_tab
+            data-testid="confirm" node_ref=dialog on:close=on_close on:keydown=move |ev| trap_tab(dialog, &ev)
             on:cancel=move |ev: leptos::ev::Event| if busy.get_untracked() { ev.prevent_default() }>
             <h2 id="confirm-title">{move || question().0}</h2>
             <p id="confirm-text">{move || question().1}</p>
