@@ -395,34 +395,86 @@ async fn registering_signs_in_and_after_sign_out_the_back_button_shows_no_protec
     );
 }
 
-/// Saves screenshots of the three protected views. They go to `$TOKENPAIR_SCREENSHOTS`
+/// Saves the README's screenshots: the three protected views (light, 1100 px wide, with a
+/// second device on /sessions), the revoke confirmation, and the sign-in page, sessions and
+/// token inspector on a 390 px phone in dark mode. They go to `$TOKENPAIR_SCREENSHOTS`
 /// (`make screenshots` sets it to docs/screenshots) or, by default, a temporary directory.
 #[tokio::test]
 async fn screenshots_of_the_dashboard_sessions_and_token_inspector() {
+    use tokenpair_e2e::a11y::{self, Scheme};
     let server = long_lived_server().await;
     let driver = Driver::start().await;
+    // Another device, so /sessions shows a named device to sign out.
+    let windows = driver
+        .browser_with_args(&[
+            "--user-agent=Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+             (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        ])
+        .await;
+    windows.goto(&server.url("/login")).await.expect("open");
+    sign_in(&windows, "user1", "password1").await;
+    text_of(&windows, SIGNED_IN).await;
     let browser = signed_in_browser(&server, &driver, ("user1", "password1")).await;
     browser.set_window_size(1100, 860).await.expect("size");
+    a11y::set_color_scheme(&browser, Scheme::Light).await;
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = std::env::var_os("TOKENPAIR_SCREENSHOTS")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| tmp.path().to_owned());
     std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let save = |name: &'static str| {
+        let (browser, dir) = (&browser, &dir);
+        async move {
+            // Settled: no focus ring from the heading's focus, no half-drawn frame.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let png = browser.screenshot().await.expect("screenshot");
+            assert!(png.starts_with(b"\x89PNG"), "a PNG");
+            let file = dir.join(name);
+            std::fs::write(&file, &png).expect("write screenshot");
+            println!("{}: {} bytes", file.display(), png.len());
+        }
+    };
 
     for (route, ready, name) in [
         ("/", SIGNED_IN, "dashboard.png"),
-        ("/sessions", "[data-testid=session]", "sessions.png"),
+        ("/sessions", "[data-testid=revoke]", "sessions.png"),
         ("/token", "[data-testid=jwt]", "token.png"),
     ] {
         click(&browser, &format!("nav a[href='{route}']")).await;
         text_of(&browser, ready).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let png = browser.screenshot().await.expect("screenshot");
-        assert!(png.starts_with(b"\x89PNG"), "a PNG");
-        let file = dir.join(name);
-        std::fs::write(&file, &png).expect("write screenshot");
-        println!("{}: {} bytes", file.display(), png.len());
+        save(name).await;
     }
+    click(&browser, "nav a[href='/sessions']").await;
+    click(&browser, "[data-testid=revoke]").await;
+    text_of(&browser, "dialog[open] #confirm-title").await;
+    save("sessions-confirm.png").await;
+    click(&browser, "[data-testid=confirm-cancel]").await;
+
+    // A phone in dark mode.
+    a11y::set_viewport(&browser, 390, 844, true).await;
+    a11y::set_color_scheme(&browser, Scheme::Dark).await;
+    for (route, ready, name) in [
+        (
+            "/sessions",
+            "[data-testid=revoke]",
+            "phone-dark-sessions.png",
+        ),
+        ("/token", "[data-testid=claims]", "phone-dark-token.png"),
+    ] {
+        click(&browser, &format!("nav a[href='{route}']")).await;
+        text_of(&browser, ready).await;
+        save(name).await;
+    }
+    click(&browser, "[data-testid=sign-out]").await;
+    text_of(&browser, "#username").await;
+    // With a message under its field.
+    click(&browser, "[data-testid=submit]").await;
+    text_of(&browser, "[data-testid=username-error]").await;
+    browser
+        .execute("document.activeElement.blur()", vec![])
+        .await
+        .expect("blur");
+    save("phone-dark-login.png").await;
 }
 
 /// Prints (does not assert) navigation start → protected view rendered after a reload,
