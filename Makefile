@@ -11,7 +11,7 @@ export PATH := $(HOME)/.cache/tokenpair/tools/node_modules/.bin:$(HOME)/.cargo/b
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/tokenpair-server
 PORT ?= 8080
 
-.PHONY: help setup spa server run dev test test-native test-wasm e2e bench size screenshots fmt lint clean
+.PHONY: help setup setup-run spa server run dev test test-native test-wasm e2e bench size screenshots fmt lint clean
 
 help:
 	@echo "make run    build everything (installing tools the first time) and serve http://127.0.0.1:$(PORT)"
@@ -19,18 +19,25 @@ help:
 	@echo "make dev    API on :3000 for 'trunk serve' (which serves the SPA on :8080 and proxies /api)"
 	@echo "pieces: setup spa server test-native test-wasm e2e bench size screenshots fmt lint clean"
 
+# Everything the tests need (Chromium, chromedriver, wasm-pack, axe-core, …).
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh test
 
-spa: setup
+# Only what running needs (trunk, wasm-bindgen, wasm-opt, terser, compressors).
+setup-run:
+	@bash scripts/setup.sh run
+
+spa: setup-run
 	trunk build --release
 	@bash scripts/compress-dist.sh dist
 
 server:
 	cargo build --release -p tokenpair-server --bin tokenpair-server
 
-run: spa server
-	$(SERVER_BIN) --static-dir dist --port $(PORT)
+# Installs what running needs, builds both in release (an estimate before each long step, its
+# measured time after), then serves the SPA and the API from one process.
+run:
+	@PORT=$(PORT) bash scripts/run.sh
 
 dev:
 	cargo run -p tokenpair-server -- --port 3000

@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Installs every tool tokenpair needs, skipping what is already present (idempotent).
-# First run on a fresh machine: ~15 minutes (trunk compiles from source); later runs: seconds.
+# Installs the tools tokenpair needs, skipping what is already present (idempotent).
+#
+#   scripts/setup.sh run    what `make run` needs: trunk, wasm-bindgen, wasm-opt, terser,
+#                           brotli/zopfli/openssl, the wasm target
+#   scripts/setup.sh test   all of that, plus what the tests need: Chromium, chromedriver,
+#                           wasm-pack, axe-core (PostgreSQL comes with scripts/pg.sh)
+#
+# Each long step prints an estimate first and its measured time after. The cargo-installed
+# tools are build tools, not what we ship: they are compiled without their release profile's
+# fat LTO and single codegen unit, and trunk without its update check and TLS (this project
+# runs it offline), which cuts the first install from ~19 to a few minutes (README, Figures).
 set -euo pipefail
+
+MODE="${1:-test}"
+case "$MODE" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 
 TRUNK_VERSION=0.21.14
 # Must equal the wasm-bindgen version pinned in Cargo.toml / Cargo.lock.
@@ -15,69 +27,91 @@ TOOLS_DIR="$HOME/.cache/tokenpair/tools"
 
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+# step "what" "estimate" command... — says what and how long it should take, runs it, says how
+# long it took.
+step() {
+  local what="$1" estimate="$2" started=$SECONDS
+  shift 2
+  say "$what — estimate $estimate"
+  "$@"
+  local took=$((SECONDS - started))
+  say "$what — done in $((took / 60)) min $((took % 60)) s"
+}
+# cargo install for a build tool: optimised, but no LTO and many codegen units (fast to build).
+fast_cargo_install() {
+  CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=2 \
+    CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_PROFILE_RELEASE_INCREMENTAL=false \
+    cargo install "$@"
+}
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# 1. Debian packages: headless Chromium + chromedriver for browser tests, brotli and zopfli for
-#    precompression, openssl for re-hashing the minified JS loader.
+# 1. Debian packages. Running: brotli and zopfli (precompressed copies of dist/), openssl
+#    (re-hashing the minified JS loader), npm (wasm-opt and terser). Testing adds headless
+#    Chromium and chromedriver.
 missing_apt=()
-command -v chromium >/dev/null 2>&1 || missing_apt+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || missing_apt+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || missing_apt+=(nodejs npm)
 command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
 command -v brotli >/dev/null 2>&1 || missing_apt+=(brotli)
 command -v zopfli >/dev/null 2>&1 || missing_apt+=(zopfli)
 command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)
+if [ "$MODE" = test ]; then
+  command -v chromium >/dev/null 2>&1 || missing_apt+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing_apt+=(chromium-driver)
+fi
 if [ ${#missing_apt[@]} -gt 0 ]; then
-  say "installing Debian packages: ${missing_apt[*]} (about 30 s)"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+  apt_install() {
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_apt[@]}" >/dev/null
+  }
+  step "installing Debian packages: ${missing_apt[*]}" "about 1 minute" apt_install
 fi
 
-# 2. wasm-opt (binaryen) from the npm registry, into a private prefix.
+# 2. npm tools into a private prefix: wasm-opt (binaryen), terser (minifies wasm-bindgen's JS
+#    loader: scripts/minify-js.sh), and for tests axe-core.
+npm_install() { mkdir -p "$TOOLS_DIR"; npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "$@"; }
 if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VERSION" ]; then
-  say "installing wasm-opt (binaryen $BINARYEN_VERSION from npm) into $TOOLS_DIR"
-  mkdir -p "$TOOLS_DIR"
-  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "binaryen@$BINARYEN_VERSION.0.0"
+  step "installing wasm-opt (binaryen $BINARYEN_VERSION from npm) into $TOOLS_DIR" "about 20 s" \
+    npm_install "binaryen@$BINARYEN_VERSION.0.0"
 fi
-
-# 2a. terser (minifies wasm-bindgen's JS loader in release builds: scripts/minify-js.sh).
 if ! "$TOOLS_DIR/node_modules/.bin/terser" --version 2>/dev/null | grep -q "^terser $TERSER_MAJOR\."; then
-  say "installing terser $TERSER_MAJOR from npm into $TOOLS_DIR"
-  mkdir -p "$TOOLS_DIR"
-  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "terser@$TERSER_MAJOR"
+  step "installing terser $TERSER_MAJOR from npm into $TOOLS_DIR" "about 10 s" npm_install "terser@$TERSER_MAJOR"
+fi
+if [ "$MODE" = test ] &&
+  ! grep -q '"version": "'"$AXE_MAJOR"'\.' "$TOOLS_DIR/node_modules/axe-core/package.json" 2>/dev/null; then
+  step "installing axe-core $AXE_MAJOR from npm into $TOOLS_DIR" "about 10 s" npm_install "axe-core@$AXE_MAJOR"
 fi
 
-# 2a'. axe-core (test path only: the e2e suite injects axe.min.js into every view).
-if ! grep -q '"version": "'"$AXE_MAJOR"'\.' "$TOOLS_DIR/node_modules/axe-core/package.json" 2>/dev/null; then
-  say "installing axe-core $AXE_MAJOR from npm into $TOOLS_DIR"
-  mkdir -p "$TOOLS_DIR"
-  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "axe-core@$AXE_MAJOR"
-fi
-
-# 2b. The wasm target.
+# 3. The wasm target.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  say "adding rust target wasm32-unknown-unknown"
-  rustup target add wasm32-unknown-unknown
+  step "adding rust target wasm32-unknown-unknown" "about 20 s" rustup target add wasm32-unknown-unknown
 fi
 
-# 3. wasm-bindgen-cli, exactly the version in Cargo.lock (no --locked: see ../shared notes).
+# 4. wasm-bindgen-cli, exactly the version in Cargo.lock (no --locked: see ../shared notes).
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes, compiles from source)"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  step "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (compiles from source)" "about 2 minutes" \
+    fast_cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# 4. trunk (builds the SPA). 0.21.14 is the newest that builds with this rustc; --locked is required.
+# 5. trunk (builds the SPA). 0.21.14 is the newest that builds with this rustc; --locked is
+#    required. No default features: no update check and no TLS stack (it runs offline and
+#    proxies to an http:// backend).
 if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
-  say "installing trunk $TRUNK_VERSION (about 10 minutes the first time, compiles from source)"
-  cargo install trunk --version "$TRUNK_VERSION" --locked --force
+  step "installing trunk $TRUNK_VERSION (compiles from source)" "about 4 minutes" \
+    fast_cargo_install trunk --version "$TRUNK_VERSION" --locked --no-default-features --force
 fi
 
-# 5. wasm-pack (runs the SPA's browser tests).
-if ! command -v wasm-pack >/dev/null 2>&1; then
-  say "installing wasm-pack (about 4 minutes the first time, compiles from source)"
-  cargo install wasm-pack --locked
+# 6. wasm-pack (runs the browser tests).
+if [ "$MODE" = test ] && ! command -v wasm-pack >/dev/null 2>&1; then
+  step "installing wasm-pack (compiles from source)" "about 3 minutes" fast_cargo_install wasm-pack --locked
 fi
 
-say "tools ready: $(trunk --version), $(wasm-bindgen --version), $(wasm-pack --version 2>/dev/null), $(chromium --version 2>/dev/null), wasm-opt $("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}'), $("$TOOLS_DIR/node_modules/.bin/terser" --version)"
+if [ "$MODE" = test ]; then
+  say "tools ready: $(trunk --version), $(wasm-bindgen --version), $(wasm-pack --version 2>/dev/null), $(chromium --version 2>/dev/null), wasm-opt $("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}'), $("$TOOLS_DIR/node_modules/.bin/terser" --version)"
+else
+  say "tools ready: $(trunk --version), $(wasm-bindgen --version), wasm-opt $("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}'), $("$TOOLS_DIR/node_modules/.bin/terser" --version)"
+fi
