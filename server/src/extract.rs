@@ -7,8 +7,8 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap};
 use axum_extra::extract::CookieJar;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::tokens::{AccessClaims, TokenError};
 
 /// `axum::Json`, but a bad body becomes an [`ApiError`] (JSON, clear message) instead of

@@ -224,7 +224,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn tokens() -> AccessTokens {
-        let mut c = Config::for_tests(PathBuf::from("unused.db"));
+        let mut c = Config::for_tests(crate::db::Database::Sqlite(PathBuf::from("unused.db")));
         c.access_token_secret = Some(vec![7u8; 32]);
         AccessTokens::new(&c).0
     }

@@ -2,14 +2,20 @@
 //! on the hot path.
 
 use axum::extract::State;
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use tokenpair_api::Me;
 
-use crate::app::AppState;
 use crate::db::rfc3339;
 use crate::error::ApiError;
 use crate::extract::Authenticated;
+use crate::state::AppState;
 use crate::tokens::TokenError;
+
+/// `/api/me`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/me", get(me))
+}
 
 pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Result<Json<Me>, ApiError> {
     let user = state
