@@ -44,7 +44,8 @@ pub struct Throttle {
 }
 
 fn keys(username: &str, addr: IpAddr) -> [(String, Rule); 3] {
-    let user = username.to_lowercase();
+    // NUL is not storable in PostgreSQL text; no real account name has one anyway.
+    let user = username.to_lowercase().replace('\0', "\\0");
     [
         (format!("pair:{user}|{addr}"), PAIR),
         (format!("addr:{addr}"), ADDRESS),

@@ -90,6 +90,10 @@ impl Sessions {
         user_id: Option<i64>,
         reason: EndReason,
     ) -> Result<bool, DbError> {
+        if !could_be_session_id(sid) {
+            // Not one of ours (and PostgreSQL refuses text with a NUL byte): nothing to end.
+            return Ok(false);
+        }
         let changed = sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
              WHERE id = $3 AND revoked_at IS NULL AND ($4 IS NULL OR user_id = $4)",
@@ -180,6 +184,15 @@ impl Sessions {
             refresh_tokens,
         })
     }
+}
+
+/// Session ids are 16 random bytes in base64url (22 characters); anything else is not one.
+fn could_be_session_id(sid: &str) -> bool {
+    sid.len() <= 64
+        && !sid.is_empty()
+        && sid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Ends a session inside a transaction (rotation's reuse and expiry outcomes).

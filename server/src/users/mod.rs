@@ -115,6 +115,10 @@ impl Users {
     }
 
     pub async fn by_name(&self, username: &Username) -> Result<Option<User>, DbError> {
+        if username.as_str().contains('\0') {
+            // No account has one (and PostgreSQL refuses text with a NUL byte).
+            return Ok(None);
+        }
         let row = sqlx::query(
             "SELECT id, username, password_hash, created_at FROM users WHERE lower(username) = lower($1)",
         )

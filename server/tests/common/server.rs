@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::db::{fresh_database, preseed, Inspect};
+use super::db::{fresh_database, fresh_pg_database, preseed, Inspect};
 use super::http::{granted, Tokens};
 use super::{SECRET, USER1_ID, XRW};
 
@@ -63,9 +63,37 @@ pub async fn start_beside(other: &TestServer) -> TestServer {
     launch(other.config.clone(), other.dir.clone()).await
 }
 
+/// Two instances on one fresh PostgreSQL database (whatever this run's backend), with the
+/// demo accounts, sharing the signing key as a real deployment does.
+pub async fn start_pair_with(adjust: impl FnOnce(&mut Config)) -> (TestServer, TestServer) {
+    let database = fresh_pg_database().await;
+    let (dir, config) = prepare_on(database, adjust).await;
+    preseed(&config.database).await;
+    let a = launch(config, dir).await;
+    let b = start_beside(&a).await;
+    (a, b)
+}
+
 async fn prepare(adjust: impl FnOnce(&mut Config)) -> (Arc<TempDir>, Config) {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let mut config = Config::for_tests(fresh_database(dir.path()).await);
+    let database = fresh_database(dir.path()).await;
+    prepare_in(dir, database, adjust)
+}
+
+async fn prepare_on(
+    database: Database,
+    adjust: impl FnOnce(&mut Config),
+) -> (Arc<TempDir>, Config) {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    prepare_in(dir, database, adjust)
+}
+
+fn prepare_in(
+    dir: Arc<TempDir>,
+    database: Database,
+    adjust: impl FnOnce(&mut Config),
+) -> (Arc<TempDir>, Config) {
+    let mut config = Config::for_tests(database);
     config.access_token_secret = Some(SECRET.to_vec());
     config.static_dir = dir.path().join("dist");
     adjust(&mut config);
