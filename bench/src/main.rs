@@ -1,0 +1,286 @@
+//! `tokenpair-bench`: load figures for the two hot paths on both backends, beside a bare axum
+//! handler — and how much the tables grow.
+//!
+//! ```text
+//! make bench        # = scripts/pg.sh tokenpair-bench (a throwaway PostgreSQL for the second backend)
+//! tokenpair-bench [--backends sqlite,postgres] [--connections 32] [--duration 5s]
+//! ```
+//!
+//! For each backend it starts the release `tokenpair-server` (through tokenpair-testkit, which
+//! waits for its readiness line) on a fresh database and drives keep-alive HTTP/1.1 connections:
+//!
+//! * `GET /api/me` with a Bearer token (signature, `typ`/`iss`/`aud`/`exp`, revocation check,
+//!   security headers), alternating with the same load on a bare axum handler that returns the
+//!   same JSON ([`bare`]) — the ratio is the cost of everything the real endpoint does;
+//! * `POST /api/auth/refresh` as rotation chains (every request a real rotation);
+//! * growth ([`growth`]): rows and bytes after 20,000 rotations, and after sign-out + prune.
+//!
+//! PostgreSQL comes from `TOKENPAIR_TEST_PG_URL` (an admin URL; `scripts/pg.sh` sets it).
+
+mod bare;
+mod growth;
+mod load;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use sqlx::{Connection, Executor};
+use tokenpair_server::db::Database;
+use tokenpair_testkit::{server_command, ServerProcess};
+
+use load::{connect, load, login, BoxError, Figures, MeStep, RefreshStep, Timing};
+
+const SECRET: &str = "tokenpair-bench-fixed-secret-0123456789abcdefghijklmnop";
+
+/// Load figures for tokenpair-server on SQLite and PostgreSQL, beside a bare axum handler.
+#[derive(Debug, Parser)]
+#[command(name = "tokenpair-bench", version, about)]
+struct Args {
+    /// Backends to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
+
+    /// Concurrent keep-alive HTTP/1.1 connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+
+    /// Measured time per scenario (humantime: `5s`, `500ms`).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+
+    /// Unmeasured warm-up before each scenario.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+
+    /// Rounds of /api/me alternating with the bare handler.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+
+    /// Skip the 20,000-rotation growth measurement.
+    #[arg(long)]
+    no_growth: bool,
+
+    /// The server binary (default: `tokenpair-server` next to this executable).
+    #[arg(long)]
+    server: Option<PathBuf>,
+
+    /// Internal: run the bare axum handler (what the ratio compares against).
+    #[arg(long, hide = true)]
+    serve_bare: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut builder = if args.serve_bare {
+        // Like the real server: one worker per core.
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        // The load generator: one thread, so the server keeps the other core(s).
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(1);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokenpair-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if args.serve_bare {
+        runtime.block_on(bare::serve())
+    } else {
+        runtime.block_on(run(args))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tokenpair-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Row {
+    backend: String,
+    me: Vec<f64>,
+    bare: Vec<f64>,
+    rotations: f64,
+    errors: u64,
+}
+
+async fn run(args: Args) -> Result<(), BoxError> {
+    let binary = match args.server.clone() {
+        Some(path) => path,
+        None => sibling("tokenpair-server")?,
+    };
+    let timing = Timing {
+        warmup: args.warmup,
+        duration: args.duration,
+    };
+    let dir = std::env::temp_dir().join(format!("tokenpair-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    println!(
+        "tokenpair-bench: {} connections, {:?} per scenario (+{:?} warm-up), 1 client thread, server {}",
+        args.connections,
+        args.duration,
+        args.warmup,
+        binary.display()
+    );
+    let mut bare_cmd = Command::new(std::env::current_exe()?);
+    bare_cmd.arg("--serve-bare");
+    let bare = ServerProcess::spawn(bare_cmd);
+    let bare_addr = bare.base.trim_start_matches("http://").parse()?;
+
+    let mut rows = Vec::new();
+    let mut growth = Vec::new();
+    for (i, backend) in args.backends.iter().enumerate() {
+        let database = fresh_database(backend, &dir, &format!("bench{i}")).await?;
+        let server = start(&binary, &database, &dir);
+        let addr = server.base.trim_start_matches("http://").parse()?;
+        let mut conn = connect(addr).await?;
+        let me_session = login(&mut conn, addr).await?;
+        let mut chains = Vec::with_capacity(args.connections);
+        for _ in 0..args.connections {
+            chains.push(login(&mut conn, addr).await?);
+        }
+        drop(conn);
+        println!("\n== {backend}");
+        let token = Arc::new(me_session.access);
+        let (mut me, mut bare_rates, mut errors) = (Vec::new(), Vec::new(), 0);
+        for round in 1..=args.rounds {
+            let step = |()| MeStep {
+                token: token.clone(),
+            };
+            let f = load(timing, addr, vec![(); args.connections], step).await?;
+            f.print(&format!("GET /api/me ({backend}), round {round}"));
+            let b = load(timing, bare_addr, vec![(); args.connections], step).await?;
+            b.print(&format!("GET /api/me bare axum handler, round {round}"));
+            errors += f.error_count() + b.error_count();
+            me.push(f.rate());
+            bare_rates.push(b.rate());
+        }
+        let refresh: Figures =
+            load(timing, addr, chains, |s| RefreshStep { cookie: s.refresh }).await?;
+        refresh.print(&format!("POST /api/auth/refresh ({backend})"));
+        errors += refresh.error_count();
+        server.stop();
+        rows.push(Row {
+            backend: backend.clone(),
+            me,
+            bare: bare_rates,
+            rotations: refresh.rate(),
+            errors,
+        });
+        if !args.no_growth {
+            let database = fresh_database(backend, &dir, &format!("growth{i}")).await?;
+            growth.push((
+                backend.clone(),
+                measure_growth(&binary, &database, &dir).await?,
+            ));
+        }
+    }
+    bare.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "\n{:<10} {:>14} {:>14} {:>8} {:>14} {:>7}",
+        "backend", "/api/me req/s", "bare req/s", "ratio", "rotations/s", "errors"
+    );
+    for r in &rows {
+        let (me, bare): (f64, f64) = (r.me.iter().sum(), r.bare.iter().sum());
+        let n = r.me.len().max(1) as f64;
+        println!(
+            "{:<10} {:>14.0} {:>14.0} {:>7.2}x {:>14.0} {:>7}",
+            r.backend,
+            me / n,
+            bare / n,
+            me / bare.max(f64::EPSILON),
+            r.rotations,
+            r.errors
+        );
+    }
+    for (backend, (before, after)) in &growth {
+        println!(
+            "growth {backend}: after {} rotations: {before}",
+            growth::SESSIONS * growth::ROTATIONS_EACH
+        );
+        println!("growth {backend}: all signed out, one prune pass past retention: {after}");
+    }
+    Ok(())
+}
+
+async fn measure_growth(
+    binary: &std::path::Path,
+    database: &Database,
+    dir: &std::path::Path,
+) -> Result<(growth::Snapshot, growth::Snapshot), BoxError> {
+    let server = start(binary, database, dir);
+    let addr = server.base.trim_start_matches("http://").parse()?;
+    let cookies = growth::rotate(addr).await?;
+    let before = growth::snapshot(database).await?;
+    growth::sign_out(addr, &cookies).await?;
+    server.stop();
+    growth::prune_after_retention(database).await?;
+    let after = growth::snapshot(database).await?;
+    Ok((before, after))
+}
+
+fn start(binary: &std::path::Path, database: &Database, dir: &std::path::Path) -> ServerProcess {
+    let url = match database {
+        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        Database::Postgres(url) => url.clone(),
+    };
+    let mut cmd = server_command(binary, &url);
+    cmd.env("ACCESS_TOKEN_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .arg("--static-dir")
+        .arg(dir.join("dist"));
+    ServerProcess::spawn(cmd)
+}
+
+async fn fresh_database(
+    backend: &str,
+    dir: &std::path::Path,
+    name: &str,
+) -> Result<Database, BoxError> {
+    match backend {
+        "sqlite" => Ok(Database::Sqlite(dir.join(format!("{name}.db")))),
+        "postgres" => {
+            let admin = std::env::var("TOKENPAIR_TEST_PG_URL").map_err(|_| {
+                "TOKENPAIR_TEST_PG_URL is not set: run through `make bench` (scripts/pg.sh)"
+            })?;
+            let name = format!("{name}_{}", std::process::id());
+            let mut conn = sqlx::postgres::PgConnection::connect(&admin).await?;
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await?;
+            conn.close().await?;
+            let (base, _) = admin
+                .rsplit_once('/')
+                .ok_or("admin URL without a database")?;
+            Ok(Database::Postgres(format!("{base}/{name}")))
+        }
+        other => Err(format!("unknown backend {other:?} (sqlite, postgres)").into()),
+    }
+}
+
+/// An executable next to this one (`cargo build --release -p tokenpair-server` puts it there).
+fn sibling(name: &str) -> Result<PathBuf, BoxError> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .ok_or("the bench executable has no directory")?;
+    let path = dir.join(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} does not exist: cargo build --release -p tokenpair-server",
+            path.display()
+        )
+        .into())
+    }
+}
