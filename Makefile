@@ -55,7 +55,7 @@ e2e: spa server
 # /api/me and rotations on SQLite and on PostgreSQL (throwaway, durable settings), beside a
 # bare axum handler; then table growth after 20,000 rotations.
 bench:
-	cargo build --release -p tokenpair-server --bin tokenpair-server -p tokenpair-bench
+	cargo build --release -p tokenpair-server -p tokenpair-bench --bins
 	TOKENPAIR_PG_DURABLE=1 bash scripts/pg.sh $(CARGO_TARGET_DIR)/release/tokenpair-bench
 
 # Re-takes docs/screenshots/*.png (the README's images) with the e2e harness.

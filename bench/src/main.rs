@@ -155,10 +155,15 @@ async fn run(args: Args) -> Result<(), BoxError> {
             let step = |()| MeStep {
                 token: token.clone(),
             };
+            let cpu = cpu_seconds(server.pid());
             let f = load(timing, addr, vec![(); args.connections], step).await?;
+            let me_cpu = cpu_per_request(server.pid(), cpu, &f, timing);
             f.print(&format!("GET /api/me ({backend}), round {round}"));
+            let cpu = cpu_seconds(bare.pid());
             let b = load(timing, bare_addr, vec![(); args.connections], step).await?;
+            let bare_cpu = cpu_per_request(bare.pid(), cpu, &b, timing);
             b.print(&format!("GET /api/me bare axum handler, round {round}"));
+            println!("  server CPU per request: /api/me {me_cpu:.1} µs, bare {bare_cpu:.1} µs");
             errors += f.error_count() + b.error_count();
             me.push(f.rate());
             bare_rates.push(b.rate());
@@ -211,6 +216,31 @@ async fn run(args: Args) -> Result<(), BoxError> {
         println!("growth {backend}: all signed out, one prune pass past retention: {after}");
     }
     Ok(())
+}
+
+/// User + system CPU seconds a process has used (`/proc/<pid>/stat`, clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the `(comm)`: state is field 3; utime and stime are fields 14 and 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Server CPU per measured request, in µs (the warm-up's requests are not counted, so its
+/// CPU is left out proportionally: the rate is the same).
+fn cpu_per_request(pid: u32, before: f64, f: &Figures, timing: Timing) -> f64 {
+    let total = timing.warmup + timing.duration;
+    let share = timing.duration.as_secs_f64() / total.as_secs_f64();
+    (cpu_seconds(pid) - before) * share * 1e6 / (f.requests.max(1) as f64)
 }
 
 async fn measure_growth(

@@ -12,17 +12,12 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderName, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::ApiError;
+use crate::headers::SetHeaders;
 use crate::state::{AppState, StartupError};
 use crate::{maintenance, routes, spa};
 
@@ -30,64 +25,19 @@ use crate::{maintenance, routes, spa};
 pub const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    // `nest("/api", …)` matches `/api` and `/api/<something>` but not `/api/` itself, which
-    // would otherwise fall through to the SPA: answer it with the API's JSON 404 as well.
-    let api_slash = Router::new().route("/api/", any(routes::not_found));
-
     Router::new()
-        .nest("/api", api_layers(routes::api(&state)))
-        .merge(api_layers(api_slash))
+        .merge(api_layers(routes::api(&state)))
         .merge(spa::router(&state))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ))
+        .layer(SetHeaders::every_response())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 /// What every `/api` response gets: the body limit, and headers that keep tokens and personal
-/// data out of every cache and any rendering context.
+/// data out of every cache and any rendering context ([`crate::headers`]).
 fn api_layers(api: Router<AppState>) -> Router<AppState> {
     api.layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(refuse_large_bodies))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::PRAGMA,
-            HeaderValue::from_static("no-cache"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
-}
-
-/// 413 up front for a declared `Content-Length` over the limit, whatever the route reads.
-async fn refuse_large_bodies(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return ApiError::PayloadTooLarge.into_response();
-    }
-    next.run(request).await
+        .layer(SetHeaders::api(BODY_LIMIT))
 }
 
 /// Serves until `shutdown` resolves. Also runs the periodic prune job

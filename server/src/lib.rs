@@ -23,6 +23,7 @@ pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod maintenance;
 pub mod passwords;
 pub mod routes;

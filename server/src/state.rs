@@ -12,8 +12,20 @@ use crate::throttle::Throttle;
 use crate::tokens::AccessTokens;
 use crate::users::{CreateUserError, Users};
 
+/// Cheap to clone (one reference count): axum clones the state for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// What the state holds.
+pub struct Parts {
     pub config: Arc<Config>,
     pub db: Db,
     pub users: Users,
@@ -72,7 +84,7 @@ impl AppState {
                 + Duration::from_secs(1),
         };
         let sessions = Sessions::new(db.clone(), policy).await.map_err(db_err)?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Parts {
             config: Arc::new(config),
             throttle: Throttle::new(db.clone()),
             db,
@@ -80,6 +92,6 @@ impl AppState {
             passwords,
             tokens: Arc::new(tokens),
             sessions,
-        })
+        })))
     }
 }

@@ -29,10 +29,10 @@ use crate::users::{credentials, Password, Username};
 /// `/api/auth/*`, every route behind the CSRF guard.
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/refresh", post(refresh))
-        .route("/logout", post(logout))
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
 }
 

@@ -14,7 +14,7 @@ use crate::tokens::TokenError;
 
 /// `/api/me`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me))
+    Router::new().route("/api/me", get(me))
 }
 
 pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Result<Json<Me>, ApiError> {

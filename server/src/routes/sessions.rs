@@ -14,8 +14,8 @@ use crate::state::AppState;
 /// `/api/sessions` and `/api/sessions/{id}`.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/sessions", get(list))
-        .route("/sessions/{id}", delete(revoke))
+        .route("/api/sessions", get(list))
+        .route("/api/sessions/{id}", delete(revoke))
 }
 
 /// `GET /api/sessions` → the live sessions, newest first; `current` marks the caller's.
