@@ -7,6 +7,7 @@
 //!   ([`crate::sessions::Revocations`]), not in the database.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -64,8 +65,15 @@ struct Key {
     decoding: DecodingKey,
 }
 
+/// How many verified tokens [`AccessTokens`] remembers (a few MiB at most).
+const VERIFIED_CAPACITY: usize = 4096;
+
 /// Issues and verifies access tokens.
 pub struct AccessTokens {
+    /// Tokens jsonwebtoken has already verified against this key set: the exact token string →
+    /// its claims. See [`AccessTokens::verify`].
+    verified: RwLock<HashMap<Box<str>, Arc<AccessClaims>>>,
+    leeway: u64,
     kid: String,
     encoding: EncodingKey,
     keys: HashMap<String, Key>,
@@ -119,6 +127,8 @@ impl AccessTokens {
         validation.validate_nbf = true;
 
         let tokens = AccessTokens {
+            verified: RwLock::default(),
+            leeway: config.access_token_leeway.as_secs(),
             kid,
             encoding: EncodingKey::from_secret(&secret),
             keys,
@@ -168,7 +178,52 @@ impl AccessTokens {
 
     /// Verifies signature, header and claims. Revocation is checked by the caller
     /// (see [`crate::extract::Authenticated`]).
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+    ///
+    /// A browser sends the same token with every request until it refreshes, and verifying it
+    /// (two JSON parses, base64, HMAC) costs more than the rest of `/api/me` together. So the
+    /// result of a successful verification is remembered for that exact string: the signature
+    /// and the header/`iss`/`aud`/`sub` checks cannot come out differently for the same bytes
+    /// under the same keys (which never change while the process runs). What does depend on
+    /// time — `exp`, with the same leeway rule as jsonwebtoken — is checked on every call, and
+    /// the caller checks revocation on every call. Failures are never remembered.
+    pub fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let known = self
+            .verified
+            .read()
+            .ok()
+            .and_then(|m| m.get(token).cloned());
+        let claims = match known {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(self.verify_uncached(token)?);
+                self.remember(token, claims.clone(), now);
+                claims
+            }
+        };
+        // jsonwebtoken's rule: expired when `exp < now - leeway`.
+        if claims.exp < now.saturating_sub(self.leeway) {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn remember(&self, token: &str, claims: Arc<AccessClaims>, now: u64) {
+        let Ok(mut m) = self.verified.write() else {
+            return;
+        };
+        if m.len() >= VERIFIED_CAPACITY {
+            let leeway = self.leeway;
+            m.retain(|_, c| c.exp >= now.saturating_sub(leeway));
+            if m.len() >= VERIFIED_CAPACITY {
+                m.clear();
+            }
+        }
+        m.insert(token.into(), claims);
+    }
+
+    /// The full verification by jsonwebtoken (plus our header rules).
+    fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
@@ -248,6 +303,33 @@ mod tests {
         let header = decode_header(&issued.token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid.as_deref(), Some(t.kid()));
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_refused_once_it_has_expired() {
+        let t = tokens();
+        let now = jsonwebtoken::get_current_timestamp();
+        let issued = t.issue(1, "s", now + 1).unwrap();
+        assert!(t.verify(&issued.token).is_ok(), "verified (and remembered)");
+        assert!(t.verify(&issued.token).is_ok(), "answered from memory");
+        std::thread::sleep(Duration::from_millis(2100));
+        assert_eq!(t.verify(&issued.token).unwrap_err(), TokenError::Expired);
+    }
+
+    #[test]
+    fn a_remembered_token_vouches_for_nothing_but_its_exact_bytes() {
+        let t = tokens();
+        let issued = t.issue(1, "s", far()).unwrap();
+        assert!(t.verify(&issued.token).is_ok());
+        // The same header and claims with another signature, and another payload with the
+        // remembered signature: both go through the full verification and fail.
+        let (input, signature) = issued.token.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { "B" } else { "A" };
+        let forged_signature = format!("{input}.{flipped}{}", &signature[1..]);
+        assert!(t.verify(&forged_signature).is_err());
+        let other = t.issue(2, "s", far()).unwrap();
+        let (other_input, _) = other.token.rsplit_once('.').unwrap();
+        assert!(t.verify(&format!("{other_input}.{signature}")).is_err());
     }
 
     #[test]

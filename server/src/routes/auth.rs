@@ -143,7 +143,7 @@ pub async fn logout(
     };
     if session.is_none() {
         if let Some(claims) = bearer_token(&headers).and_then(|t| state.tokens.verify(t).ok()) {
-            session = claims.user_id().map(|uid| (claims.sid, uid));
+            session = claims.user_id().map(|uid| (claims.sid.clone(), uid));
         }
     }
     if let Some((sid, user_id)) = session {

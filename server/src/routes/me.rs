@@ -1,12 +1,13 @@
-//! `GET /api/me`: the signed-in user (Bearer). Answered from the user cache: no database read
-//! on the hot path.
+//! `GET /api/me`: the signed-in user (Bearer). Answered from the user cache — a user never
+//! changes, so even the JSON body is made once ([`crate::users::Users::me_json`]): no database
+//! read and no serialisation on the hot path.
 
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use tokenpair_api::Me;
+use axum::Router;
 
-use crate::db::rfc3339;
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::state::AppState;
@@ -17,15 +18,19 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/me", get(me))
 }
 
-pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Result<Json<Me>, ApiError> {
-    let user = state
+/// `{id, username, created_at}` ([`tokenpair_api::Me`]).
+pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Result<Response, ApiError> {
+    let body = state
         .users
-        .by_id(auth.user_id)
+        .me_json(auth.user_id)
         .await?
         .ok_or(TokenError::Invalid)?;
-    Ok(Json(Me {
-        id: user.id,
-        username: user.username.clone(),
-        created_at: rfc3339(user.created_at),
-    }))
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }

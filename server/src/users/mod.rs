@@ -9,11 +9,12 @@ pub mod credentials;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use axum::body::Bytes;
 use sqlx::Row;
 
 pub use credentials::{CredentialError, Password, Username};
 
-use crate::db::{now_ms, Db, DbError};
+use crate::db::{now_ms, rfc3339, Db, DbError};
 use crate::passwords::{PasswordError, Passwords};
 
 pub const DEMO_USERS: [(&str, &str); 2] = [("user1", "password1"), ("user2", "password2")];
@@ -46,6 +47,8 @@ impl From<sqlx::Error> for CreateUserError {
 pub struct Users {
     db: Db,
     cache: Arc<RwLock<HashMap<i64, Arc<User>>>>,
+    /// `GET /api/me` bodies, by user id.
+    me_cache: Arc<RwLock<HashMap<i64, Bytes>>>,
 }
 
 impl Users {
@@ -53,7 +56,28 @@ impl Users {
         Users {
             db,
             cache: Arc::default(),
+            me_cache: Arc::default(),
         }
+    }
+
+    /// The user as `GET /api/me` shows it ([`tokenpair_api::Me`]), serialised once.
+    pub async fn me_json(&self, id: i64) -> Result<Option<Bytes>, DbError> {
+        if let Some(body) = self.me_cache.read().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(Some(body));
+        }
+        let Some(user) = self.by_id(id).await? else {
+            return Ok(None);
+        };
+        let me = tokenpair_api::Me {
+            id: user.id,
+            username: user.username.clone(),
+            created_at: rfc3339(user.created_at),
+        };
+        let body = Bytes::from(serde_json::to_vec(&me).unwrap_or_default());
+        if let Ok(mut m) = self.me_cache.write() {
+            m.insert(id, body.clone());
+        }
+        Ok(Some(body))
     }
 
     /// Creates an account: hashes the password (Argon2id) and inserts the user. Registration
