@@ -38,6 +38,7 @@ ACCESS_TOKEN_SECRET="$(head -c 48 /dev/urandom | base64 -w0)"
 
 start_instance() { # name → sets ADDR to the instance's address once it is ready
   local name="$1" log="$RUN/$1.log"
+  : >"$log"
   DATABASE_URL="$DATABASE_URL" ACCESS_TOKEN_SECRET="$ACCESS_TOKEN_SECRET" \
     "$SERVER_BIN" --host 127.0.0.1 --port 0 --static-dir "$STATIC_DIR" >"$log" 2>&1 &
   pids+=("$!")

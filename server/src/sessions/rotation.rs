@@ -50,7 +50,8 @@ impl Sessions {
              WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = $1)
                AND generation = (SELECT generation FROM refresh_tokens WHERE hash = $1)
                AND revoked_at IS NULL AND expires_at > $2 AND last_used_at >= $3
-             RETURNING id, user_id, generation, expires_at",
+             RETURNING id, user_id, generation, expires_at,
+                       (SELECT username FROM users WHERE users.id = sessions.user_id)",
         )
         .bind(p.hash.to_vec())
         .bind(now)
@@ -63,26 +64,24 @@ impl Sessions {
             let user_id: i64 = row.try_get(1)?;
             let generation: i64 = row.try_get(2)?;
             let expires_at: i64 = row.try_get(3)?;
+            let username: String = row.try_get(4)?;
             let (next, next_raw) = new_token();
+            // One statement for both token rows: the successor is inserted, and the presented
+            // token's existing row only gets the sealed successor (its other columns are left
+            // as they are by the conflict clause).
             sqlx::query(
-                "INSERT INTO refresh_tokens (hash, session_id, generation, issued_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO refresh_tokens (hash, session_id, generation, issued_at, successor_sealed)
+                 VALUES ($1, $3, $4, $5, NULL), ($2, $3, $4 - 1, $5, $6)
+                 ON CONFLICT (hash) DO UPDATE SET successor_sealed = excluded.successor_sealed",
             )
             .bind(hash_token(&next.0).to_vec())
+            .bind(p.hash.to_vec())
             .bind(&session_id)
             .bind(generation)
             .bind(now)
+            .bind(seal(&p.raw, &next_raw).to_vec())
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE refresh_tokens SET successor_sealed = $1 WHERE hash = $2")
-                .bind(seal(&p.raw, &next_raw).to_vec())
-                .bind(p.hash.to_vec())
-                .execute(&mut *tx)
-                .await?;
-            let username: String = sqlx::query("SELECT username FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
             tx.commit().await?;
             return Ok(Grant {
                 session_id,
