@@ -70,7 +70,7 @@ fmt:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-e2e --all-targets -- -D warnings
+	cargo clippy -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings
 	cargo clippy -p tokenpair --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 clean:

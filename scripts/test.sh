@@ -34,7 +34,7 @@ case "$what" in all|native|wasm|e2e) ;; *) echo "usage: $0 [all|native|wasm|e2e]
 
 if [ "$what" = all ]; then
   run_layer lint bash -c 'cargo fmt --all -- --check &&
-    cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-e2e --all-targets -- -D warnings &&
+    cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings &&
     cargo clippy -q -p tokenpair --target wasm32-unknown-unknown --all-targets -- -D warnings'
 fi
 # Both backends under one throwaway PostgreSQL cluster. The two-instance tests always use

@@ -153,6 +153,7 @@ pub async fn prune_after_retention(database: &Database) -> Result<u64, BoxError>
     let pruned = sessions
         .prune(now_ms() + ENDED_RETENTION_MS + 60_000)
         .await?;
+    db.reclaim_space().await?;
     if let Database::Postgres(_) = database {
         // What autovacuum does in the background: the space becomes reusable.
         sqlx::query("VACUUM sessions").execute(&db.pool).await?;

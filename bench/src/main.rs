@@ -20,6 +20,7 @@
 mod bare;
 mod growth;
 mod load;
+mod process;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -27,13 +28,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use sqlx::{Connection, Executor};
 use tokenpair_server::db::Database;
-use tokenpair_testkit::{server_command, ServerProcess};
+use tokenpair_testkit::ServerProcess;
 
 use load::{connect, load, login, BoxError, Figures, MeStep, RefreshStep, Timing};
-
-const SECRET: &str = "tokenpair-bench-fixed-secret-0123456789abcdefghijklmnop";
+use process::{cpu_per_request, cpu_seconds, fresh_database, memory, sibling, start};
 
 /// Load figures for tokenpair-server on SQLite and PostgreSQL, beside a bare axum handler.
 #[derive(Debug, Parser)]
@@ -172,6 +171,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
             load(timing, addr, chains, |s| RefreshStep { cookie: s.refresh }).await?;
         refresh.print(&format!("POST /api/auth/refresh ({backend})"));
         errors += refresh.error_count();
+        println!(
+            "  server memory (current / peak RSS) after {} sign-ins and the load: {}",
+            args.connections + 1,
+            memory(server.pid())
+        );
         server.stop();
         rows.push(Row {
             backend: backend.clone(),
@@ -218,31 +222,6 @@ async fn run(args: Args) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// User + system CPU seconds a process has used (`/proc/<pid>/stat`, clock ticks of 1/100 s).
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the `(comm)`: state is field 3; utime and stime are fields 14 and 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Server CPU per measured request, in µs (the warm-up's requests are not counted, so its
-/// CPU is left out proportionally: the rate is the same).
-fn cpu_per_request(pid: u32, before: f64, f: &Figures, timing: Timing) -> f64 {
-    let total = timing.warmup + timing.duration;
-    let share = timing.duration.as_secs_f64() / total.as_secs_f64();
-    (cpu_seconds(pid) - before) * share * 1e6 / (f.requests.max(1) as f64)
-}
-
 async fn measure_growth(
     binary: &std::path::Path,
     database: &Database,
@@ -257,60 +236,4 @@ async fn measure_growth(
     growth::prune_after_retention(database).await?;
     let after = growth::snapshot(database).await?;
     Ok((before, after))
-}
-
-fn start(binary: &std::path::Path, database: &Database, dir: &std::path::Path) -> ServerProcess {
-    let url = match database {
-        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
-        Database::Postgres(url) => url.clone(),
-    };
-    let mut cmd = server_command(binary, &url);
-    cmd.env("ACCESS_TOKEN_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .arg("--static-dir")
-        .arg(dir.join("dist"));
-    ServerProcess::spawn(cmd)
-}
-
-async fn fresh_database(
-    backend: &str,
-    dir: &std::path::Path,
-    name: &str,
-) -> Result<Database, BoxError> {
-    match backend {
-        "sqlite" => Ok(Database::Sqlite(dir.join(format!("{name}.db")))),
-        "postgres" => {
-            let admin = std::env::var("TOKENPAIR_TEST_PG_URL").map_err(|_| {
-                "TOKENPAIR_TEST_PG_URL is not set: run through `make bench` (scripts/pg.sh)"
-            })?;
-            let name = format!("{name}_{}", std::process::id());
-            let mut conn = sqlx::postgres::PgConnection::connect(&admin).await?;
-            conn.execute(format!("CREATE DATABASE {name}").as_str())
-                .await?;
-            conn.close().await?;
-            let (base, _) = admin
-                .rsplit_once('/')
-                .ok_or("admin URL without a database")?;
-            Ok(Database::Postgres(format!("{base}/{name}")))
-        }
-        other => Err(format!("unknown backend {other:?} (sqlite, postgres)").into()),
-    }
-}
-
-/// An executable next to this one (`cargo build --release -p tokenpair-server` puts it there).
-fn sibling(name: &str) -> Result<PathBuf, BoxError> {
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .ok_or("the bench executable has no directory")?;
-    let path = dir.join(name);
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} does not exist: cargo build --release -p tokenpair-server",
-            path.display()
-        )
-        .into())
-    }
 }

@@ -14,6 +14,9 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
 pub async fn prune(state: &AppState, now: i64) -> Result<Pruned, DbError> {
     let pruned = state.sessions.prune(now).await?;
     state.throttle.prune(now).await?;
+    if pruned.sessions > 0 {
+        state.db.reclaim_space().await?;
+    }
     Ok(pruned)
 }
 

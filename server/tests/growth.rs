@@ -93,3 +93,56 @@ async fn prune_forgets_quiet_throttle_counters_only() {
         "quiet for 15 min"
     );
 }
+
+#[tokio::test]
+async fn after_a_prune_the_rows_are_gone_and_an_sqlite_file_shrinks() {
+    let server = start().await;
+    let sessions = &server.state.sessions;
+    for _ in 0..400 {
+        let grant = sessions
+            .start(USER1_ID, "user1".into(), None)
+            .await
+            .unwrap();
+        let ended = sessions
+            .revoke(
+                &grant.session_id,
+                None,
+                tokenpair_server::sessions::EndReason::Logout,
+            )
+            .await
+            .unwrap();
+        assert!(ended);
+    }
+    let file_size = |server: &TestServer| {
+        server
+            .sqlite_path()
+            .map(|p| std::fs::metadata(p).expect("the SQLite file").len())
+    };
+    let checkpoint = |server: &TestServer| {
+        let pool = server.state.db.pool.clone();
+        let sqlite = server.sqlite_path().is_some();
+        async move {
+            if sqlite {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    checkpoint(&server).await;
+    let before = file_size(&server);
+    let pruned = prune(&server.state, now_ms() + ENDED_RETENTION_MS + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(pruned.sessions, 400);
+    assert_eq!(count(&server, "sessions").await, 0);
+    assert_eq!(count(&server, "refresh_tokens").await, 0);
+    checkpoint(&server).await;
+    if let (Some(before), Some(after)) = (before, file_size(&server)) {
+        assert!(
+            after < before,
+            "the SQLite file gave pages back: {before} -> {after} bytes"
+        );
+    }
+}

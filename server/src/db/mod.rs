@@ -125,8 +125,11 @@ impl Db {
                     .max_connections(1)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
+                            // auto_vacuum first: it only takes effect on a new, empty file
+                            // (then pruned pages can be given back, see `reclaim_space`).
                             conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                "PRAGMA auto_vacuum = INCREMENTAL; \
+                                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
                             )
                             .await?;
@@ -159,6 +162,18 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx<'static>, DbError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// After a prune: SQLite gives the freed pages back to the file system (a file created by
+    /// this server has `auto_vacuum = INCREMENTAL`); PostgreSQL's autovacuum does the same job
+    /// by itself, so there nothing is done.
+    pub async fn reclaim_space(&self) -> Result<(), DbError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA incremental_vacuum")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Closes every connection (waits for those in use).

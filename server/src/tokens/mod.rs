@@ -6,8 +6,10 @@
 //! * A token whose session (`sid`) was revoked fails at once, checked in memory
 //!   ([`crate::sessions::Revocations`]), not in the database.
 
+mod verified;
+
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -65,15 +67,10 @@ struct Key {
     decoding: DecodingKey,
 }
 
-/// How many verified tokens [`AccessTokens`] remembers (a few MiB at most).
-const VERIFIED_CAPACITY: usize = 4096;
-
 /// Issues and verifies access tokens.
 pub struct AccessTokens {
-    /// Tokens jsonwebtoken has already verified against this key set: the exact token string →
-    /// its claims. See [`AccessTokens::verify`].
-    verified: RwLock<HashMap<Box<str>, Arc<AccessClaims>>>,
-    leeway: u64,
+    /// Tokens jsonwebtoken has already verified against this key set (see [`AccessTokens::verify`]).
+    verified: verified::Verified,
     kid: String,
     encoding: EncodingKey,
     keys: HashMap<String, Key>,
@@ -127,8 +124,7 @@ impl AccessTokens {
         validation.validate_nbf = true;
 
         let tokens = AccessTokens {
-            verified: RwLock::default(),
-            leeway: config.access_token_leeway.as_secs(),
+            verified: verified::Verified::new(config.access_token_leeway.as_secs()),
             kid,
             encoding: EncodingKey::from_secret(&secret),
             keys,
@@ -188,38 +184,18 @@ impl AccessTokens {
     /// the caller checks revocation on every call. Failures are never remembered.
     pub fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, TokenError> {
         let now = jsonwebtoken::get_current_timestamp();
-        let known = self
-            .verified
-            .read()
-            .ok()
-            .and_then(|m| m.get(token).cloned());
-        let claims = match known {
+        let claims = match self.verified.get(token) {
             Some(claims) => claims,
             None => {
                 let claims = Arc::new(self.verify_uncached(token)?);
-                self.remember(token, claims.clone(), now);
+                self.verified.remember(token, claims.clone(), now);
                 claims
             }
         };
-        // jsonwebtoken's rule: expired when `exp < now - leeway`.
-        if claims.exp < now.saturating_sub(self.leeway) {
+        if self.verified.expired(&claims, now) {
             return Err(TokenError::Expired);
         }
         Ok(claims)
-    }
-
-    fn remember(&self, token: &str, claims: Arc<AccessClaims>, now: u64) {
-        let Ok(mut m) = self.verified.write() else {
-            return;
-        };
-        if m.len() >= VERIFIED_CAPACITY {
-            let leeway = self.leeway;
-            m.retain(|_, c| c.exp >= now.saturating_sub(leeway));
-            if m.len() >= VERIFIED_CAPACITY {
-                m.clear();
-            }
-        }
-        m.insert(token.into(), claims);
     }
 
     /// The full verification by jsonwebtoken (plus our header rules).
