@@ -27,9 +27,15 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The binary with a clean environment (no stray `ACCESS_TOKEN_SECRET` from the shell), on a
 /// free loopback port, with the given database. Add flags and variables before spawning.
 pub fn server_command(bin: impl AsRef<Path>, database_url: &str) -> Command {
+    server_command_on_port(bin, database_url, 0)
+}
+
+/// Like [`server_command`], on a given port (a restart that must keep its address, as the
+/// e2e harness does; 0 = any free port).
+pub fn server_command_on_port(bin: impl AsRef<Path>, database_url: &str, port: u16) -> Command {
     let mut cmd = Command::new(bin.as_ref());
     cmd.env_clear()
-        .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--database-url", database_url])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
