@@ -12,32 +12,30 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::headers::SetHeaders;
+use crate::request_log::RequestLog;
 use crate::state::{AppState, StartupError};
 use crate::{maintenance, routes, spa};
 
-/// Request bodies above this are refused with 413.
-pub const BODY_LIMIT: usize = 16 * 1024;
+pub use crate::headers::BODY_LIMIT;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api_layers(routes::api(&state)))
         .merge(spa::router(&state))
         .layer(SetHeaders::every_response())
-        .layer(TraceLayer::new_for_http())
+        .layer(RequestLog)
         .with_state(state)
 }
 
-/// What every `/api` response gets: the body limit, and headers that keep tokens and personal
-/// data out of every cache and any rendering context ([`crate::headers`]).
+/// What every `/api` response gets: headers that keep tokens and personal data out of every
+/// cache and any rendering context, and the 413 for a declared body over the limit
+/// ([`crate::headers`]). (The routes that read a body also cap what they read: `routes::auth`.)
 fn api_layers(api: Router<AppState>) -> Router<AppState> {
-    api.layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetHeaders::api(BODY_LIMIT))
+    api.layer(SetHeaders::api(BODY_LIMIT))
 }
 
 /// Serves until `shutdown` resolves. Also runs the periodic prune job

@@ -5,7 +5,7 @@
 //!   `Referrer-Policy: no-referrer`, `Cross-Origin-Opener-Policy: same-origin`.
 //! * Every `/api` response additionally: `Cache-Control: no-store`, `Pragma: no-cache`, and a
 //!   `Content-Security-Policy` that allows nothing (unless the handler set one); a request that
-//!   declares a body over [`crate::app::BODY_LIMIT`] is answered 413 before any handler runs.
+//!   declares a body over [`BODY_LIMIT`] is answered 413 before any handler runs.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +18,9 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// One header and whether it replaces a value the handler set.
 pub struct Header {
@@ -165,6 +168,7 @@ where
             },
         };
         let h = response.headers_mut();
+        h.reserve(headers.len());
         for header in headers {
             if header.overriding || !h.contains_key(&header.name) {
                 h.insert(header.name.clone(), header.value.clone());

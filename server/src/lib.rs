@@ -26,6 +26,7 @@ pub mod extract;
 pub mod headers;
 pub mod maintenance;
 pub mod passwords;
+pub mod request_log;
 pub mod routes;
 pub mod sessions;
 pub mod spa;

@@ -6,7 +6,7 @@
 //! HttpOnly cookie ([`crate::cookies`]). [`refresh`] rotates the cookie and issues a new
 //! access token.
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::extract::{
     bearer_token, refresh_cookie as cookie_token, user_agent, ApiJson, ApiQuery, ClientIp,
 };
+use crate::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
 use crate::users::{credentials, Password, Username};
@@ -34,6 +35,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/logout", post(logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
+        // The only routes that read a body: cap it (chunked bodies have no declared length).
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 /// `POST /api/auth/register` → 201 and signed in, like login.

@@ -2,7 +2,9 @@
 //! changes, so even the JSON body is made once ([`crate::users::Users::me_json`]): no database
 //! read and no serialisation on the hot path.
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,18 +21,33 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `{id, username, created_at}` ([`tokenpair_api::Me`]).
-pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Result<Response, ApiError> {
-    let body = state
-        .users
-        .me_json(auth.user_id)
-        .await?
-        .ok_or(TokenError::Invalid)?;
+pub async fn me(caller: Caller) -> Result<Response, ApiError> {
     Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        body,
+        caller.me_json,
     )
         .into_response())
+}
+
+/// The authenticated caller's `/api/me` body, looked up through the borrowed state (the hot
+/// path skips `State`'s clone of the state).
+pub struct Caller {
+    me_json: Bytes,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        let me_json = state
+            .users
+            .me_json(auth.user_id)
+            .await?
+            .ok_or(TokenError::Invalid)?;
+        Ok(Caller { me_json })
+    }
 }

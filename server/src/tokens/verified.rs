@@ -10,8 +10,9 @@ use super::AccessClaims;
 const CAPACITY: usize = 4096;
 
 pub(super) struct Verified {
-    /// The exact token string → its verified claims.
-    map: RwLock<HashMap<Box<str>, Arc<AccessClaims>>>,
+    /// The token's signature (its last segment: short, so cheap to hash) → the whole token
+    /// and its verified claims. A hit needs the whole token to be equal.
+    map: RwLock<HashMap<Box<str>, (Box<str>, Arc<AccessClaims>)>>,
     /// The `exp` leeway, in seconds.
     leeway: u64,
 }
@@ -25,7 +26,9 @@ impl Verified {
     }
 
     pub(super) fn get(&self, token: &str) -> Option<Arc<AccessClaims>> {
-        self.map.read().ok()?.get(token).cloned()
+        let map = self.map.read().ok()?;
+        let (known, claims) = map.get(signature(token))?;
+        (**known == *token).then(|| claims.clone())
     }
 
     /// jsonwebtoken's rule: expired when `exp < now - leeway`.
@@ -43,11 +46,16 @@ impl Verified {
         };
         if m.len() >= CAPACITY {
             let leeway = self.leeway;
-            m.retain(|_, c| !Self::is_expired(c, now, leeway));
+            m.retain(|_, (_, c)| !Self::is_expired(c, now, leeway));
             if m.len() >= CAPACITY {
                 m.clear();
             }
         }
-        m.insert(token.into(), claims);
+        m.insert(signature(token).into(), (token.into(), claims));
     }
+}
+
+/// The last `.`-separated segment of a JWT (the whole string if it has none).
+fn signature(token: &str) -> &str {
+    token.rsplit('.').next().unwrap_or(token)
 }
