@@ -9,10 +9,13 @@ use super::AccessClaims;
 /// How many verified tokens are remembered (a few MiB at most).
 const CAPACITY: usize = 4096;
 
+/// A remembered token: the whole token and its verified claims.
+type Entry = (Box<str>, Arc<AccessClaims>);
+
 pub(super) struct Verified {
     /// The token's signature (its last segment: short, so cheap to hash) → the whole token
     /// and its verified claims. A hit needs the whole token to be equal.
-    map: RwLock<HashMap<Box<str>, (Box<str>, Arc<AccessClaims>)>>,
+    map: RwLock<HashMap<Box<str>, Entry>>,
     /// The `exp` leeway, in seconds.
     leeway: u64,
 }
