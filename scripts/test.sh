@@ -41,11 +41,12 @@ fi
 # PostgreSQL, so the second pass leaves them out (`--skip two_instances_`) instead of running
 # them twice.
 native_both_backends() {
-  cargo build -q -p tokenpair-api -p tokenpair-testkit -p tokenpair-server --tests &&
-    echo "-- SQLite (and the two-instance tests on PostgreSQL)" &&
-    TOKENPAIR_TEST_BACKEND=sqlite cargo test -p tokenpair-api -p tokenpair-testkit -p tokenpair-server &&
-    echo "-- PostgreSQL" &&
-    TOKENPAIR_TEST_BACKEND=postgres cargo test -p tokenpair-server --tests -- --skip two_instances_
+  local status=0
+  echo "-- SQLite (and the two-instance tests on PostgreSQL)"
+  TOKENPAIR_TEST_BACKEND=sqlite cargo test -p tokenpair-api -p tokenpair-testkit -p tokenpair-server || status=1
+  echo "-- PostgreSQL"
+  TOKENPAIR_TEST_BACKEND=postgres cargo test -p tokenpair-server --tests -- --skip two_instances_ || status=1
+  return $status
 }
 export -f native_both_backends
 if [ "$what" = all ] || [ "$what" = native ]; then

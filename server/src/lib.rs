@@ -6,8 +6,9 @@
 //!    SQLite (default) or PostgreSQL ([`db::Database`]).
 //! 2. [`state`] — [`AppState`], built once: the database pool ([`db`], migrations applied),
 //!    accounts ([`users`]), keys ([`tokens`]), sessions ([`sessions`]), throttle ([`throttle`]).
-//! 3. [`app`] — the router and its layers; it mounts each resource's own router from
-//!    [`routes`] and the SPA ([`spa`]).
+//! 3. [`app`] — the router and its layers ([`headers`]: security headers and the body limit in
+//!    one layer; [`request_log`]); it mounts each resource's own router from [`routes`] and
+//!    the SPA ([`spa`]).
 //! 4. A request: [`csrf`] guards the cookie endpoints, [`extract`] turns headers into a
 //!    verified caller, a handler in [`routes`] does the work, and [`error`] turns every failure
 //!    into one JSON shape.
