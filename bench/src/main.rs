@@ -103,6 +103,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Deletes a directory when dropped.
+struct RemoveDir(PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 struct Row {
     backend: String,
     me: Vec<f64>,
@@ -122,6 +131,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
     };
     let dir = std::env::temp_dir().join(format!("tokenpair-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    // Removed on every way out, errors included (the server processes die with their handles).
+    let _remove_dir = RemoveDir(dir.clone());
     println!(
         "tokenpair-bench: {} connections, {:?} per scenario (+{:?} warm-up), 1 client thread, server {}",
         args.connections,
@@ -193,7 +204,6 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
     }
     bare.stop();
-    let _ = std::fs::remove_dir_all(&dir);
 
     println!(
         "\n{:<10} {:>14} {:>14} {:>8} {:>14} {:>7}",
