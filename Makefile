@@ -11,12 +11,13 @@ export PATH := $(HOME)/.cache/tokenpair/tools/node_modules/.bin:$(HOME)/.cargo/b
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/tokenpair-server
 PORT ?= 8080
 
-.PHONY: help setup setup-run spa server run dev test test-native test-wasm e2e bench size screenshots fmt lint clean
+.PHONY: help setup setup-run spa server run cluster dev test test-native test-wasm e2e bench size screenshots fmt lint clean
 
 help:
 	@echo "make run    build everything (installing tools the first time) and serve http://127.0.0.1:$(PORT)"
 	@echo "make test   native tests (api, server), browser tests (wasm-pack), end-to-end tests (Chromium)"
 	@echo "make dev    API on :3000 for 'trunk serve' (which serves the SPA on :8080 and proxies /api)"
+	@echo "make cluster  PostgreSQL + two server instances + nginx round-robin on http://127.0.0.1:$(PORT)"
 	@echo "pieces: setup spa server test-native test-wasm e2e bench size screenshots fmt lint clean"
 
 # Everything the tests need (Chromium, chromedriver, wasm-pack, axe-core, …).
@@ -39,6 +40,10 @@ server:
 run:
 	@PORT=$(PORT) bash scripts/run.sh
 
+# PostgreSQL (throwaway), two instances on it, nginx round-robin in front; Ctrl-C stops all.
+cluster: spa server
+	TOKENPAIR_PG_DURABLE=1 CLUSTER_PORT=$(PORT) bash scripts/pg.sh bash scripts/cluster.sh
+
 dev:
 	cargo run -p tokenpair-server -- --port 3000
 
@@ -54,9 +59,11 @@ test-wasm: setup
 e2e: spa server
 	@bash scripts/test.sh e2e
 
-bench: setup
-	cargo build --release -p tokenpair-server --bins
-	cargo run --release -p tokenpair-server --bin tokenpair-bench
+# /api/me and rotations on SQLite and on PostgreSQL (throwaway, durable settings), beside a
+# bare axum handler; then table growth after 20,000 rotations.
+bench:
+	cargo build --release -p tokenpair-server -p tokenpair-bench --bins
+	TOKENPAIR_PG_DURABLE=1 bash scripts/pg.sh $(CARGO_TARGET_DIR)/release/tokenpair-bench
 
 # Re-takes docs/screenshots/*.png (the README's images) with the e2e harness.
 screenshots: spa server
@@ -70,7 +77,7 @@ fmt:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p tokenpair-api -p tokenpair-server -p tokenpair-e2e --all-targets -- -D warnings
+	cargo clippy -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings
 	cargo clippy -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 clean:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs tokenpair's three test layers and prints one summary line.
 #   scripts/test.sh all      lint + native + wasm + e2e (what `make test` runs)
-#   scripts/test.sh native   cargo test for api/ and server/
+#   scripts/test.sh native   cargo test for api/, testkit/ and server/: the whole suite on SQLite,
+#                            the server's integration tests again on PostgreSQL (a throwaway
+#                            cluster from scripts/pg.sh), the two-instance tests on PostgreSQL
 #   scripts/test.sh wasm     wasm-pack test --headless --chrome (the SPA and client/, in Chromium)
 #   scripts/test.sh e2e      the e2e crate: real Chromium against the real release server + SPA
 set -uo pipefail
@@ -81,11 +83,23 @@ case "$what" in all|native|wasm|e2e) ;; *) echo "usage: $0 [all|native|wasm|e2e]
 
 if [ "$what" = all ]; then
   run_layer lint bash -c 'cargo fmt --all -- --check &&
-    cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-e2e --all-targets -- -D warnings &&
+    cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings &&
     cargo clippy -q -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings'
 fi
+# Both backends under one throwaway PostgreSQL cluster. The two-instance tests always use
+# PostgreSQL, so the second pass leaves them out (`--skip two_instances_`) instead of running
+# them twice.
+native_both_backends() {
+  local status=0
+  echo "-- SQLite (and the two-instance tests on PostgreSQL)"
+  TOKENPAIR_TEST_BACKEND=sqlite cargo test -p tokenpair-api -p tokenpair-testkit -p tokenpair-server || status=1
+  echo "-- PostgreSQL"
+  TOKENPAIR_TEST_BACKEND=postgres cargo test -p tokenpair-server --tests -- --skip two_instances_ || status=1
+  return $status
+}
+export -f native_both_backends
 if [ "$what" = all ] || [ "$what" = native ]; then
-  run_layer native cargo test -p tokenpair-api -p tokenpair-server
+  run_layer native bash scripts/pg.sh bash -c native_both_backends
 fi
 if [ "$what" = all ] || [ "$what" = wasm ]; then
   # The SPA (component tests) and the token client (behaviour tests and the multi-tab

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::db::Database;
+
 /// The smallest HMAC secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -30,8 +32,9 @@ pub struct Args {
     #[arg(long, env = "STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
 
-    /// SQLite database: `sqlite://path/to/file.db`, `sqlite:file.db` or a plain path.
-    /// The parent directory is created if missing.
+    /// Database: an SQLite file (`sqlite://path/to/file.db`, `sqlite:file.db` or a plain path;
+    /// created with its directory) or PostgreSQL (`postgres://user:password@host/db`, for
+    /// several instances on one database). Migrations are applied at startup.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -108,7 +111,10 @@ pub enum ConfigError {
         "ACCESS_TOKEN_EXPIRY ({access:?}) must be shorter than REFRESH_TOKEN_EXPIRY ({refresh:?})"
     )]
     AccessOutlivesRefresh { access: Duration, refresh: Duration },
-    #[error("DATABASE_URL {0:?} is not a SQLite URL or path (use sqlite://data/tokenpair.db)")]
+    #[error(
+        "DATABASE_URL {0:?} is neither an SQLite URL or path (sqlite://data/tokenpair.db) \
+         nor a PostgreSQL URL (postgres://user@host/db)"
+    )]
     DatabaseUrl(String),
 }
 
@@ -117,7 +123,7 @@ pub enum ConfigError {
 pub struct Config {
     pub addr: SocketAddr,
     pub static_dir: PathBuf,
-    pub database_path: PathBuf,
+    pub database: Database,
     /// `None`: generate a random key at start.
     pub access_token_secret: Option<Vec<u8>>,
     pub access_token_previous_secret: Option<Vec<u8>>,
@@ -160,7 +166,8 @@ impl TryFrom<Args> for Config {
         Ok(Config {
             addr: SocketAddr::new(a.host, a.port),
             static_dir: a.static_dir,
-            database_path: database_path(&a.database_url)?,
+            database: Database::parse(&a.database_url)
+                .ok_or_else(|| ConfigError::DatabaseUrl(a.database_url.clone()))?,
             access_token_secret: secret("ACCESS_TOKEN_SECRET", a.access_token_secret)?,
             access_token_previous_secret: secret(
                 "ACCESS_TOKEN_PREVIOUS_SECRET",
@@ -187,15 +194,21 @@ impl TryFrom<Args> for Config {
 impl Config {
     /// Defaults as the binary has them, for tests and embedding: parse an empty command line
     /// without reading the environment.
-    pub fn for_tests(database_path: PathBuf) -> Self {
+    pub fn for_tests(database: Database) -> Self {
         let mut args = Args::parse_from(["tokenpair-server"]);
         args.port = 0;
         args.access_token_secret = None;
         args.access_token_previous_secret = None;
         args.allowed_origins = Vec::new();
         args.no_demo_users = false;
-        args.database_url = database_path.display().to_string();
-        let mut config = Config::try_from(args).expect("defaults are valid");
+        args.database_url = "sqlite://unused.db".into();
+        args.access_token_expiry = Duration::from_secs(300);
+        args.refresh_token_expiry = Duration::from_secs(7 * 24 * 3600);
+        args.refresh_token_idle_timeout = Duration::from_secs(24 * 3600);
+        let Ok(mut config) = Config::try_from(args) else {
+            unreachable!("the pinned defaults are valid")
+        };
+        config.database = database;
         // `Args::parse_from` still reads env fallbacks; pin every value a test relies on.
         config.access_token_expiry = Duration::from_secs(300);
         config.access_token_leeway = Duration::ZERO;
@@ -207,19 +220,6 @@ impl Config {
         config.static_dir = PathBuf::from("dist");
         config
     }
-}
-
-fn database_path(url: &str) -> Result<PathBuf, ConfigError> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    // Drop query options such as `?mode=rwc`: we always open read-write-create.
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains("://") || path == ":memory:" {
-        return Err(ConfigError::DatabaseUrl(url.to_owned()));
-    }
-    Ok(PathBuf::from(path))
 }
 
 #[cfg(test)]
@@ -253,19 +253,6 @@ mod tests {
         assert_eq!(c.access_token_expiry, Duration::from_secs(900));
         assert_eq!(c.refresh_token_expiry, Duration::from_secs(7 * 86400));
         assert!(Args::try_parse_from(["x", "--access-token-expiry", "soon"]).is_err());
-    }
-
-    #[test]
-    fn database_url_accepts_sqlite_urls_and_plain_paths() {
-        for (url, path) in [
-            ("sqlite://data/x.db", "data/x.db"),
-            ("sqlite:x.db?mode=rwc", "x.db"),
-            ("/tmp/y.db", "/tmp/y.db"),
-        ] {
-            assert_eq!(database_path(url).unwrap(), PathBuf::from(path));
-        }
-        assert!(database_path("postgres://db").is_err());
-        assert!(database_path("sqlite::memory:").is_err());
     }
 
     #[test]

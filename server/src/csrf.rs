@@ -16,8 +16,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokenpair_api::{CSRF_HEADER, CSRF_HEADER_VALUE};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub async fn guard(
     State(state): State<AppState>,

@@ -11,7 +11,7 @@ use crate::db::DbError;
 use crate::passwords::PasswordError;
 use crate::sessions::RefreshError;
 use crate::tokens::TokenError;
-use crate::users::CreateUserError;
+use crate::users::{CreateUserError, CredentialError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -156,6 +156,12 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<CredentialError> for ApiError {
+    fn from(e: CredentialError) -> Self {
+        ApiError::Validation(e.to_string())
+    }
+}
+
 impl From<PasswordError> for ApiError {
     fn from(e: PasswordError) -> Self {
         ApiError::Internal(e.to_string())
@@ -167,6 +173,7 @@ impl From<CreateUserError> for ApiError {
         match e {
             CreateUserError::Taken => ApiError::UsernameTaken,
             CreateUserError::Db(e) => e.into(),
+            CreateUserError::Password(e) => e.into(),
         }
     }
 }

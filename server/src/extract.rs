@@ -2,13 +2,14 @@
 //! caller, the client address and the refresh cookie.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap};
 use axum_extra::extract::CookieJar;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::tokens::{AccessClaims, TokenError};
 
 /// `axum::Json`, but a bad body becomes an [`ApiError`] (JSON, clear message) instead of
@@ -32,7 +33,7 @@ pub struct ApiPath<T>(pub T);
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     pub user_id: i64,
-    pub claims: AccessClaims,
+    pub claims: Arc<AccessClaims>,
 }
 
 impl FromRequestParts<AppState> for Authenticated {

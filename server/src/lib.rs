@@ -1,8 +1,21 @@
 //! tokenpair-server: the companion backend of the tokenpair SPA.
 //!
-//! Read top-down: [`config`] → [`app`] (router) → [`routes::auth`] (sign-in, refresh, logout)
-//! → [`tokens`] (access JWTs) and [`sessions`] (refresh rotation, reuse detection) →
-//! [`error`] (every error → HTTP in one place).
+//! ## A guided tour
+//!
+//! 1. [`config`] — flags and environment → a validated [`Config`]; `DATABASE_URL` picks
+//!    SQLite (default) or PostgreSQL ([`db::Database`]).
+//! 2. [`state`] — [`AppState`], built once: the database pool ([`db`], migrations applied),
+//!    accounts ([`users`]), keys ([`tokens`]), sessions ([`sessions`]), throttle ([`throttle`]).
+//! 3. [`app`] — the router and its layers ([`headers`]: security headers and the body limit in
+//!    one layer; [`request_log`]); it mounts each resource's own router from [`routes`] and
+//!    the SPA ([`spa`]).
+//! 4. A request: [`csrf`] guards the cookie endpoints, [`extract`] turns headers into a
+//!    verified caller, a handler in [`routes`] does the work, and [`error`] turns every failure
+//!    into one JSON shape.
+//! 5. The heart: [`routes::auth`] signs in and refreshes through [`sessions::rotation`]
+//!    (single-use refresh tokens, grace, reuse → family revoked), [`tokens`] issues and verifies
+//!    access JWTs, [`sessions::revocations`] makes a sign-out bite at once on every instance.
+//! 6. Housekeeping: [`maintenance`] prunes what has ended, so the tables stay bounded.
 
 pub mod app;
 pub mod config;
@@ -12,13 +25,18 @@ pub mod db;
 pub mod device;
 pub mod error;
 pub mod extract;
+pub mod headers;
+pub mod maintenance;
 pub mod passwords;
+pub mod request_log;
 pub mod routes;
 pub mod sessions;
 pub mod spa;
+pub mod state;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-pub use app::{router, serve, AppState, StartupError};
+pub use app::{router, serve};
 pub use config::{Args, Config};
+pub use state::{AppState, StartupError};

@@ -63,10 +63,8 @@ async fn async_main() -> ExitCode {
 async fn run(config: Config) -> Result<(), StartupError> {
     let addr = config.addr;
     let demo = config.demo_users;
-    let db = config.database_path.display().to_string();
-    let state = tokio::task::spawn_blocking(move || AppState::new(config))
-        .await
-        .map_err(|e| StartupError::Serve(std::io::Error::other(e)))??;
+    let db = config.database.describe();
+    let state = AppState::new(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Listen { addr, source })?;
@@ -75,6 +73,9 @@ async fn run(config: Config) -> Result<(), StartupError> {
     if demo {
         println!("demo accounts: user1 / password1, user2 / password2");
     }
+    // The readiness signal launchers wait for (tokenpair-testkit, make cluster): the socket is
+    // bound and the state built, so a request sent now is served.
+    println!("listening on http://{local}");
     serve(listener, state, shutdown_signal()).await
 }
 

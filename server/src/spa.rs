@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The SPA routes: `/` and every path not claimed by the API.
 pub fn router(state: &AppState) -> Router<AppState> {

@@ -414,3 +414,13 @@ async fn a_bad_logout_scope_is_a_json_4xx_and_logs_nobody_out() {
     server.assert_access_works(&t.access, USER1_ID).await;
     server.refresh_ok(&t.refresh).await;
 }
+
+#[tokio::test]
+async fn a_nul_byte_in_the_sign_in_name_is_a_wrong_password_not_a_server_error() {
+    // PostgreSQL refuses text with NUL; the server must never pass one on.
+    let server = start().await;
+    let response = server.try_login("user1\u{0}", "password1").await;
+    expect_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let response = server.try_login("user1\u{0}", "password1").await;
+    expect_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}

@@ -110,17 +110,16 @@ async fn rotation_never_extends_the_absolute_expiry_max_age_counts_down() {
     let login = granted(server.try_login("user1", "password1").await, StatusCode::OK).await;
     let at_login = login.cookie.max_age();
     assert!((58..=60).contains(&at_login), "{}", login.cookie.raw);
-    let expires_at = |sid: &str| -> i64 {
-        server
-            .db()
-            .query_row(
-                "SELECT expires_at FROM sessions WHERE id = ?1",
-                [sid],
-                |r| r.get(0),
-            )
-            .unwrap()
+    let expires_at = |sid: String| {
+        let server = &server;
+        async move {
+            server
+                .db()
+                .int("SELECT expires_at FROM sessions WHERE id = $1", Some(&sid))
+                .await
+        }
     };
-    let end = expires_at(&login.tokens.sid);
+    let end = expires_at(login.tokens.sid.clone()).await;
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let first = granted(server.refresh(&login.tokens.refresh).await, StatusCode::OK).await;
@@ -137,7 +136,7 @@ async fn rotation_never_extends_the_absolute_expiry_max_age_counts_down() {
         second.cookie.raw
     );
     assert_eq!(
-        expires_at(&login.tokens.sid),
+        expires_at(login.tokens.sid.clone()).await,
         end,
         "the session's end never moves"
     );
@@ -251,10 +250,10 @@ async fn csrf_a_refused_refresh_does_not_rotate() {
     let server = start().await;
     let t = server.session(USER1_ID).await;
     assert_all_refused(&server, "/api/auth/refresh", Some(&t.refresh), None).await;
-    assert_eq!(server.generations(&t.sid), [0], "nothing rotated");
+    assert_eq!(server.generations(&t.sid).await, [0], "nothing rotated");
     // The original token is still the current one (not merely within grace).
     server.refresh_ok(&t.refresh).await;
-    assert_eq!(server.generations(&t.sid), [0, 1]);
+    assert_eq!(server.generations(&t.sid).await, [0, 1]);
 }
 
 #[tokio::test]
@@ -262,10 +261,7 @@ async fn csrf_a_refused_login_starts_no_session() {
     let server = start().await;
     let body = json!({ "username": "user1", "password": "password1" });
     assert_all_refused(&server, "/api/auth/login", None, Some(body)).await;
-    let sessions: i64 = server
-        .db()
-        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
-        .unwrap();
+    let sessions = server.db().count("SELECT COUNT(*) FROM sessions").await;
     assert_eq!(sessions, 0);
 }
 
@@ -274,14 +270,10 @@ async fn csrf_a_refused_register_creates_no_account() {
     let server = start().await;
     let body = json!({ "username": "csrf_victim", "password": "long enough pass" });
     assert_all_refused(&server, "/api/auth/register", None, Some(body)).await;
-    let users: i64 = server
+    let users = server
         .db()
-        .query_row(
-            "SELECT COUNT(*) FROM users WHERE username = 'csrf_victim'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+        .count("SELECT COUNT(*) FROM users WHERE username = 'csrf_victim'")
+        .await;
     assert_eq!(users, 0);
 }
 

@@ -13,15 +13,15 @@ use serde_json::{json, Value};
 
 const ARGON2ID_OWASP: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
-fn stored_hash(server: &TestServer, username: &str) -> String {
+async fn stored_hash(server: &TestServer, username: &str) -> String {
     server
         .db()
-        .query_row(
-            "SELECT password_hash FROM users WHERE username = ?1",
-            [username],
-            |r| r.get(0),
+        .text(
+            "SELECT password_hash FROM users WHERE username = $1",
+            Some(username),
         )
-        .unwrap()
+        .await
+        .expect("a password hash")
 }
 
 #[tokio::test]
@@ -40,7 +40,7 @@ async fn sign_in_answers_the_access_token_its_lifetime_and_the_user() {
 async fn the_demo_accounts_are_seeded_with_argon2id_hashes_on_first_start() {
     let server = start_fresh_with(|_| {}).await;
     for user in ["user1", "user2"] {
-        let hash = stored_hash(&server, user);
+        let hash = stored_hash(&server, user).await;
         assert!(hash.starts_with(ARGON2ID_OWASP), "{user}: {hash}");
         assert!(!hash.contains("password"), "{hash}");
     }
@@ -188,7 +188,10 @@ async fn signing_in_again_with_an_old_cookie_ends_that_old_session() {
         .unwrap();
     let new = granted(response, StatusCode::OK).await.tokens;
     assert_ne!(new.sid, old.sid);
-    assert_eq!(server.revoked_reason(&old.sid).as_deref(), Some("replaced"));
+    assert_eq!(
+        server.revoked_reason(&old.sid).await.as_deref(),
+        Some("replaced")
+    );
     expect_invalid_token(server.me(&old.access).await).await;
     server.assert_access_works(&new.access, USER1_ID).await;
 }
@@ -207,7 +210,7 @@ async fn register_answers_201_signed_in_and_stores_an_argon2id_hash() {
     let id = got.body["user"]["id"].as_i64().unwrap();
     server.assert_access_works(&got.tokens.access, id).await;
     server.refresh_ok(&got.tokens.refresh).await;
-    let hash = stored_hash(&server, "new_user-1.x");
+    let hash = stored_hash(&server, "new_user-1.x").await;
     assert!(hash.starts_with(ARGON2ID_OWASP), "{hash}");
     assert!(!hash.contains("correct horse"));
     // The new account can sign in with its password.
@@ -267,9 +270,6 @@ async fn register_refuses_bad_usernames_and_short_passwords_with_422_naming_the_
     )
     .await;
     assert!(err.message.contains("at most 256"), "{}", err.message);
-    let users: i64 = server
-        .db()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let users = server.db().count("SELECT COUNT(*) FROM users").await;
     assert_eq!(users, 2, "nothing was created");
 }

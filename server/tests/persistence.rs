@@ -17,7 +17,7 @@ async fn after_a_restart_the_refresh_cookie_still_refreshes_and_the_access_token
     let t2 = server.refresh_ok(&t1.refresh).await;
     server.assert_access_works(&t2.access, USER1_ID).await;
     assert_eq!(
-        server.generations(&t0.sid),
+        server.generations(&t0.sid).await,
         [0, 1, 2],
         "the chain carried on where it was"
     );
@@ -74,10 +74,7 @@ async fn accounts_survive_a_restart_and_the_demo_accounts_are_not_seeded_twice()
     )
     .await;
     let server = server.restart().await;
-    let users: i64 = server
-        .db()
-        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let users = server.db().count("SELECT COUNT(*) FROM users").await;
     assert_eq!(users, 3, "user1, user2, survivor");
     let again = server.login(("survivor", "long enough pass")).await;
     assert_eq!(again.user_id, got.tokens.user_id);

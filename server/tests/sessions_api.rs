@@ -85,7 +85,7 @@ async fn revoking_another_device_ends_its_access_and_refresh_and_keeps_mine() {
     expect_invalid_token(server.me(&other.access).await).await;
     expect_refresh_refused(server.refresh(&other.refresh).await, "session_expired").await;
     assert_eq!(
-        server.revoked_reason(&other.sid).as_deref(),
+        server.revoked_reason(&other.sid).await.as_deref(),
         Some("revoked")
     );
     let remaining = list(&server, &mine.access).await;
@@ -125,7 +125,7 @@ async fn another_users_session_cannot_be_revoked_or_seen() {
         "not_found",
     )
     .await;
-    assert_eq!(server.revoked_reason(&theirs.sid), None);
+    assert_eq!(server.revoked_reason(&theirs.sid).await, None);
     let visible = list(&server, &mine.access).await;
     assert!(visible.iter().all(|s| s["id"] != theirs.sid.as_str()));
     server.assert_access_works(&theirs.access, USER2_ID).await;
@@ -144,7 +144,10 @@ async fn logout_with_only_the_access_token_ends_that_session() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     the_refresh_cookie(response.headers()).assert_clears_refresh_cookie();
-    assert_eq!(server.revoked_reason(&t.sid).as_deref(), Some("logout"));
+    assert_eq!(
+        server.revoked_reason(&t.sid).await.as_deref(),
+        Some("logout")
+    );
     expect_invalid_token(server.me(&t.access).await).await;
 }
 
@@ -166,7 +169,7 @@ async fn global_logout_ends_every_session_of_the_user_and_only_theirs() {
         expect_invalid_token(server.me(&t.access).await).await;
         expect_refresh_refused(server.refresh(&t.refresh).await, "session_expired").await;
         assert_eq!(
-            server.revoked_reason(&t.sid).as_deref(),
+            server.revoked_reason(&t.sid).await.as_deref(),
             Some("logout_global")
         );
     }
@@ -190,6 +193,9 @@ async fn logout_with_someone_elses_bearer_token_but_my_cookie_ends_only_the_cook
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(server.revoked_reason(&mine.sid).as_deref(), Some("logout"));
+    assert_eq!(
+        server.revoked_reason(&mine.sid).await.as_deref(),
+        Some("logout")
+    );
     server.assert_access_works(&theirs.access, USER2_ID).await;
 }

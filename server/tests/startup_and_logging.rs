@@ -4,121 +4,36 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::*;
 use reqwest::{header, StatusCode};
 use serde_json::json;
+use tokenpair_server::db::Database;
+use tokenpair_testkit::ServerProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenpair-server");
 
-/// The binary with a clean environment (no stray `ACCESS_TOKEN_SECRET` from the shell).
-fn server_command(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .arg("--database-url")
-        .arg(dir.join("tokenpair.db"))
-        .arg("--static-dir")
-        .arg(dir.join("dist"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+/// The binary (through the testkit's one launcher) on `database`, serving `dir/dist`.
+fn server_command(dir: &Path, database: &Database) -> Command {
+    let mut cmd = tokenpair_testkit::server_command(BIN, &database_url(database));
+    cmd.arg("--static-dir").arg(dir.join("dist"));
     cmd
 }
 
-/// A running binary whose stdout and stderr are collected into one string.
-struct Running {
-    child: Child,
-    output: Arc<Mutex<String>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
-    base: String,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd.spawn().expect("start tokenpair-server");
-        let output = Arc::new(Mutex::new(String::new()));
-        let mut readers = Vec::new();
-        let streams: [Box<dyn Read + Send>; 2] = [
-            Box::new(child.stdout.take().expect("stdout")),
-            Box::new(child.stderr.take().expect("stderr")),
-        ];
-        for mut stream in streams {
-            let output = output.clone();
-            readers.push(std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    output
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }));
-        }
-        let started = Instant::now();
-        let base = loop {
-            let text = output.lock().unwrap().clone();
-            if let Some(rest) = text.split("running at ").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_owned();
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the server exited with {status}: {text}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the server did not start: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Running {
-            child,
-            output,
-            readers,
-            base,
-        }
-    }
-
-    /// Stops the process (SIGTERM, a graceful shutdown) and returns everything it printed.
-    fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let started = Instant::now();
-        while self.child.try_wait().ok().flatten().is_none() {
-            if started.elapsed() > Duration::from_secs(10) {
-                let _ = self.child.kill();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for r in self.readers.drain(..) {
-            let _ = r.join();
-        }
-        let text = self.output.lock().unwrap().clone();
-        text
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+fn database_url(database: &Database) -> String {
+    match database {
+        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        Database::Postgres(url) => url.clone(),
     }
 }
 
 #[test]
 fn a_secret_shorter_than_32_bytes_is_refused_at_startup_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
+    // Refused before any database is opened, so an SQLite path shows it: no file appears.
+    let database = Database::Sqlite(dir.path().join("tokenpair.db"));
     for (flag, name) in [
         ("--access-token-secret", "ACCESS_TOKEN_SECRET"),
         (
@@ -126,7 +41,7 @@ fn a_secret_shorter_than_32_bytes_is_refused_at_startup_with_a_clear_message() {
             "ACCESS_TOKEN_PREVIOUS_SECRET",
         ),
     ] {
-        let output = server_command(dir.path())
+        let output = server_command(dir.path(), &database)
             .args([flag, "short"])
             .output()
             .expect("run the binary");
@@ -144,7 +59,7 @@ fn a_secret_shorter_than_32_bytes_is_refused_at_startup_with_a_clear_message() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     // The same through the environment, and an empty secret.
-    let output = server_command(dir.path())
+    let output = server_command(dir.path(), &database)
         .env("ACCESS_TOKEN_SECRET", "")
         .output()
         .unwrap();
@@ -159,8 +74,8 @@ fn a_secret_shorter_than_32_bytes_is_refused_at_startup_with_a_clear_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_secret_the_server_generates_one_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    preseed_for_binary(dir.path());
-    let running = Running::spawn(server_command(dir.path()));
+    let database = preseeded_database(dir.path()).await;
+    let running = ServerProcess::spawn(server_command(dir.path(), &database));
     let health = client()
         .get(format!("{}/api/health", running.base))
         .send()
@@ -176,21 +91,23 @@ async fn without_a_secret_the_server_generates_one_and_says_so() {
     );
 }
 
-/// The binary skips seeding a database that already has users: spare it two debug-build
-/// Argon2 runs.
-fn preseed_for_binary(dir: &Path) {
-    preseed(&dir.join("tokenpair.db"));
+/// A seeded database for the binary: it skips seeding a database that already has users,
+/// which spares it two debug-build Argon2 runs.
+async fn preseeded_database(dir: &Path) -> Database {
+    let database = fresh_database(dir).await;
+    preseed(&database).await;
+    database
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_never_contains_a_token_a_password_or_the_secret_even_at_trace_level() {
     let dir = tempfile::tempdir().unwrap();
-    preseed_for_binary(dir.path());
+    let database = preseeded_database(dir.path()).await;
     let secret = "log-test-secret-that-must-never-be-printed-0123456789";
-    let mut cmd = server_command(dir.path());
+    let mut cmd = server_command(dir.path(), &database);
     cmd.env("ACCESS_TOKEN_SECRET", secret)
         .env("RUST_LOG", "trace");
-    let running = Running::spawn(cmd);
+    let running = ServerProcess::spawn(cmd);
     let c = client();
     let url = |p: &str| format!("{}{p}", running.base);
     let xrw = |r: reqwest::RequestBuilder| r.header(XRW.0, XRW.1);

@@ -6,22 +6,38 @@
 //! HttpOnly cookie ([`crate::cookies`]). [`refresh`] rotates the cookie and issues a new
 //! access token.
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 
-use crate::app::AppState;
 use crate::cookies::{clear_refresh_cookie, refresh_cookie};
+use crate::csrf;
 use crate::error::ApiError;
 use crate::extract::{
     bearer_token, refresh_cookie as cookie_token, user_agent, ApiJson, ApiQuery, ClientIp,
 };
+use crate::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
-use crate::users::{validate_password, validate_username, PASSWORD_MAX, USERNAME_MAX};
+use crate::state::AppState;
+use crate::users::{credentials, Password, Username};
+
+/// `/api/auth/*`, every route behind the CSRF guard.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
+        // The only routes that read a body: cap it (chunked bodies have no declared length).
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
 
 /// `POST /api/auth/register` → 201 and signed in, like login.
 pub async fn register(
@@ -30,10 +46,12 @@ pub async fn register(
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
-    validate_username(&creds.username).map_err(ApiError::Validation)?;
-    validate_password(&creds.password).map_err(ApiError::Validation)?;
-    let hash = state.passwords.hash(creds.password).await?;
-    let user = state.users.create(&creds.username, hash).await?;
+    let username = Username::new(&creds.username)?;
+    let password = Password::new(creds.password)?;
+    let user = state
+        .users
+        .register(&state.passwords, &username, password)
+        .await?;
     tracing::info!(user = user.id, "account registered");
     let jar = end_presented_session(&state, jar).await?;
     let grant = state
@@ -51,39 +69,27 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
-    let username = creds.username.trim();
-    if username.is_empty() || creds.password.is_empty() {
-        return Err(ApiError::Validation(
-            "Enter a username and a password.".into(),
-        ));
-    }
-    if username.chars().count() > USERNAME_MAX {
-        return Err(ApiError::Validation(format!(
-            "Username must be at most {USERNAME_MAX} characters long."
-        )));
-    }
-    if creds.password.chars().count() > PASSWORD_MAX {
-        return Err(ApiError::Validation(format!(
-            "Password must be at most {PASSWORD_MAX} characters long."
-        )));
-    }
-    if let Err(wait) = state.throttle.check(username, ip) {
+    let (username, password) = credentials::sign_in(&creds.username, creds.password)?;
+    if let Err(wait) = state.throttle.check(username.as_str(), ip).await? {
         let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         return Err(ApiError::TooManyAttempts {
             retry_after: retry_after.max(1),
         });
     }
 
-    let user = state.users.by_name(username).await?;
+    let user = state.users.by_name(&username).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     // Same work and same answer whether the user exists or not.
-    let valid = state.passwords.verify(creds.password, stored).await?;
+    let valid = state
+        .passwords
+        .verify(password.into_inner(), stored)
+        .await?;
     let Some(user) = user.filter(|_| valid) else {
-        state.throttle.record_failure(username, ip);
+        state.throttle.record_failure(username.as_str(), ip).await?;
         tracing::info!(%ip, "failed sign-in");
         return Err(ApiError::InvalidCredentials);
     };
-    state.throttle.record_success(username, ip);
+    state.throttle.record_success(username.as_str(), ip).await?;
 
     // Every sign-in starts a new family; a session whose cookie this browser still held ends.
     let jar = end_presented_session(&state, jar).await?;
@@ -140,7 +146,7 @@ pub async fn logout(
     };
     if session.is_none() {
         if let Some(claims) = bearer_token(&headers).and_then(|t| state.tokens.verify(t).ok()) {
-            session = claims.user_id().map(|uid| (claims.sid, uid));
+            session = claims.user_id().map(|uid| (claims.sid.clone(), uid));
         }
     }
     if let Some((sid, user_id)) = session {

@@ -1,13 +1,31 @@
-//! HTTP handlers, one module per resource.
+//! The API's HTTP handlers, one module per resource; each module owns its router (with its
+//! full paths — no `nest`, which would rewrite every request's URI), and [`api`] puts them
+//! together.
 
 pub mod auth;
 pub mod me;
 pub mod sessions;
 
-use axum::Json;
+use axum::routing::{any, get};
+use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Everything under `/api` (without the layers, which [`crate::app`] adds): unknown paths get
+/// the JSON 404, known paths with a wrong method the JSON 405.
+pub fn api(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(auth::router(state))
+        .merge(me::router())
+        .merge(sessions::router())
+        .route("/api/health", get(health))
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
+        .route("/api/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+}
 
 /// `GET /api/health`: liveness for scripts and tests.
 pub async fn health() -> Json<Value> {

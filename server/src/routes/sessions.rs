@@ -2,13 +2,21 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
 use tokenpair_api::SessionInfo;
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, Authenticated};
 use crate::sessions::EndReason;
+use crate::state::AppState;
+
+/// `/api/sessions` and `/api/sessions/{id}`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/sessions", get(list))
+        .route("/api/sessions/{id}", delete(revoke))
+}
 
 /// `GET /api/sessions` → the live sessions, newest first; `current` marks the caller's.
 pub async fn list(

@@ -1,0 +1,249 @@
+//! `tokenpair-bench`: load figures for the two hot paths on both backends, beside a bare axum
+//! handler — and how much the tables grow.
+//!
+//! ```text
+//! make bench        # = scripts/pg.sh tokenpair-bench (a throwaway PostgreSQL for the second backend)
+//! tokenpair-bench [--backends sqlite,postgres] [--connections 32] [--duration 5s]
+//! ```
+//!
+//! For each backend it starts the release `tokenpair-server` (through tokenpair-testkit, which
+//! waits for its readiness line) on a fresh database and drives keep-alive HTTP/1.1 connections:
+//!
+//! * `GET /api/me` with a Bearer token (signature, `typ`/`iss`/`aud`/`exp`, revocation check,
+//!   security headers), alternating with the same load on a bare axum handler that returns the
+//!   same JSON ([`bare`]) — the ratio is the cost of everything the real endpoint does;
+//! * `POST /api/auth/refresh` as rotation chains (every request a real rotation);
+//! * growth ([`growth`]): rows and bytes after 20,000 rotations, and after sign-out + prune.
+//!
+//! PostgreSQL comes from `TOKENPAIR_TEST_PG_URL` (an admin URL; `scripts/pg.sh` sets it).
+
+mod bare;
+mod growth;
+mod load;
+mod process;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use tokenpair_server::db::Database;
+use tokenpair_testkit::ServerProcess;
+
+use load::{connect, load, login, BoxError, Figures, MeStep, RefreshStep, Timing};
+use process::{cpu_per_request, cpu_seconds, fresh_database, memory, sibling, start};
+
+/// Load figures for tokenpair-server on SQLite and PostgreSQL, beside a bare axum handler.
+#[derive(Debug, Parser)]
+#[command(name = "tokenpair-bench", version, about)]
+struct Args {
+    /// Backends to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
+
+    /// Concurrent keep-alive HTTP/1.1 connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+
+    /// Measured time per scenario (humantime: `5s`, `500ms`).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+
+    /// Unmeasured warm-up before each scenario.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+
+    /// Rounds of /api/me alternating with the bare handler.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+
+    /// Skip the 20,000-rotation growth measurement.
+    #[arg(long)]
+    no_growth: bool,
+
+    /// The server binary (default: `tokenpair-server` next to this executable).
+    #[arg(long)]
+    server: Option<PathBuf>,
+
+    /// Internal: run the bare axum handler (what the ratio compares against).
+    #[arg(long, hide = true)]
+    serve_bare: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut builder = if args.serve_bare {
+        // Like the real server: one worker per core.
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        // The load generator: one thread, so the server keeps the other core(s).
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(1);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tokenpair-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if args.serve_bare {
+        runtime.block_on(bare::serve())
+    } else {
+        runtime.block_on(run(args))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tokenpair-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Deletes a directory when dropped.
+struct RemoveDir(PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Row {
+    backend: String,
+    me: Vec<f64>,
+    bare: Vec<f64>,
+    rotations: f64,
+    errors: u64,
+}
+
+async fn run(args: Args) -> Result<(), BoxError> {
+    let binary = match args.server.clone() {
+        Some(path) => path,
+        None => sibling("tokenpair-server")?,
+    };
+    let timing = Timing {
+        warmup: args.warmup,
+        duration: args.duration,
+    };
+    let dir = std::env::temp_dir().join(format!("tokenpair-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    // Removed on every way out, errors included (the server processes die with their handles).
+    let _remove_dir = RemoveDir(dir.clone());
+    println!(
+        "tokenpair-bench: {} connections, {:?} per scenario (+{:?} warm-up), 1 client thread, server {}",
+        args.connections,
+        args.duration,
+        args.warmup,
+        binary.display()
+    );
+    let mut bare_cmd = Command::new(std::env::current_exe()?);
+    bare_cmd.arg("--serve-bare");
+    let bare = ServerProcess::spawn(bare_cmd);
+    let bare_addr = bare.base.trim_start_matches("http://").parse()?;
+
+    let mut rows = Vec::new();
+    let mut growth = Vec::new();
+    for (i, backend) in args.backends.iter().enumerate() {
+        let database = fresh_database(backend, &dir, &format!("bench{i}")).await?;
+        let server = start(&binary, &database, &dir);
+        let addr = server.base.trim_start_matches("http://").parse()?;
+        let mut conn = connect(addr).await?;
+        let me_session = login(&mut conn, addr).await?;
+        let mut chains = Vec::with_capacity(args.connections);
+        for _ in 0..args.connections {
+            chains.push(login(&mut conn, addr).await?);
+        }
+        drop(conn);
+        println!("\n== {backend}");
+        let token = Arc::new(me_session.access);
+        let (mut me, mut bare_rates, mut errors) = (Vec::new(), Vec::new(), 0);
+        for round in 1..=args.rounds {
+            let step = |()| MeStep {
+                token: token.clone(),
+            };
+            let cpu = cpu_seconds(server.pid());
+            let f = load(timing, addr, vec![(); args.connections], step).await?;
+            let me_cpu = cpu_per_request(server.pid(), cpu, &f, timing);
+            f.print(&format!("GET /api/me ({backend}), round {round}"));
+            let cpu = cpu_seconds(bare.pid());
+            let b = load(timing, bare_addr, vec![(); args.connections], step).await?;
+            let bare_cpu = cpu_per_request(bare.pid(), cpu, &b, timing);
+            b.print(&format!("GET /api/me bare axum handler, round {round}"));
+            println!("  server CPU per request: /api/me {me_cpu:.1} µs, bare {bare_cpu:.1} µs");
+            errors += f.error_count() + b.error_count();
+            me.push(f.rate());
+            bare_rates.push(b.rate());
+        }
+        let refresh: Figures =
+            load(timing, addr, chains, |s| RefreshStep { cookie: s.refresh }).await?;
+        refresh.print(&format!("POST /api/auth/refresh ({backend})"));
+        errors += refresh.error_count();
+        println!(
+            "  server memory (current / peak RSS) after {} sign-ins and the load: {}",
+            args.connections + 1,
+            memory(server.pid())
+        );
+        server.stop();
+        rows.push(Row {
+            backend: backend.clone(),
+            me,
+            bare: bare_rates,
+            rotations: refresh.rate(),
+            errors,
+        });
+        if !args.no_growth {
+            let database = fresh_database(backend, &dir, &format!("growth{i}")).await?;
+            growth.push((
+                backend.clone(),
+                measure_growth(&binary, &database, &dir).await?,
+            ));
+        }
+    }
+    bare.stop();
+
+    println!(
+        "\n{:<10} {:>14} {:>14} {:>8} {:>14} {:>7}",
+        "backend", "/api/me req/s", "bare req/s", "ratio", "rotations/s", "errors"
+    );
+    for r in &rows {
+        let (me, bare): (f64, f64) = (r.me.iter().sum(), r.bare.iter().sum());
+        let n = r.me.len().max(1) as f64;
+        println!(
+            "{:<10} {:>14.0} {:>14.0} {:>7.2}x {:>14.0} {:>7}",
+            r.backend,
+            me / n,
+            bare / n,
+            me / bare.max(f64::EPSILON),
+            r.rotations,
+            r.errors
+        );
+    }
+    for (backend, (before, after)) in &growth {
+        println!(
+            "growth {backend}: after {} rotations: {before}",
+            growth::SESSIONS * growth::ROTATIONS_EACH
+        );
+        println!("growth {backend}: all signed out, one prune pass past retention: {after}");
+    }
+    Ok(())
+}
+
+async fn measure_growth(
+    binary: &std::path::Path,
+    database: &Database,
+    dir: &std::path::Path,
+) -> Result<(growth::Snapshot, growth::Snapshot), BoxError> {
+    let server = start(binary, database, dir);
+    let addr = server.base.trim_start_matches("http://").parse()?;
+    let cookies = growth::rotate(addr).await?;
+    let before = growth::snapshot(database).await?;
+    growth::sign_out(addr, &cookies).await?;
+    server.stop();
+    growth::prune_after_retention(database).await?;
+    let after = growth::snapshot(database).await?;
+    Ok((before, after))
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# `make cluster`: tokenpair as a small deployment on this machine —
+#   PostgreSQL (a throwaway cluster from scripts/pg.sh, which runs this script),
+#   two tokenpair-server instances on one database, and Debian's nginx as a round-robin front on
+#   http://127.0.0.1:8080 serving the SPA (dist/) and the API.
+# Ctrl-C stops all of it (nginx, both instances here; the PostgreSQL cluster in pg.sh's trap).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${TOKENPAIR_TEST_PG_URL:?run me through scripts/pg.sh (make cluster does)}"
+SERVER_BIN="${SERVER_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/tokenpair/target}/release/tokenpair-server}"
+STATIC_DIR="${STATIC_DIR:-dist}"
+FRONT_PORT="${CLUSTER_PORT:-8080}"
+[ -x "$SERVER_BIN" ] || { echo "cluster: no $SERVER_BIN (make server)" >&2; exit 1; }
+[ -f "$STATIC_DIR/index.html" ] || echo "cluster: warning: $STATIC_DIR/index.html is missing (make spa); the API works" >&2
+command -v nginx >/dev/null || {
+  echo "cluster: installing nginx (Debian)…" >&2
+  apt-get install -y -qq nginx >/dev/null
+}
+
+RUN="$(mktemp -d -t tokenpair-cluster.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$RUN"
+  echo "cluster: stopped" >&2
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# One database for both instances.
+PSQL=/usr/lib/postgresql/15/bin/psql
+"$PSQL" -q "$TOKENPAIR_TEST_PG_URL" -c 'CREATE DATABASE tokenpair'
+DATABASE_URL="${TOKENPAIR_TEST_PG_URL%/*}/tokenpair"
+# One signing key for both instances: a token issued by one is verified by the other.
+ACCESS_TOKEN_SECRET="$(head -c 48 /dev/urandom | base64 -w0)"
+
+start_instance() { # name → sets ADDR to the instance's address once it is ready
+  local name="$1" log="$RUN/$1.log"
+  : >"$log"
+  DATABASE_URL="$DATABASE_URL" ACCESS_TOKEN_SECRET="$ACCESS_TOKEN_SECRET" \
+    "$SERVER_BIN" --host 127.0.0.1 --port 0 --static-dir "$STATIC_DIR" >"$log" 2>&1 &
+  pids+=("$!")
+  local pid=$! waited=0
+  # The readiness line: "listening on http://127.0.0.1:PORT".
+  until grep -q '^listening on http://' "$log"; do
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "cluster: $name exited" >&2; exit 1; }
+    sleep 0.05; waited=$((waited + 1))
+    [ "$waited" -lt 1200 ] || { cat "$log" >&2; echo "cluster: $name not ready" >&2; exit 1; }
+  done
+  ADDR="$(sed -n 's#^listening on http://##p' "$log" | head -1)"
+}
+start_instance a; A="$ADDR"
+start_instance b; B="$ADDR"
+
+mkdir -p "$RUN/nginx"
+cat >"$RUN/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $RUN/nginx/nginx.pid;
+error_log $RUN/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $RUN/nginx/client_body;
+    proxy_temp_path $RUN/nginx/proxy;
+    fastcgi_temp_path $RUN/nginx/fastcgi;
+    uwsgi_temp_path $RUN/nginx/uwsgi;
+    scgi_temp_path $RUN/nginx/scgi;
+    upstream tokenpair {
+        server $A;
+        server $B;
+        keepalive 16;
+    }
+    server {
+        listen 127.0.0.1:$FRONT_PORT;
+        location / {
+            proxy_pass http://tokenpair;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            # The instances check Origin against the Host the browser used.
+            proxy_set_header Host \$http_host;
+            # Which instance answered (to watch the round-robin).
+            add_header X-Tokenpair-Instance \$upstream_addr always;
+        }
+    }
+}
+CONF
+nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -g 'daemon off;' &
+pids+=("$!")
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$FRONT_PORT/api/health" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+curl -fsS "http://127.0.0.1:$FRONT_PORT/api/health" >/dev/null
+
+cat <<MSG
+
+tokenpair cluster is running at http://127.0.0.1:$FRONT_PORT
+  nginx (round-robin) → instance a http://$A, instance b http://$B
+  database: PostgreSQL ${DATABASE_URL}  (throwaway: gone when you stop)
+  demo accounts: user1 / password1, user2 / password2
+  every response names its instance in X-Tokenpair-Instance
+Ctrl-C stops everything.
+MSG
+wait -n "${pids[@]}" || true
+echo "cluster: a process exited; stopping the rest" >&2

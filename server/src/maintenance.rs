@@ -1,0 +1,40 @@
+//! The periodic prune job (every instance runs it; on PostgreSQL concurrent passes are
+//! harmless): ended sessions and their refresh-token rows, quiet login-throttle counters, and
+//! revocations whose access tokens have all expired. This is what keeps the tables bounded.
+
+use std::time::Duration;
+
+use crate::db::{now_ms, DbError};
+use crate::sessions::store::Pruned;
+use crate::state::AppState;
+
+pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// One pass at time `now` (unix ms).
+pub async fn prune(state: &AppState, now: i64) -> Result<Pruned, DbError> {
+    let pruned = state.sessions.prune(now).await?;
+    state.throttle.prune(now).await?;
+    if pruned.sessions > 0 {
+        state.db.reclaim_space().await?;
+    }
+    Ok(pruned)
+}
+
+/// Runs [`prune`] every [`PRUNE_EVERY`] until the returned task is aborted.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            match prune(&state, now_ms()).await {
+                Ok(p) if p.sessions > 0 => tracing::info!(
+                    sessions = p.sessions,
+                    refresh_tokens = p.refresh_tokens,
+                    "pruned ended sessions"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "prune failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,148 @@
+//! Sessions: refresh-token families, stored in the database.
+//!
+//! A *session* is a refresh-token family. It starts at sign-in ([`Sessions::start`]), moves on
+//! at every refresh ([`rotation`]), and ends at sign-out, revocation, reuse detection, idle
+//! timeout or its absolute expiry ([`store`]). Its access tokens stop working the moment it
+//! ends, on every instance ([`revocations`]). The token bytes themselves — minting, hashing,
+//! the sealed successor of the grace answer — are in [`crypto`].
+//!
+//! | file | what it does |
+//! |---|---|
+//! | [`store`] | start, list, revoke one / all, look up a token's session, prune |
+//! | [`rotation`] | **where rotation is**: the conditional `UPDATE … RETURNING`, grace, reuse |
+//! | [`revocations`] | the in-memory set every request checks; `LISTEN/NOTIFY` on PostgreSQL |
+//! | [`crypto`] | refresh tokens, SHA-256, sealing the successor |
+
+pub mod crypto;
+pub mod revocations;
+pub mod rotation;
+pub mod store;
+
+use std::time::Duration;
+
+use crate::db::{rfc3339, Db, DbError};
+pub use crypto::RefreshToken;
+pub use revocations::Revocations;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub absolute: Duration,
+    pub idle: Duration,
+    pub grace: Duration,
+    /// How long a revoked session's access tokens could still be alive (access TTL + leeway):
+    /// the revocation set keeps a `sid` that long.
+    pub access_lifetime: Duration,
+}
+
+/// What a successful sign-in or refresh yields.
+#[derive(Debug)]
+pub struct Grant {
+    pub session_id: String,
+    pub user_id: i64,
+    pub username: String,
+    pub refresh_token: RefreshToken,
+    /// Absolute end of the session, unix ms (the cookie's Max-Age counts down to it).
+    pub expires_at: i64,
+    /// True when this was the grace answer to a just-rotated token.
+    pub grace: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("The refresh token is missing or not recognised.")]
+    Invalid,
+    #[error("This refresh token was already used; the session has been revoked for safety.")]
+    Reused,
+    #[error("The session has ended; please sign in again.")]
+    Expired,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for RefreshError {
+    fn from(e: sqlx::Error) -> Self {
+        RefreshError::Db(e.into())
+    }
+}
+
+/// Why a session ended (stored in `sessions.revoked_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Logout,
+    LogoutGlobal,
+    Revoked,
+    Reuse,
+    Expired,
+    Replaced,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::LogoutGlobal => "logout_global",
+            EndReason::Revoked => "revoked",
+            EndReason::Reuse => "reuse",
+            EndReason::Expired => "expired",
+            EndReason::Replaced => "replaced",
+        }
+    }
+}
+
+/// One live session, as `GET /api/sessions` lists it.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+}
+
+impl SessionRow {
+    pub fn to_api(&self, current_sid: &str) -> tokenpair_api::SessionInfo {
+        tokenpair_api::SessionInfo {
+            id: self.id.clone(),
+            created_at: rfc3339(self.created_at),
+            last_used_at: rfc3339(self.last_used_at),
+            expires_at: rfc3339(self.expires_at),
+            user_agent: self.user_agent.clone(),
+            device: crate::device::name(self.user_agent.as_deref()),
+            current: self.id == current_sid,
+        }
+    }
+}
+
+/// The session store: the database plus this instance's view of the revocations.
+#[derive(Clone)]
+pub struct Sessions {
+    db: Db,
+    policy: SessionPolicy,
+    revocations: Revocations,
+}
+
+impl Sessions {
+    /// Builds the store and loads recent revocations (on PostgreSQL: starts following them),
+    /// so neither a restart nor another instance can resurrect the access tokens of a session
+    /// that was signed out.
+    pub async fn new(db: Db, policy: SessionPolicy) -> Result<Self, DbError> {
+        let revocations = Revocations::start(&db, policy.access_lifetime).await?;
+        Ok(Sessions {
+            db,
+            policy,
+            revocations,
+        })
+    }
+
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
+    pub fn policy(&self) -> SessionPolicy {
+        self.policy
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}

@@ -1,0 +1,97 @@
+//! `AppState`: what every handler can reach, built once at startup. Handlers and extractors
+//! import this module — never the router ([`crate::app`]), which imports them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::db::{Db, DbError};
+use crate::passwords::{PasswordError, Passwords};
+use crate::sessions::{SessionPolicy, Sessions};
+use crate::throttle::Throttle;
+use crate::tokens::AccessTokens;
+use crate::users::{CreateUserError, Users};
+
+/// Cheap to clone (one reference count): axum clones the state for every request.
+#[derive(Clone)]
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// What the state holds.
+pub struct Parts {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub users: Users,
+    pub passwords: Passwords,
+    pub tokens: Arc<AccessTokens>,
+    pub sessions: Sessions,
+    pub throttle: Throttle,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database {database}: {source}")]
+    Database { database: String, source: DbError },
+    #[error("cannot create the demo accounts: {0}")]
+    Seed(#[from] CreateUserError),
+    #[error(transparent)]
+    Passwords(#[from] PasswordError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+impl AppState {
+    /// Connects to the database (applying migrations), seeds the demo accounts into an empty
+    /// one, prepares the keys and loads the recent revocations.
+    pub async fn new(config: Config) -> Result<Self, StartupError> {
+        let db_err = |source| StartupError::Database {
+            database: config.database.describe(),
+            source,
+        };
+        let db = Db::connect(&config.database).await.map_err(db_err)?;
+        let passwords = tokio::task::spawn_blocking(Passwords::new)
+            .await
+            .map_err(PasswordError::from)??;
+        let users = Users::new(db.clone());
+        if config.demo_users && users.seed_demo_accounts(&passwords).await? {
+            tracing::info!("created the demo accounts user1/password1 and user2/password2");
+        }
+        let (tokens, generated) = AccessTokens::new(&config);
+        if generated {
+            tracing::warn!(
+                "ACCESS_TOKEN_SECRET is not set: generated a random signing key for this run \
+                 (access tokens will not survive a restart; sessions will)"
+            );
+        }
+        let policy = SessionPolicy {
+            absolute: config.refresh_token_expiry,
+            idle: config.refresh_token_idle_timeout,
+            grace: config.refresh_reuse_grace,
+            access_lifetime: config.access_token_expiry
+                + config.access_token_leeway
+                + Duration::from_secs(1),
+        };
+        let sessions = Sessions::new(db.clone(), policy).await.map_err(db_err)?;
+        Ok(AppState(Arc::new(Parts {
+            config: Arc::new(config),
+            throttle: Throttle::new(db.clone()),
+            db,
+            users,
+            passwords,
+            tokens: Arc::new(tokens),
+            sessions,
+        })))
+    }
+}

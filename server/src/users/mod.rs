@@ -1,0 +1,186 @@
+//! Accounts: registration (also of the demo accounts), lookup, and the credential newtypes
+//! ([`credentials`]).
+//!
+//! Users never change once created, so `/api/me` is answered from an in-memory cache after the
+//! first read: the hot path does no database work — on any number of instances.
+
+pub mod credentials;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::body::Bytes;
+use sqlx::Row;
+
+pub use credentials::{CredentialError, Password, Username};
+
+use crate::db::{now_ms, rfc3339, Db, DbError};
+use crate::passwords::{PasswordError, Passwords};
+
+pub const DEMO_USERS: [(&str, &str); 2] = [("user1", "password1"), ("user2", "password2")];
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("username taken")]
+    Taken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+impl From<sqlx::Error> for CreateUserError {
+    fn from(e: sqlx::Error) -> Self {
+        CreateUserError::Db(e.into())
+    }
+}
+
+#[derive(Clone)]
+pub struct Users {
+    db: Db,
+    cache: Arc<RwLock<HashMap<i64, Arc<User>>>>,
+    /// `GET /api/me` bodies, by user id.
+    me_cache: Arc<RwLock<HashMap<i64, Bytes>>>,
+}
+
+impl Users {
+    pub fn new(db: Db) -> Self {
+        Users {
+            db,
+            cache: Arc::default(),
+            me_cache: Arc::default(),
+        }
+    }
+
+    /// The user as `GET /api/me` shows it ([`tokenpair_api::Me`]), serialised once.
+    pub async fn me_json(&self, id: i64) -> Result<Option<Bytes>, DbError> {
+        if let Some(body) = self.me_cache.read().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(Some(body));
+        }
+        let Some(user) = self.by_id(id).await? else {
+            return Ok(None);
+        };
+        let me = tokenpair_api::Me {
+            id: user.id,
+            username: user.username.clone(),
+            created_at: rfc3339(user.created_at),
+        };
+        let body = Bytes::from(serde_json::to_vec(&me).unwrap_or_default());
+        if let Ok(mut m) = self.me_cache.write() {
+            m.insert(id, body.clone());
+        }
+        Ok(Some(body))
+    }
+
+    /// Creates an account: hashes the password (Argon2id) and inserts the user. Registration
+    /// and the demo accounts both come through here.
+    pub async fn register(
+        &self,
+        passwords: &Passwords,
+        username: &Username,
+        password: Password,
+    ) -> Result<User, CreateUserError> {
+        let hash = passwords.hash(password.into_inner()).await?;
+        self.create_with_hash(username.as_str(), hash).await
+    }
+
+    /// Inserts a user whose password is already hashed.
+    pub async fn create_with_hash(
+        &self,
+        username: &str,
+        password_hash: String,
+    ) -> Result<User, CreateUserError> {
+        let created_at = now_ms();
+        let row = sqlx::query(
+            "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(username)
+        .bind(&password_hash)
+        .bind(created_at)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(row) = row else {
+            return Err(CreateUserError::Taken);
+        };
+        Ok(User {
+            id: row.try_get(0)?,
+            username: username.to_owned(),
+            password_hash,
+            created_at,
+        })
+    }
+
+    /// Creates the demo accounts in an empty database (through [`Users::register`]).
+    pub async fn seed_demo_accounts(&self, passwords: &Passwords) -> Result<bool, CreateUserError> {
+        if self.count().await? > 0 {
+            return Ok(false);
+        }
+        for (name, password) in DEMO_USERS {
+            let (Ok(name), Ok(password)) = (Username::new(name), Password::new(password.into()))
+            else {
+                unreachable!("the demo credentials follow the rules");
+            };
+            match self.register(passwords, &name, password).await {
+                // Another instance seeding the same database at the same time.
+                Ok(_) | Err(CreateUserError::Taken) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    pub async fn by_name(&self, username: &Username) -> Result<Option<User>, DbError> {
+        if username.as_str().contains('\0') {
+            // No account has one (and PostgreSQL refuses text with a NUL byte).
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, created_at FROM users WHERE lower(username) = lower($1)",
+        )
+        .bind(username.as_str())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        Ok(row.map(|r| row_to_user(&r)).transpose()?)
+    }
+
+    pub async fn by_id(&self, id: i64) -> Result<Option<Arc<User>>, DbError> {
+        if let Some(u) = self.cache.read().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(Some(u));
+        }
+        let row =
+            sqlx::query("SELECT id, username, password_hash, created_at FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let user = row.map(|r| row_to_user(&r)).transpose()?.map(Arc::new);
+        if let (Some(u), Ok(mut m)) = (&user, self.cache.write()) {
+            m.insert(id, u.clone());
+        }
+        Ok(user)
+    }
+
+    pub async fn count(&self) -> Result<i64, DbError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.db.pool)
+            .await?
+            .try_get(0)?)
+    }
+}
+
+fn row_to_user(r: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: r.try_get(0)?,
+        username: r.try_get(1)?,
+        password_hash: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+    })
+}

@@ -1,0 +1,148 @@
+//! Bounded growth (issue 11): the periodic prune job deletes ended sessions — revoked, expired
+//! or idle — with their refresh-token rows once the retention has passed, and quiet throttle
+//! counters; live sessions and their history (needed for reuse detection) stay.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::StatusCode;
+use tokenpair_server::db::now_ms;
+use tokenpair_server::maintenance::prune;
+use tokenpair_server::sessions::store::{Pruned, ENDED_RETENTION_MS};
+
+async fn count(server: &TestServer, table: &str) -> i64 {
+    server
+        .db()
+        .count(&format!("SELECT COUNT(*) FROM {table}"))
+        .await
+}
+
+#[tokio::test]
+async fn prune_deletes_ended_sessions_with_their_refresh_tokens_and_keeps_live_ones() {
+    let server = start().await;
+    let live = server.session(USER1_ID).await;
+    let live = server.refresh_ok(&live.refresh).await;
+    let ended = server.session(USER2_ID).await;
+    let ended = server.refresh_ok(&ended.refresh).await;
+    assert_eq!(
+        server.logout(&ended.refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(count(&server, "refresh_tokens").await, 4);
+
+    let now = prune(&server.state, now_ms()).await.unwrap();
+    assert_eq!(
+        now,
+        Pruned::default(),
+        "nothing before the retention has passed"
+    );
+
+    let later = now_ms() + ENDED_RETENTION_MS + 1_000;
+    let pruned = prune(&server.state, later).await.unwrap();
+    assert_eq!(
+        pruned,
+        Pruned {
+            sessions: 1,
+            refresh_tokens: 2
+        }
+    );
+    assert_eq!(count(&server, "sessions").await, 1);
+    assert_eq!(
+        server.generations(&live.sid).await,
+        [0, 1],
+        "live history stays"
+    );
+    let next = server.refresh_ok(&live.refresh).await;
+    server.assert_access_works(&next.access, USER1_ID).await;
+}
+
+#[tokio::test]
+async fn prune_deletes_sessions_that_went_idle_or_expired() {
+    let server = start_with(|c| {
+        c.refresh_token_idle_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let idle = server.session(USER1_ID).await;
+    let later = now_ms() + 3_600_000 + ENDED_RETENTION_MS + 1_000;
+    let pruned = prune(&server.state, later).await.unwrap();
+    assert_eq!(pruned.sessions, 1);
+    assert_eq!(server.generations(&idle.sid).await, Vec::<i64>::new());
+    expect_refresh_refused(server.refresh(&idle.refresh).await, "invalid_refresh_token").await;
+}
+
+#[tokio::test]
+async fn prune_forgets_quiet_throttle_counters_only() {
+    let server = start().await;
+    let response = server.try_login("user1", "wrong password").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        count(&server, "login_throttle").await,
+        3,
+        "pair, address, account"
+    );
+    prune(&server.state, now_ms()).await.unwrap();
+    assert_eq!(count(&server, "login_throttle").await, 3, "still counting");
+    prune(&server.state, now_ms() + 16 * 60 * 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&server, "login_throttle").await,
+        0,
+        "quiet for 15 min"
+    );
+}
+
+#[tokio::test]
+async fn after_a_prune_the_rows_are_gone_and_an_sqlite_file_shrinks() {
+    let server = start().await;
+    let sessions = &server.state.sessions;
+    for _ in 0..400 {
+        let grant = sessions
+            .start(USER1_ID, "user1".into(), None)
+            .await
+            .unwrap();
+        let ended = sessions
+            .revoke(
+                &grant.session_id,
+                None,
+                tokenpair_server::sessions::EndReason::Logout,
+            )
+            .await
+            .unwrap();
+        assert!(ended);
+    }
+    let file_size = |server: &TestServer| {
+        server
+            .sqlite_path()
+            .map(|p| std::fs::metadata(p).expect("the SQLite file").len())
+    };
+    let checkpoint = |server: &TestServer| {
+        let pool = server.state.db.pool.clone();
+        let sqlite = server.sqlite_path().is_some();
+        async move {
+            if sqlite {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    checkpoint(&server).await;
+    let before = file_size(&server);
+    let pruned = prune(&server.state, now_ms() + ENDED_RETENTION_MS + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(pruned.sessions, 400);
+    assert_eq!(count(&server, "sessions").await, 0);
+    assert_eq!(count(&server, "refresh_tokens").await, 0);
+    checkpoint(&server).await;
+    if let (Some(before), Some(after)) = (before, file_size(&server)) {
+        assert!(
+            after < before,
+            "the SQLite file gave pages back: {before} -> {after} bytes"
+        );
+    }
+}
