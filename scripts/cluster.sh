@@ -18,12 +18,15 @@ command -v nginx >/dev/null || {
   apt-get install -y -qq nginx >/dev/null
 }
 
-RUN="$(mktemp -d -t tokenpair-cluster.XXXXXX)"
+# CLUSTER_RUN_DIR keeps the instances' logs there (the e2e journey reads them); otherwise a
+# temp dir, removed on exit.
+if [ -n "${CLUSTER_RUN_DIR:-}" ]; then RUN="$CLUSTER_RUN_DIR"; mkdir -p "$RUN"; keep_run=1
+else RUN="$(mktemp -d -t tokenpair-cluster.XXXXXX)"; keep_run=0; fi
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$RUN"
+  [ "$keep_run" = 1 ] || rm -rf "$RUN"
   echo "cluster: stopped" >&2
 }
 trap cleanup EXIT

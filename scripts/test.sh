@@ -52,7 +52,7 @@ run_e2e_layer() {
   : > "$pgids"
   before="$(live_browsers)"
   TOKENPAIR_E2E_RUN="$run_id" TOKENPAIR_E2E_PGIDS="$pgids" TOKENPAIR_DIST="$PWD/dist" \
-    run_layer e2e cargo test -p tokenpair-e2e --no-fail-fast -- --test-threads=1 --show-output
+    run_layer e2e bash scripts/pg.sh cargo test -p tokenpair-e2e --no-fail-fast -- --test-threads=1 --show-output
   for i in $(seq 20); do # processes that are on their way out get 10 s
     after="$(live_browsers)"
     leaked=(); others=()
@@ -92,9 +92,9 @@ fi
 native_both_backends() {
   local status=0
   echo "-- SQLite (and the two-instance tests on PostgreSQL)"
-  TOKENPAIR_TEST_BACKEND=sqlite cargo test -p tokenpair-api -p tokenpair-testkit -p tokenpair-server || status=1
+  TOKENPAIR_TEST_BACKEND=sqlite cargo test --no-fail-fast -p tokenpair-api -p tokenpair-testkit -p tokenpair-server || status=1
   echo "-- PostgreSQL"
-  TOKENPAIR_TEST_BACKEND=postgres cargo test -p tokenpair-server --tests -- --skip two_instances_ || status=1
+  TOKENPAIR_TEST_BACKEND=postgres cargo test --no-fail-fast -p tokenpair-server --tests -- --skip two_instances_ || status=1
   return $status
 }
 export -f native_both_backends

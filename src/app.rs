@@ -30,11 +30,9 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
     provide_clock();
 
     // `None` while restoring: the guard shows a neutral state (no flash of the login page).
-    // Memoised: the guard re-renders its view whenever the condition's closure re-runs, and
-    // the client's state changes with every refreshed token — without the memo the current
-    // view was rebuilt at each refresh (its state lost, the focus thrown back to the heading).
-    let signed_in = Memo::new(move |_| auth.route_condition());
-    let signed_in = move || signed_in.get();
+    // `route_condition` is memoised by the client: it changes on sign-in and sign-out only, so
+    // a refreshed token does not rebuild the current view (its state, its focus).
+    let signed_in = move || auth.route_condition();
     let to_login = || login_redirect("/login");
     let restoring = || view! { <p class="loading" role="status" data-testid="restoring">"Restoring your session…"</p> };
     view! {

@@ -78,7 +78,7 @@ impl Transport for Fake {
         async move {
             script.borrow_mut().log.push(req.path.clone());
             match (req.method, req.path.as_str()) {
-                (Method::Post, paths::REFRESH) => {
+                (Method::Post, paths::REFRESH | paths::REFRESH_OPTIONAL) => {
                     let (delay, grants) = {
                         let s = script.borrow();
                         (s.refresh_delay_ms, s.refresh_grants)
@@ -261,7 +261,10 @@ async fn the_route_guard_shows_a_neutral_state_while_restoring_then_sends_a_stra
         "a refused restore ends on the login form"
     );
     assert_eq!(location(), "/login?next=%2Fsessions");
-    assert_eq!(fake.0.borrow().log, vec![paths::REFRESH.to_string()]);
+    assert_eq!(
+        fake.0.borrow().log,
+        vec![paths::REFRESH_OPTIONAL.to_string()]
+    );
 }
 
 #[wasm_bindgen_test]

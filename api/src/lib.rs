@@ -12,6 +12,9 @@ pub mod paths {
     pub const LOGIN: &str = "/api/auth/login";
     pub const REGISTER: &str = "/api/auth/register";
     pub const REFRESH: &str = "/api/auth/refresh";
+    /// The refresh at page load: without any refresh cookie the server answers 204 ("no
+    /// session", a normal outcome) instead of 401.
+    pub const REFRESH_OPTIONAL: &str = "/api/auth/refresh?optional=1";
     pub const LOGOUT: &str = "/api/auth/logout";
     pub const LOGOUT_GLOBAL: &str = "/api/auth/logout?scope=global";
     pub const ME: &str = "/api/me";

@@ -24,6 +24,9 @@ pub struct Endpoints {
     pub register: &'static str,
     /// Rotate the refresh cookie, get a new access token.
     pub refresh: &'static str,
+    /// The same at page load, where "no session" is a normal outcome: the server answers 204
+    /// instead of 401 when there is no cookie at all (no failed request in the console).
+    pub restore: &'static str,
     /// End this browser's session.
     pub logout: &'static str,
     /// End every session of the user.
@@ -41,6 +44,7 @@ impl Default for Endpoints {
             login: paths::LOGIN,
             register: paths::REGISTER,
             refresh: paths::REFRESH,
+            restore: paths::REFRESH_OPTIONAL,
             logout: paths::LOGOUT,
             logout_everywhere: paths::LOGOUT_GLOBAL,
             health: "/api/health",

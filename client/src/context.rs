@@ -39,6 +39,9 @@ use crate::transport::{FetchTransport, Transport};
 pub struct Auth {
     client: StoredValue<TokenClient, LocalStorage>,
     store: AuthStore,
+    /// `store.signed_in()`, memoised: it changes on sign-in and sign-out only, not with every
+    /// refreshed token (a guard re-rendering on each refresh would rebuild the whole page).
+    signed_in: Memo<Option<bool>>,
 }
 
 impl Auth {
@@ -63,9 +66,10 @@ impl Auth {
     }
 
     /// For leptos_router's `ProtectedRoute` `condition`: `None` while restoring, then
-    /// whether someone is signed in.
+    /// whether someone is signed in. Memoised, so a refreshed token does not re-render the
+    /// guarded view.
     pub fn route_condition(&self) -> Option<bool> {
-        self.store.signed_in()
+        self.signed_in.get()
     }
 }
 
@@ -78,9 +82,11 @@ pub fn provide_auth(config: ClientConfig) -> Auth {
 /// [`provide_auth`] over any transport.
 pub fn provide_auth_with(transport: Rc<dyn Transport>, config: ClientConfig) -> Auth {
     let client = TokenClient::with_transport(transport, config);
+    let store = client.store();
     let auth = Auth {
-        store: client.store(),
+        store,
         client: StoredValue::new_local(client.clone()),
+        signed_in: Memo::new(move |_| store.signed_in()),
     };
     provide_context(auth);
     client.start();

@@ -167,9 +167,12 @@ impl Core {
         }
 
         self.store.count_refresh();
-        let answer = self
-            .send(HttpRequest::post(self.config.endpoints.refresh))
-            .await;
+        let path = if asked.restoring {
+            self.config.endpoints.restore
+        } else {
+            self.config.endpoints.refresh
+        };
+        let answer = self.send(HttpRequest::post(path)).await;
         if self.store.version_untracked() != asked.version || self.is_shut_down() {
             return RefreshOutcome::Stale;
         }
@@ -187,6 +190,12 @@ impl Core {
                     }
                     Err(_) => Problem::BadAnswer,
                 }
+            }
+            // The restore found no cookie at all: nobody is signed in, and that is fine.
+            Ok(response) if response.status == 204 && asked.restoring => {
+                self.probe.refresh_owed.set(false);
+                self.end_after_refusal(true, "no refresh cookie");
+                return RefreshOutcome::Ended;
             }
             Ok(response) => match ends_session(&response) {
                 Some(code) => {

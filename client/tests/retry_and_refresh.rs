@@ -310,3 +310,17 @@ fn request_and_response_debug_output_never_shows_tokens_or_bodies() {
         tokenpair_client::HttpResponse::new(200, "{\"access_token\":\"eyJ.secret.sig\"}");
     assert!(!format!("{response:?}").contains("eyJ.secret"));
 }
+
+#[wasm_bindgen_test]
+async fn a_visit_without_any_session_restores_to_signed_out_without_a_failed_request() {
+    let server = FakeServer::new(); // no sign-in: no cookie in the jar
+    let client = TokenClient::with_transport(server.transport(), config("no-cookie"));
+    client.start();
+    let store = client.store();
+    eventually(1_000, "signed out", || store.signed_in() == Some(false)).await;
+    assert_eq!(store.notice(), None, "nothing ended: there was no session");
+    assert_eq!(store.problem(), None);
+    // The restore asked with ?optional=1 and got 204, not a 401.
+    assert_eq!(server.requests(paths::REFRESH), 1);
+    client.shutdown();
+}

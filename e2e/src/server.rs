@@ -127,8 +127,31 @@ impl Server {
             .stderr(log)
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        let logged_before = std::fs::metadata(&self.log_path).map_or(0, |m| m.len() as usize);
         self.child = Some(cmd.spawn().expect("start tokenpair-server"));
-        wait_for_http(self.port, "/api/health", Duration::from_secs(20)).await;
+        self.wait_until_ready(logged_before).await;
+    }
+
+    /// Waits for this start's readiness line (`listening on http://…`, the same signal
+    /// `tokenpair-testkit` waits for), printed once the socket is bound and the state is ready.
+    async fn wait_until_ready(&mut self, logged_before: usize) {
+        let deadline = std::time::Instant::now() + tokenpair_testkit::START_TIMEOUT;
+        loop {
+            let log = self.log();
+            if tokenpair_testkit::ready_base(log.get(logged_before..).unwrap_or("")).is_some() {
+                return;
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("tokenpair-server exited with {status} before it was ready:\n{log}");
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tokenpair-server was not ready in time:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The server's own port (the browser goes through a [`crate::Proxy`] when a test

@@ -1,7 +1,9 @@
 //! Serving the built SPA (trunk's `dist/`) from the same origin as the API.
 //!
 //! Hashed assets (`*.js`, `*.wasm`, `*.css`) are served with long-lived caching and, when
-//! `name.gz` / `name.br` exist beside them, precompressed. A missing file (a path whose last
+//! `name.gz` / `name.br` exist beside them, precompressed; without those copies (a plain
+//! `trunk build --release`) every answer is compressed on the fly (gzip or brotli, as the
+//! browser asks), so the wasm never travels uncompressed. A missing file (a path whose last
 //! segment has a dot, like `/favicon.ico`) is a 404. Every other non-API path — and
 //! `/index.html` itself — gets `index.html` (client-side routes), uncached, with a
 //! Content-Security-Policy that allows scripts only from this origin, WebAssembly compilation,
@@ -17,6 +19,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use sha2::{Digest, Sha256};
+use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -41,6 +44,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         // Never the static file: it must carry the CSP and must not be cached for a year.
         .route("/index.html", index_page)
         .fallback_service(cached_files)
+        // Precompressed copies already carry a Content-Encoding and pass through untouched.
+        .layer(CompressionLayer::new())
 }
 
 /// Not a file in `dist/`: a client-side route gets the page, a missing asset a 404 (not a

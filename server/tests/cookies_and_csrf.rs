@@ -37,6 +37,8 @@ fn assert_token_body(got: &Granted) {
         [
             "access_token",
             "expires_in",
+            "idle_expires_in",
+            "session_expires_in",
             "session_id",
             "token_type",
             "user"

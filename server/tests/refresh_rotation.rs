@@ -322,3 +322,28 @@ async fn a_logged_out_sessions_refresh_token_no_longer_works() {
     // Even the grace path is closed once the session has ended.
     expect_refresh_refused(server.refresh(&t0.refresh).await, "session_expired").await;
 }
+
+#[tokio::test]
+async fn an_optional_refresh_without_any_cookie_is_204_and_with_a_bad_cookie_still_401() {
+    let server = start().await;
+    let none = server
+        .auth_post("/api/auth/refresh?optional=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), reqwest::StatusCode::NO_CONTENT);
+    assert!(none.headers().get(reqwest::header::SET_COOKIE).is_none());
+    let plain = server.auth_post("/api/auth/refresh").send().await.unwrap();
+    assert_eq!(
+        plain.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the contract without the flag"
+    );
+    let bad = server
+        .auth_post("/api/auth/refresh?optional=1")
+        .header(reqwest::header::COOKIE, "refresh_token=not-a-real-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), reqwest::StatusCode::UNAUTHORIZED);
+}

@@ -185,3 +185,42 @@ async fn without_a_built_spa_the_page_says_so_and_the_api_still_works() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn without_precompressed_copies_the_wasm_is_compressed_on_the_fly() {
+    let server = spa_server().await;
+    let wasm = vec![0u8; 64 * 1024]; // compressible, like a real .wasm
+    std::fs::write(server.dir().join("dist/tokenpair-0123abcd_bg.wasm"), &wasm).unwrap();
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    for (accept, encoding) in [("gzip", "gzip"), ("br", "br")] {
+        let response = raw
+            .get(server.url("/tokenpair-0123abcd_bg.wasm"))
+            .header(header::ACCEPT_ENCODING, accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers().get(header::CONTENT_ENCODING).unwrap(),
+            encoding
+        );
+        let body = response.bytes().await.unwrap();
+        assert!(
+            body.len() < wasm.len() / 10,
+            "{accept}: {} bytes",
+            body.len()
+        );
+    }
+    // A client that asks for nothing gets the file as it is.
+    let plain = raw
+        .get(server.url("/tokenpair-0123abcd_bg.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(plain.bytes().await.unwrap().len(), wasm.len());
+}

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use tokenpair_client::{SessionEnding, SignOutScope};
 
+use crate::components::dialog::trap_tab;
 use crate::context::{use_auth, use_clock};
 
 #[component]
@@ -52,7 +53,8 @@ pub fn SessionEndingDialog() -> impl IntoView {
 
     view! {
         <dialog class="confirm" role="alertdialog" aria-labelledby="ending-title" aria-describedby="ending-text"
-            data-testid="session-ending" node_ref=dialog on:cancel=on_cancel>
+            data-testid="session-ending" node_ref=dialog on:cancel=on_cancel
+            on:keydown=move |ev| trap_tab(dialog, &ev)>
             <h2 id="ending-title">
                 {move || match ending() {
                     Some(SessionEnding::Absolute) => "Your session is ending",

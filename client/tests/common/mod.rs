@@ -442,7 +442,7 @@ impl Transport for FakeServer {
                     code,
                     retry_after,
                 } => {
-                    if request.path == paths::REFRESH {
+                    if key == paths::REFRESH {
                         server.borrow_mut().counters.refresh_requests += 1;
                     }
                     if request.path.starts_with(paths::LOGOUT) {
@@ -458,7 +458,11 @@ impl Transport for FakeServer {
             let (response, set_cookie) = {
                 let mut s = server.borrow_mut();
                 match (request.method, request.path.as_str()) {
-                    (Method::Post, paths::REFRESH) => s.refresh(cookie),
+                    (Method::Post, paths::REFRESH_OPTIONAL) if cookie.is_none() => {
+                        s.counters.refresh_requests += 1;
+                        (HttpResponse::new(204, ""), None)
+                    }
+                    (Method::Post, paths::REFRESH | paths::REFRESH_OPTIONAL) => s.refresh(cookie),
                     (Method::Post, paths::LOGIN) => s.login(request.json_body.as_deref()),
                     (Method::Post, paths::LOGOUT) => s.logout(cookie, false),
                     (Method::Post, paths::LOGOUT_GLOBAL) => s.logout(cookie, true),

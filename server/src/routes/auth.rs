@@ -101,11 +101,32 @@ pub async fn login(
     grant_response(&state, jar, grant, StatusCode::OK)
 }
 
-/// `POST /api/auth/refresh` (cookie only) → a new access token and the rotated cookie.
-/// Every failure clears the cookie.
-pub async fn refresh(State(state): State<AppState>, jar: CookieJar) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct RefreshQuery {
+    /// `?optional=1`: the caller (the SPA restoring a session at page load) treats "no session"
+    /// as a normal outcome. Without any refresh cookie the answer is then 204 with no body
+    /// instead of 401, so a signed-out visit logs no failed request in the browser console.
+    /// A cookie that is present but invalid is still a 401.
+    optional: Option<String>,
+}
+
+/// `POST /api/auth/refresh[?optional=1]` (cookie only) → a new access token and the rotated
+/// cookie. Every failure clears the cookie.
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RefreshQuery>,
+    jar: CookieJar,
+) -> Response {
+    let optional = matches!(query.optional.as_deref(), Some("1" | "true"));
     let result = match cookie_token(&jar) {
         Some(token) => state.sessions.rotate(&token).await.map_err(ApiError::from),
+        None if optional => {
+            return (
+                StatusCode::NO_CONTENT,
+                [(axum::http::header::CACHE_CONTROL, "no-store")],
+            )
+                .into_response()
+        }
         None => Err(ApiError::Refresh(crate::error::RefreshErrorKind::Invalid)),
     };
     if let Ok(grant) = &result {
