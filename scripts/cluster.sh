@@ -15,7 +15,9 @@ FRONT_PORT="${CLUSTER_PORT:-8080}"
 [ -f "$STATIC_DIR/index.html" ] || echo "cluster: warning: $STATIC_DIR/index.html is missing (make spa); the API works" >&2
 command -v nginx >/dev/null || {
   echo "cluster: installing nginx (Debian)…" >&2
-  apt-get install -y -qq nginx >/dev/null
+  as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq nginx >/dev/null
 }
 
 # CLUSTER_RUN_DIR keeps the instances' logs there (the e2e journey reads them); otherwise a
