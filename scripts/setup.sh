@@ -101,7 +101,7 @@ fi
 #    required. No default features: no update check and no TLS stack (it runs offline and
 #    proxies to an http:// backend).
 if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
-  step "installing trunk $TRUNK_VERSION (compiles from source)" "about 4 minutes" \
+  step "installing trunk $TRUNK_VERSION (compiles from source)" "about 5 minutes" \
     fast_cargo_install trunk --version "$TRUNK_VERSION" --locked --no-default-features --force
 fi
 
