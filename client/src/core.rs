@@ -7,10 +7,13 @@
 //! calling [`crate::TokenClient::shutdown`]) stops everything.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::Rc;
 
 use crate::config::ClientConfig;
+use crate::events::EventKind;
 use crate::listener::Listener;
+use crate::lock::{with_lock, LockTimedOut};
 use crate::probe::ProbeState;
 use crate::refresh::RefreshFuture;
 use crate::state::AuthStore;
@@ -49,6 +52,29 @@ impl Core {
     /// Sends `request` with the configured deadline.
     pub(crate) async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         send_with_deadline(&*self.transport, request, self.config.request_timeout).await
+    }
+
+    /// Runs `work` inside the cross-tab lock around everything that sets the refresh cookie
+    /// ([`crate::lock`]). If the lock is not granted within `lock_timeout`, the wait is logged
+    /// and `work` runs without it: a stuck tab must not freeze the others. `work` re-checks
+    /// whatever it needs itself, so running it late or unlocked is safe.
+    pub(crate) async fn with_cookie_lock<F, Fut, T>(&self, work: F) -> T
+    where
+        F: Fn() -> Fut + Clone + 'static,
+        Fut: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        let name = self.config.lock_name.as_deref();
+        match with_lock(name, self.config.lock_timeout, work.clone()).await {
+            Ok(value) => value,
+            Err(LockTimedOut) => {
+                self.store.log(
+                    EventKind::CrossTab,
+                    "waited too long for another tab's lock; going ahead without it",
+                );
+                work().await
+            }
+        }
     }
 
     /// Tells the other tabs.

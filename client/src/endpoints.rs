@@ -13,7 +13,6 @@ use tokenpair_api::{Credentials, TokenResponse};
 use crate::core::Core;
 use crate::error::ClientError;
 use crate::events::EventKind;
-use crate::lock::{with_lock, LockTimedOut};
 use crate::problem::Problem;
 use crate::state::SignOutScope;
 use crate::tabs::TabMessage;
@@ -58,18 +57,11 @@ impl Core {
         register: bool,
     ) -> Result<(), ClientError> {
         let core = self.clone();
-        let creds = credentials.clone();
-        let in_lock = move || async move { core.sign_in_holding_lock(&creds, register).await };
-        match with_lock(
-            self.config.lock_name.as_deref(),
-            self.config.lock_timeout,
-            in_lock,
-        )
+        self.with_cookie_lock(move || {
+            let (core, credentials) = (core.clone(), credentials.clone());
+            async move { core.sign_in_holding_lock(&credentials, register).await }
+        })
         .await
-        {
-            Ok(result) => result,
-            Err(LockTimedOut) => self.sign_in_holding_lock(&credentials, register).await,
-        }
     }
 
     async fn sign_in_holding_lock(

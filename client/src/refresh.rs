@@ -22,7 +22,6 @@ use tokenpair_api::{codes, TokenResponse};
 
 use crate::core::Core;
 use crate::events::EventKind;
-use crate::lock::{with_lock, LockTimedOut};
 use crate::problem::Problem;
 use crate::state::{AuthState, Notice, SessionVersion};
 use crate::tabs::TabMessage;
@@ -120,26 +119,11 @@ impl Core {
         asked: Asked,
     ) -> RefreshOutcome {
         let core = self.clone();
-        let in_lock = {
-            let asked = asked.clone();
-            move || async move { core.refresh_holding_lock(reason, asked).await }
-        };
-        match with_lock(
-            self.config.lock_name.as_deref(),
-            self.config.lock_timeout,
-            in_lock,
-        )
+        self.with_cookie_lock(move || {
+            let (core, asked) = (core.clone(), asked.clone());
+            async move { core.refresh_holding_lock(reason, asked).await }
+        })
         .await
-        {
-            Ok(outcome) => outcome,
-            Err(LockTimedOut) => {
-                self.store.log(
-                    EventKind::CrossTab,
-                    "waited too long for another tab's lock; refreshing without it",
-                );
-                self.refresh_holding_lock(reason, asked).await
-            }
-        }
     }
 
     /// Steps 3 and 4 of the module docs.

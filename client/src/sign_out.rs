@@ -19,7 +19,6 @@ use gloo_timers::future::TimeoutFuture;
 
 use crate::backoff::random;
 use crate::core::Core;
-use crate::lock::{with_lock, LockTimedOut};
 use crate::problem::Problem;
 use crate::state::{AuthState, Notice, SignOutScope};
 use crate::tabs::TabMessage;
@@ -100,20 +99,11 @@ impl Core {
         bearer: Option<String>,
     ) -> Result<(), Problem> {
         let core = self.clone();
-        let attempt = {
-            let bearer = bearer.clone();
-            move || async move { core.logout_holding_lock(scope, bearer).await }
-        };
-        match with_lock(
-            self.config.lock_name.as_deref(),
-            self.config.lock_timeout,
-            attempt,
-        )
+        self.with_cookie_lock(move || {
+            let (core, bearer) = (core.clone(), bearer.clone());
+            async move { core.logout_holding_lock(scope, bearer).await }
+        })
         .await
-        {
-            Ok(result) => result,
-            Err(LockTimedOut) => self.logout_holding_lock(scope, bearer).await,
-        }
     }
 
     pub(crate) async fn logout_holding_lock(
