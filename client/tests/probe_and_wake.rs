@@ -4,24 +4,15 @@
 
 mod common;
 
-use common::{config, eventually, sleep, FakeServer, Fault};
+use common::{config, eventually, signed_in, sleep, FakeServer, Fault};
 use tokenpair_api::{paths, Me};
-use tokenpair_client::{EventKind, Problem, TokenClient};
+use tokenpair_client::{EventKind, Problem};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const HEALTH: &str = "/api/health";
-
-async fn signed_in(server: &FakeServer, cfg: tokenpair_client::ClientConfig) -> TokenClient {
-    let client = TokenClient::with_transport(server.transport(), cfg);
-    client.start();
-    let store = client.store();
-    eventually(2_000, "restored", || store.signed_in() == Some(true)).await;
-    eventually(1_000, "the restore finished", || !client.is_refreshing()).await;
-    client
-}
 
 fn eval(js: &str) {
     js_sys::eval(js).expect("test script");

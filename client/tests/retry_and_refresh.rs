@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{config, eventually, sleep, FakeServer, Fault};
+use common::{config, eventually, signed_in, sleep, FakeServer, Fault};
 use futures::future::join_all;
 use tokenpair_api::{paths, Me};
 use tokenpair_client::{
@@ -15,22 +15,10 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// A started client that restored the fake server's session.
-async fn signed_in(server: &FakeServer, name: &str) -> TokenClient {
-    let client = TokenClient::with_transport(server.transport(), config(name));
-    client.start();
-    let store = client.store();
-    eventually(2_000, "the session is restored", || {
-        store.signed_in() == Some(true)
-    })
-    .await;
-    eventually(1_000, "the restore finished", || !client.is_refreshing()).await;
-    client
-}
-
 #[wasm_bindgen_test]
 async fn concurrent_401s_share_exactly_one_refresh_and_every_request_succeeds() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "concurrent").await;
+    let client = signed_in(&server, config("concurrent")).await;
     server.forget_access_tokens();
     let before = server.counters(|c| c.refresh_requests);
     let api = client.api();
@@ -52,7 +40,7 @@ async fn concurrent_401s_share_exactly_one_refresh_and_every_request_succeeds() 
 #[wasm_bindgen_test]
 async fn a_request_started_during_a_refresh_waits_for_it_instead_of_sending_the_old_token() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "waits").await;
+    let client = signed_in(&server, config("waits")).await;
     server.0.borrow_mut().latency_ms = 60;
     server.forget_access_tokens();
     let refresh = client.refresh();
@@ -70,7 +58,7 @@ async fn a_request_started_during_a_refresh_waits_for_it_instead_of_sending_the_
 #[wasm_bindgen_test]
 async fn the_original_request_is_retried_at_most_once() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "once").await;
+    let client = signed_in(&server, config("once")).await;
     // Every access token is refused, even fresh ones.
     server.set_fault(
         paths::ME,
@@ -102,7 +90,7 @@ async fn only_the_three_refusal_codes_end_a_session() {
         "session_expired",
     ] {
         let server = FakeServer::with_session(300);
-        let client = signed_in(&server, &format!("ends-{code}")).await;
+        let client = signed_in(&server, config(&format!("ends-{code}"))).await;
         server.set_fault(
             paths::REFRESH,
             Fault::Status {
@@ -156,7 +144,7 @@ async fn rate_limits_timeouts_missing_routes_proxies_and_outages_keep_the_sessio
     ];
     for (i, fault) in faults.into_iter().enumerate() {
         let server = FakeServer::with_session(300);
-        let client = signed_in(&server, &format!("keeps-{i}")).await;
+        let client = signed_in(&server, config(&format!("keeps-{i}"))).await;
         server.set_fault(paths::REFRESH, fault.clone());
         let outcome = client.refresh().await;
         assert!(
@@ -181,7 +169,7 @@ async fn rate_limits_timeouts_missing_routes_proxies_and_outages_keep_the_sessio
 async fn a_429_is_not_retried_before_its_retry_after() {
     // 1 s tokens: the proactive refresh comes 200 ms before expiry and meets the 429.
     let server = FakeServer::with_session(1);
-    let client = signed_in(&server, "retry-after").await;
+    let client = signed_in(&server, config("retry-after")).await;
     let before = server.requests(paths::REFRESH);
     server.set_fault(
         paths::REFRESH,
@@ -239,7 +227,7 @@ async fn a_hung_refresh_at_boot_times_out_shows_the_problem_and_recovers_when_th
 #[wasm_bindgen_test]
 async fn a_refresh_asked_for_before_sign_out_never_posts() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "stale").await;
+    let client = signed_in(&server, config("stale")).await;
     server.0.borrow_mut().latency_ms = 40;
     let before = server.counters(|c| c.refresh_requests);
     let refresh = client.refresh();
@@ -260,7 +248,7 @@ async fn a_refresh_asked_for_before_sign_out_never_posts() {
 #[wasm_bindgen_test]
 async fn a_401_is_not_retried_when_the_sign_in_changed_meanwhile() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "user-changed").await;
+    let client = signed_in(&server, config("user-changed")).await;
     // A tab outside this client's channel signs in as user2: the cookie is now user2's.
     server.sign_in_elsewhere(2, "user2");
     server.forget_access_tokens();
@@ -286,7 +274,7 @@ async fn a_401_is_not_retried_when_the_sign_in_changed_meanwhile() {
 #[wasm_bindgen_test]
 async fn the_bearer_client_refuses_the_cookie_endpoints() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "misuse").await;
+    let client = signed_in(&server, config("misuse")).await;
     let before = server.counters(|c| c.refresh_requests);
     let result = client.api().send(HttpRequest::post(paths::REFRESH)).await;
     assert!(matches!(result, Err(ClientError::Misuse(_))), "{result:?}");

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, eventually, FakeServer};
+use common::{config, eventually, signed_in, FakeServer};
 use tokenpair_client::{Notice, RefreshOutcome, SessionEnding, TokenClient};
 use wasm_bindgen_test::*;
 
@@ -16,12 +16,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn tab(server: &FakeServer, name: &str) -> TokenClient {
     let mut cfg = config(name);
     cfg.session_warning = Duration::from_secs(1);
-    let client = TokenClient::with_transport(server.transport(), cfg);
-    client.start();
-    let store = client.store();
-    eventually(2_000, "restored", || store.signed_in() == Some(true)).await;
-    eventually(1_000, "the restore finished", || !client.is_refreshing()).await;
-    client
+    signed_in(server, cfg).await
 }
 
 fn server(idle_s: Option<u64>, absolute_s: Option<u64>) -> FakeServer {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{config, eventually, FakeServer, Fault};
+use common::{config, eventually, signed_in, FakeServer, Fault};
 use tokenpair_api::{paths, Credentials};
 use tokenpair_client::{Notice, SignOutScope, TokenClient};
 use wasm_bindgen_test::*;
@@ -14,19 +14,10 @@ fn local_storage() -> web_sys::Storage {
     web_sys::window().unwrap().local_storage().unwrap().unwrap()
 }
 
-async fn signed_in(server: &FakeServer, name: &str) -> TokenClient {
-    let client = TokenClient::with_transport(server.transport(), config(name));
-    client.start();
-    let store = client.store();
-    eventually(2_000, "restored", || store.signed_in() == Some(true)).await;
-    eventually(1_000, "the restore finished", || !client.is_refreshing()).await;
-    client
-}
-
 #[wasm_bindgen_test]
 async fn a_sign_out_the_server_cannot_hear_keeps_retrying_and_says_so_until_it_is_confirmed() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "outage").await;
+    let client = signed_in(&server, config("outage")).await;
     server.set_fault(paths::LOGOUT, Fault::Network);
     let store = client.store();
     let sign_out = client.auth().sign_out(SignOutScope::Everywhere);
@@ -69,7 +60,7 @@ async fn a_sign_out_the_server_cannot_hear_keeps_retrying_and_says_so_until_it_i
 #[wasm_bindgen_test]
 async fn a_reload_during_a_pending_sign_out_resumes_it_instead_of_signing_back_in() {
     let server = FakeServer::with_session(300);
-    let first = signed_in(&server, "reload").await;
+    let first = signed_in(&server, config("reload")).await;
     server.set_fault(
         paths::LOGOUT,
         Fault::Status {
@@ -110,7 +101,7 @@ async fn a_reload_during_a_pending_sign_out_resumes_it_instead_of_signing_back_i
 #[wasm_bindgen_test]
 async fn signing_in_while_a_sign_out_is_pending_ends_the_old_session_first() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "pending-then-sign-in").await;
+    let client = signed_in(&server, config("pending-then-sign-in")).await;
     server.set_fault(paths::LOGOUT, Fault::Network);
     wasm_bindgen_futures::spawn_local(client.auth().sign_out(SignOutScope::ThisDevice));
     eventually(1_000, "pending", || {
@@ -137,7 +128,7 @@ async fn signing_in_while_a_sign_out_is_pending_ends_the_old_session_first() {
 #[wasm_bindgen_test]
 async fn the_unreachable_problem_is_cleared_on_sign_out() {
     let server = FakeServer::with_session(300);
-    let client = signed_in(&server, "clear-problem").await;
+    let client = signed_in(&server, config("clear-problem")).await;
     server.set_fault(paths::REFRESH, Fault::Network);
     let _ = client.refresh().await;
     assert!(client.store().problem().is_some());

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{config, eventually, FakeServer};
+use common::{config, eventually, started, FakeServer};
 use tokenpair_api::{paths, Credentials, TokenResponse, UserSummary};
 use tokenpair_client::{tabs::TabMessage, AuthState, Notice, SignOutScope, TokenClient};
 use wasm_bindgen::JsValue;
@@ -14,12 +14,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 async fn tab(server: &FakeServer, name: &str) -> TokenClient {
-    let client = TokenClient::with_transport(server.transport(), config(name));
-    client.start();
-    let store = client.store();
-    eventually(2_000, "restored", || store.signed_in().is_some()).await;
-    eventually(1_000, "the restore finished", || !client.is_refreshing()).await;
-    client
+    started(server, config(name)).await
 }
 
 /// Posts a message as another tab would.

@@ -19,7 +19,7 @@ use futures::future::{FutureExt, LocalBoxFuture};
 use gloo_timers::future::TimeoutFuture;
 use tokenpair_api::{paths, TokenResponse, UserSummary};
 use tokenpair_client::{
-    ClientConfig, HttpRequest, HttpResponse, Method, Transport, TransportError,
+    ClientConfig, HttpRequest, HttpResponse, Method, TokenClient, Transport, TransportError,
 };
 
 /// What an endpoint does with the next requests.
@@ -505,6 +505,30 @@ pub fn config(name: &str) -> ClientConfig {
         wake_check_every: std::time::Duration::ZERO,
         ..ClientConfig::default()
     }
+}
+
+/// A started client over `server` whose restore has finished (signed in or not).
+pub async fn started(server: &FakeServer, cfg: ClientConfig) -> TokenClient {
+    let client = TokenClient::with_transport(server.transport(), cfg);
+    client.start();
+    let store = client.store();
+    eventually(2_000, "the restore answered", || {
+        store.signed_in().is_some()
+    })
+    .await;
+    eventually(1_000, "the restore finished", || !client.is_refreshing()).await;
+    client
+}
+
+/// A started client that restored the server's session.
+pub async fn signed_in(server: &FakeServer, cfg: ClientConfig) -> TokenClient {
+    let client = started(server, cfg).await;
+    assert_eq!(
+        client.store().signed_in(),
+        Some(true),
+        "the session is restored"
+    );
+    client
 }
 
 /// Sleeps `ms` milliseconds.
