@@ -9,15 +9,9 @@ export PATH="$HOME/.cache/tokenpair/tools/node_modules/.bin:$HOME/.cargo/bin:$PA
 PORT="${PORT:-8080}"
 [ "${1:-}" = "--" ] && shift
 
-say() { printf '\033[1;34m[run]\033[0m %s\n' "$*"; }
-step() {
-  local what="$1" estimate="$2" started=$SECONDS
-  shift 2
-  say "$what — estimate $estimate"
-  "$@"
-  local took=$((SECONDS - started))
-  say "$what — done in $((took / 60)) min $((took % 60)) s"
-}
+STEP_TAG=run
+# shellcheck source=steps.sh
+source scripts/steps.sh
 # "about N the first time" if the artifact is missing, else "seconds (already built)".
 estimate() { if [ -e "$1" ]; then echo "a few seconds (incremental)"; else echo "$2"; fi; }
 

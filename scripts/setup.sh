@@ -26,17 +26,9 @@ AXE_MAJOR=4
 TOOLS_DIR="$HOME/.cache/tokenpair/tools"
 
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
-# step "what" "estimate" command... — says what and how long it should take, runs it, says how
-# long it took.
-step() {
-  local what="$1" estimate="$2" started=$SECONDS
-  shift 2
-  say "$what — estimate $estimate"
-  "$@"
-  local took=$((SECONDS - started))
-  say "$what — done in $((took / 60)) min $((took % 60)) s"
-}
+STEP_TAG=setup
+# shellcheck source=steps.sh
+source "$(dirname "$0")/steps.sh"
 # cargo install for a build tool: optimised, but no LTO and many codegen units (fast to build).
 fast_cargo_install() {
   CARGO_PROFILE_RELEASE_LTO=false \
