@@ -214,12 +214,9 @@ fn grant_response(
         .issue(grant.user_id, &grant.session_id, not_after)?;
     // What the client needs for its "you will be signed out" warning: the session ends at its
     // idle deadline (this refresh moved it) or its absolute end, whichever comes first.
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let session_left =
-        std::time::Duration::from_millis(u64::try_from(grant.expires_at - now_ms).unwrap_or(0));
+    let session_left = std::time::Duration::from_millis(
+        u64::try_from(grant.expires_at - crate::db::now_ms()).unwrap_or(0),
+    );
     let idle_left = state.config.refresh_token_idle_timeout.min(session_left);
     let body = TokenResponse {
         access_token: issued.token,
