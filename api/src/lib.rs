@@ -144,6 +144,17 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "bad_request";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub const INTERNAL: &str = "internal_error";
+    /// 429: too many requests of this kind (a session refreshing too often, too many password
+    /// checks at once from one address); `Retry-After` says when to try again.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// 503: the server is at capacity for this kind of request (the password queue is full);
+    /// `Retry-After` says when to try again.
+    pub const SERVER_BUSY: &str = "server_busy";
+    /// 400: the request carried more than one refresh cookie (one may have been planted by a
+    /// sibling domain); nothing was changed.
+    pub const MULTIPLE_REFRESH_COOKIES: &str = "multiple_refresh_cookies";
+    /// 503 from `GET /api/health`: the database cannot be written (or its file vanished).
+    pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
 }
 
 #[cfg(test)]

@@ -10,12 +10,13 @@
 //! ```
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::headers::SetHeaders;
+use crate::listener::{default_max_connections, serve_connections, ConnectionLimits};
 use crate::request_log::RequestLog;
 use crate::state::{AppState, StartupError};
 use crate::{maintenance, routes, spa};
@@ -23,11 +24,15 @@ use crate::{maintenance, routes, spa};
 pub use crate::headers::BODY_LIMIT;
 
 pub fn router(state: AppState) -> Router {
+    // A body that trickles in slower than this is cut off (the head has its own limit, see
+    // [`crate::listener`]).
+    let body_timeout = RequestBodyTimeoutLayer::new(state.config.header_read_timeout);
     Router::new()
         .merge(api_layers(routes::api(&state)))
         .merge(spa::router(&state))
         .layer(SetHeaders::every_response())
         .layer(RequestLog)
+        .layer(body_timeout)
         .with_state(state)
 }
 
@@ -38,18 +43,27 @@ fn api_layers(api: Router<AppState>) -> Router<AppState> {
     api.layer(SetHeaders::api(BODY_LIMIT))
 }
 
-/// Serves until `shutdown` resolves. Also runs the periodic prune job
-/// ([`crate::maintenance`]).
+/// Serves until `shutdown` resolves, then shuts down within `SHUTDOWN_TIMEOUT`
+/// ([`crate::listener`]). Also runs the periodic prune job ([`crate::maintenance`]) and the
+/// database health watch ([`crate::db::health`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let prune = maintenance::spawn(state.clone());
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let watch = state.health.spawn_watch();
+    let config = &state.config;
+    let limits = ConnectionLimits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: match config.max_connections {
+            0 => default_max_connections(),
+            n => n,
+        },
+        shutdown_timeout: config.shutdown_timeout,
+    };
+    serve_connections(listener, router(state), limits, shutdown).await;
     prune.abort();
-    result.map_err(StartupError::Serve)
+    watch.abort();
+    Ok(())
 }

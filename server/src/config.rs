@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::db::Database;
+use crate::passwords::QueueLimits;
 
 /// The smallest HMAC secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -75,6 +76,33 @@ pub struct Args {
     #[arg(long, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub refresh_reuse_grace: Duration,
 
+    /// Refreshes allowed per session per minute; beyond it a refresh answers 429 `rate_limited`
+    /// with `Retry-After` and the token stays valid. 0 turns the limit off.
+    #[arg(long, env = "REFRESH_RATE_LIMIT", default_value_t = 30)]
+    pub refresh_rate_limit: u32,
+
+    /// Live sessions one user may have. A sign-in beyond it ends the user's least recently
+    /// used session (reason `evicted`).
+    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions_per_user: u32,
+
+    /// How long a connection may take to send a complete request head, counted from when the
+    /// server starts waiting for one: on a new connection and, on a kept-alive one, after the
+    /// previous response — so it is also the idle keep-alive timeout. The same limit applies
+    /// to reading a request body. Slow or silent clients are disconnected after it.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Most connections served at once; further ones wait in the listen queue until one
+    /// closes. 0 = three quarters of the open-files limit (raised to its hard limit at start).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
+    /// On SIGTERM or Ctrl-C: how long requests in flight may take to finish before the server
+    /// exits anyway (connections that are idle or mid-request-head are closed at once).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
     /// `iss` claim of issued access tokens (and the only one accepted).
     #[arg(long, env = "TOKEN_ISSUER", default_value = "tokenpair")]
     pub token_issuer: String,
@@ -136,6 +164,14 @@ pub struct Config {
     pub token_audience: String,
     pub allowed_origins: Vec<String>,
     pub demo_users: bool,
+    pub refresh_rate_limit: u32,
+    pub max_sessions_per_user: u32,
+    pub header_read_timeout: Duration,
+    /// 0 = automatic (see [`Args::max_connections`]).
+    pub max_connections: usize,
+    pub shutdown_timeout: Duration,
+    /// The Argon2 queue (not a flag: the defaults suit every machine; tests narrow them).
+    pub password_queue: QueueLimits,
 }
 
 impl TryFrom<Args> for Config {
@@ -152,6 +188,7 @@ impl TryFrom<Args> for Config {
             ("ACCESS_TOKEN_EXPIRY", a.access_token_expiry),
             ("REFRESH_TOKEN_EXPIRY", a.refresh_token_expiry),
             ("REFRESH_TOKEN_IDLE_TIMEOUT", a.refresh_token_idle_timeout),
+            ("HEADER_READ_TIMEOUT", a.header_read_timeout),
         ] {
             if d.is_zero() {
                 return Err(ConfigError::ZeroDuration { name });
@@ -187,6 +224,12 @@ impl TryFrom<Args> for Config {
                 .filter(|o| !o.is_empty())
                 .collect(),
             demo_users: !a.no_demo_users,
+            refresh_rate_limit: a.refresh_rate_limit,
+            max_sessions_per_user: a.max_sessions_per_user,
+            header_read_timeout: a.header_read_timeout,
+            max_connections: a.max_connections,
+            shutdown_timeout: a.shutdown_timeout,
+            password_queue: QueueLimits::default(),
         })
     }
 }
@@ -218,6 +261,11 @@ impl Config {
         config.token_issuer = "tokenpair".into();
         config.token_audience = "tokenpair-api".into();
         config.static_dir = PathBuf::from("dist");
+        config.refresh_rate_limit = 30;
+        config.max_sessions_per_user = 50;
+        config.header_read_timeout = Duration::from_secs(10);
+        config.max_connections = 0;
+        config.shutdown_timeout = Duration::from_secs(10);
         config
     }
 }

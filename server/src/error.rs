@@ -8,7 +8,7 @@ use axum::Json;
 use tokenpair_api::{codes, ErrorBody};
 
 use crate::db::DbError;
-use crate::passwords::PasswordError;
+use crate::passwords::{PasswordError, Refused};
 use crate::sessions::RefreshError;
 use crate::tokens::TokenError;
 use crate::users::{CreateUserError, CredentialError};
@@ -19,6 +19,20 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("Too many failed sign-in attempts. Try again in {retry_after} s.")]
     TooManyAttempts { retry_after: u64 },
+    #[error("Too many registrations from this address. Try again in {retry_after} s.")]
+    TooManyRegistrations { retry_after: u64 },
+    #[error("{message}")]
+    RateLimited {
+        retry_after: u64,
+        message: &'static str,
+    },
+    #[error("The server is busy. Try again in {retry_after} s.")]
+    Busy { retry_after: u64 },
+    #[error(
+        "The request carried more than one refresh_token cookie, so it is unclear which session \
+         it is for; nothing was changed. Clear this site's cookies and sign in again."
+    )]
+    MultipleRefreshCookies,
     #[error("That username is already taken.")]
     UsernameTaken,
     #[error("{0}")]
@@ -61,7 +75,11 @@ impl ApiError {
             ApiError::InvalidCredentials | ApiError::InvalidToken(_) | ApiError::Refresh(_) => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyAttempts { .. }
+            | ApiError::TooManyRegistrations { .. }
+            | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MultipleRefreshCookies => StatusCode::BAD_REQUEST,
             ApiError::UsernameTaken => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Csrf(_) => StatusCode::FORBIDDEN,
@@ -77,7 +95,12 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidCredentials => codes::INVALID_CREDENTIALS,
-            ApiError::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
+            ApiError::TooManyAttempts { .. } | ApiError::TooManyRegistrations { .. } => {
+                codes::TOO_MANY_ATTEMPTS
+            }
+            ApiError::RateLimited { .. } => codes::RATE_LIMITED,
+            ApiError::Busy { .. } => codes::SERVER_BUSY,
+            ApiError::MultipleRefreshCookies => codes::MULTIPLE_REFRESH_COOKIES,
             ApiError::UsernameTaken => codes::USERNAME_TAKEN,
             ApiError::Validation(_) => codes::VALIDATION_FAILED,
             ApiError::InvalidToken(_) => codes::INVALID_TOKEN,
@@ -92,6 +115,24 @@ impl ApiError {
             ApiError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => codes::INTERNAL,
         }
+    }
+
+    /// Seconds for `Retry-After`, for the answers that carry one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyAttempts { retry_after }
+            | ApiError::TooManyRegistrations { retry_after }
+            | ApiError::RateLimited { retry_after, .. }
+            | ApiError::Busy { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Whether a refresh that failed with this error proved its cookie worthless (so the
+    /// cookie is cleared). Never for 5xx, rate limits or a refused request: the same token may
+    /// work a moment later.
+    pub fn ends_refresh_cookie(&self) -> bool {
+        matches!(self, ApiError::Refresh(_))
     }
 
     pub fn not_found() -> Self {
@@ -126,7 +167,7 @@ impl IntoResponse for ApiError {
         if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
-        if let ApiError::TooManyAttempts { retry_after } = self {
+        if let Some(retry_after) = self.retry_after() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
@@ -145,6 +186,10 @@ impl From<RefreshError> for ApiError {
             RefreshError::Invalid => ApiError::Refresh(RefreshErrorKind::Invalid),
             RefreshError::Reused => ApiError::Refresh(RefreshErrorKind::Reused),
             RefreshError::Expired => ApiError::Refresh(RefreshErrorKind::Expired),
+            RefreshError::RateLimited { retry_after } => ApiError::RateLimited {
+                retry_after: crate::throttle::retry_after_secs(retry_after),
+                message: "This session refreshed too often. Try again in a moment.",
+            },
             RefreshError::Db(e) => e.into(),
         }
     }
@@ -164,7 +209,14 @@ impl From<CredentialError> for ApiError {
 
 impl From<PasswordError> for ApiError {
     fn from(e: PasswordError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            PasswordError::Busy(Refused::AddressBusy(_)) => ApiError::RateLimited {
+                retry_after: 1,
+                message: "Another sign-in from this address is being checked. Try again in a second.",
+            },
+            PasswordError::Busy(_) => ApiError::Busy { retry_after: 1 },
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -84,8 +84,42 @@ pub fn user_agent(headers: &HeaderMap) -> Option<String> {
     (!ua.is_empty()).then(|| ua.chars().take(256).collect())
 }
 
-/// The refresh token from the cookie jar, if present.
-pub fn refresh_cookie(jar: &CookieJar) -> Option<String> {
-    jar.get(crate::cookies::REFRESH_COOKIE)
-        .map(|c| c.value().to_owned())
+/// The refresh cookies a request carries — counted in the raw `Cookie` headers, because a
+/// cookie jar keeps only one value per name and which one wins is arbitrary. Two can arrive
+/// when a sibling domain planted its own (`Domain=.example.com`); guessing which is ours could
+/// act on the attacker's session, so the caller refuses instead.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshCookie {
+    Absent,
+    One(String),
+    Several,
+}
+
+impl RefreshCookie {
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let mut found = RefreshCookie::Absent;
+        let pairs = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'));
+        for pair in pairs {
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            if name.trim() != crate::cookies::REFRESH_COOKIE {
+                continue;
+            }
+            found = match found {
+                RefreshCookie::Absent => RefreshCookie::One(value.trim().trim_matches('"').to_owned()),
+                _ => return RefreshCookie::Several,
+            };
+        }
+        found
+    }
+}
+
+/// The cookie named `name` from the jar, if present (for cookies other than the refresh one).
+pub fn cookie_value(jar: &CookieJar, name: &str) -> Option<String> {
+    jar.get(name).map(|c| c.value().to_owned())
 }

@@ -26,15 +26,18 @@ pub mod device;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod listener;
 pub mod maintenance;
 pub mod passwords;
 pub mod request_log;
 pub mod routes;
+pub mod secrets;
 pub mod sessions;
 pub mod spa;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
+pub mod trusted_devices;
 pub mod users;
 
 pub use app::{router, serve};

@@ -1,5 +1,5 @@
 //! The periodic prune job (every instance runs it; on PostgreSQL concurrent passes are
-//! harmless): ended sessions and their refresh-token rows, quiet login-throttle counters, and
+//! harmless): ended sessions (one row each), quiet login-throttle counters, and
 //! revocations whose access tokens have all expired. This is what keeps the tables bounded.
 
 use std::time::Duration;
@@ -29,7 +29,6 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             match prune(&state, now_ms()).await {
                 Ok(p) if p.sessions > 0 => tracing::info!(
                     sessions = p.sessions,
-                    refresh_tokens = p.refresh_tokens,
                     "pruned ended sessions"
                 ),
                 Ok(_) => {}

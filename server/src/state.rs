@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::db::health::DbHealth;
 use crate::db::{Db, DbError};
 use crate::passwords::{PasswordError, Passwords};
-use crate::sessions::{SessionPolicy, Sessions};
+use crate::secrets::Secrets;
+use crate::sessions::{SessionPolicy, Sessions, TokenMinter};
 use crate::throttle::Throttle;
 use crate::tokens::AccessTokens;
+use crate::trusted_devices::TrustedDevices;
 use crate::users::{CreateUserError, Users};
 
 /// Cheap to clone (one reference count): axum clones the state for every request.
@@ -33,6 +36,8 @@ pub struct Parts {
     pub tokens: Arc<AccessTokens>,
     pub sessions: Sessions,
     pub throttle: Throttle,
+    pub devices: TrustedDevices,
+    pub health: DbHealth,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +66,10 @@ impl AppState {
             source,
         };
         let db = Db::connect(&config.database).await.map_err(db_err)?;
-        let passwords = tokio::task::spawn_blocking(Passwords::new)
+        let health = DbHealth::new(db.clone());
+        let secrets = Secrets::load(&db).await.map_err(db_err)?;
+        let limits = config.password_queue;
+        let passwords = tokio::task::spawn_blocking(move || Passwords::new(limits))
             .await
             .map_err(PasswordError::from)??;
         let users = Users::new(db.clone());
@@ -82,8 +90,12 @@ impl AppState {
             access_lifetime: config.access_token_expiry
                 + config.access_token_leeway
                 + Duration::from_secs(1),
+            refresh_per_minute: config.refresh_rate_limit,
+            max_per_user: config.max_sessions_per_user,
         };
-        let sessions = Sessions::new(db.clone(), policy).await.map_err(db_err)?;
+        let sessions = Sessions::new(db.clone(), policy, TokenMinter::new(secrets.refresh_mac))
+            .await
+            .map_err(db_err)?;
         Ok(AppState(Arc::new(Parts {
             config: Arc::new(config),
             throttle: Throttle::new(db.clone()),
@@ -92,6 +104,8 @@ impl AppState {
             passwords,
             tokens: Arc::new(tokens),
             sessions,
+            devices: TrustedDevices::new(secrets.device_mac),
+            health,
         })))
     }
 }

@@ -1,14 +1,31 @@
-//! Failed-login throttling with exponential backoff, per account and per client address,
-//! counted in the database — so every instance sees every failure.
+//! Sign-in and registration throttling, counted in the database — so every instance sees every
+//! attempt — and decided *before* the password is checked.
 //!
-//! Three counters are kept for each attempt: the client address, the (account, address) pair
-//! and the account alone. Each allows some free failures, then blocks for 1 s, 2 s, 4 s, …
-//! up to a ceiling. The tight limit is on the pair, so one attacker cannot lock a user out
-//! from everywhere; the account-wide limit is loose and only slows distributed guessing.
-//! Nothing is permanent: blocks expire, and counters restart after a quiet period.
+//! ## The rules
+//! An attempt is counted against some keys; each key allows some free failures, then blocks
+//! for 1 s, 2 s, 4 s, … up to a ceiling. Counters restart after [`QUIET_RESET`] without a
+//! failure. Nothing is permanent.
 //!
-//! A failure is one upsert per counter (`INSERT … ON CONFLICT DO UPDATE … RETURNING`), so
-//! concurrent failures on several instances are all counted.
+//! | key | counts | free | longest block | cleared by |
+//! |---|---|---|---|---|
+//! | account + address | failed sign-ins | 5 | 15 min | a success of that account from that address |
+//! | address | failed sign-ins, any account | 20 | 15 min | nothing (a success only takes back its own attempt) |
+//! | account, untrusted clients | failed sign-ins without this account's device cookie | 100 | 15 min | nothing (idem) |
+//! | device cookie | failed sign-ins with that cookie | 5 | 15 min | a success with it |
+//! | registration address | every registration attempt | 20 | 15 min | nothing |
+//!
+//! A client that presents a valid device cookie for the account ([`crate::trusted_devices`],
+//! OWASP's device-cookie pattern) is counted only against its cookie: a distributed attack that
+//! blocks the account for untrusted clients does not lock its owner's known devices out.
+//!
+//! ## Reserve, then check
+//! [`Throttle::reserve`] counts the attempt as a failure *before* Argon2 runs, in one
+//! transaction that also refuses it if any key is blocked. So a burst of concurrent guesses
+//! gets at most the free number of password checks — the rest are refused without one.
+//! A success then takes its reservation back ([`Reservation::succeeded`]).
+//!
+//! Each key is one upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`); keys are taken in a
+//! fixed order, so concurrent attempts on several instances neither lose counts nor deadlock.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,44 +34,73 @@ use sqlx::Row;
 
 use crate::db::{ms, now_ms, Db, DbError};
 
-#[derive(Debug, Clone, Copy)]
-struct Rule {
-    free_failures: i64,
-    max_block: Duration,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub free_failures: i64,
+    pub max_block: Duration,
 }
 
-const PAIR: Rule = Rule {
-    free_failures: 5,
-    max_block: Duration::from_secs(15 * 60),
-};
-const ADDRESS: Rule = Rule {
-    free_failures: 20,
-    max_block: Duration::from_secs(15 * 60),
-};
-const ACCOUNT: Rule = Rule {
-    free_failures: 50,
-    max_block: Duration::from_secs(5 * 60),
-};
+const fn rule(free_failures: i64, max_block_s: u64) -> Rule {
+    Rule {
+        free_failures,
+        max_block: Duration::from_secs(max_block_s),
+    }
+}
+
+pub const PAIR: Rule = rule(5, 15 * 60);
+pub const ADDRESS: Rule = rule(20, 15 * 60);
+/// NIST SP 800-63B §5.2.2: no more than 100 consecutive failed attempts on one account.
+pub const ACCOUNT_UNTRUSTED: Rule = rule(100, 15 * 60);
+pub const DEVICE: Rule = rule(5, 15 * 60);
+pub const REGISTER: Rule = rule(20, 15 * 60);
 /// Counters of keys with no failure for this long restart from zero (and are pruned).
 pub const QUIET_RESET: Duration = Duration::from_secs(15 * 60);
+
+/// Who is attempting a sign-in.
+#[derive(Debug, Clone)]
+pub enum Attempt<'a> {
+    /// No valid device cookie for the account.
+    Untrusted { username: &'a str, addr: IpAddr },
+    /// A valid device cookie for the account (its nonce).
+    TrustedDevice { nonce: &'a str },
+}
 
 #[derive(Clone)]
 pub struct Throttle {
     db: Db,
 }
 
-fn keys(username: &str, addr: IpAddr) -> [(String, Rule); 3] {
+/// An attempt counted as a failure until [`Reservation::succeeded`] takes it back.
+#[derive(Debug)]
+#[must_use = "a reservation is a counted failure unless taken back"]
+pub struct Reservation {
+    /// (key, rule, cleared by a success?)
+    keys: Vec<(String, Rule, bool)>,
+}
+
+fn account(username: &str) -> String {
     // NUL is not storable in PostgreSQL text; no real account name has one anyway.
-    let user = username.to_lowercase().replace('\0', "\\0");
-    [
-        (format!("pair:{user}|{addr}"), PAIR),
-        (format!("addr:{addr}"), ADDRESS),
-        (format!("acct:{user}"), ACCOUNT),
-    ]
+    username.to_lowercase().replace('\0', "\\0")
+}
+
+fn sign_in_keys(attempt: &Attempt<'_>) -> Vec<(String, Rule, bool)> {
+    let mut keys = match attempt {
+        Attempt::Untrusted { username, addr } => {
+            let user = account(username);
+            vec![
+                (format!("pair:{user}|{addr}"), PAIR, true),
+                (format!("addr:{addr}"), ADDRESS, false),
+                (format!("acct:{user}"), ACCOUNT_UNTRUSTED, false),
+            ]
+        }
+        Attempt::TrustedDevice { nonce } => vec![(format!("device:{nonce}"), DEVICE, true)],
+    };
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys
 }
 
 /// How long the `failures`-th failure blocks under `rule` (zero while failures are free).
-fn block_after(failures: i64, rule: Rule) -> Duration {
+pub fn block_after(failures: i64, rule: Rule) -> Duration {
     if failures < rule.free_failures {
         return Duration::ZERO;
     }
@@ -62,75 +108,116 @@ fn block_after(failures: i64, rule: Rule) -> Duration {
     Duration::from_secs(1u64 << exp).min(rule.max_block)
 }
 
+/// Whole seconds to wait, at least 1 (for `Retry-After`).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 impl Throttle {
     pub fn new(db: Db) -> Self {
         Throttle { db }
     }
 
-    /// `Err(retry_after)` if this attempt must be refused without checking the password.
-    pub async fn check(
+    /// Counts a sign-in attempt as a failure before the password is checked, or refuses it
+    /// (`Err(retry_after)`, nothing counted) if any of its keys is blocked.
+    pub async fn reserve(
         &self,
-        username: &str,
-        addr: IpAddr,
-    ) -> Result<Result<(), Duration>, DbError> {
-        let now = now_ms();
-        let [(a, _), (b, _), (c, _)] = keys(username, addr);
-        let until: Option<i64> =
-            sqlx::query("SELECT MAX(blocked_until) FROM login_throttle WHERE key IN ($1, $2, $3)")
-                .bind(a)
-                .bind(b)
-                .bind(c)
-                .fetch_one(&self.db.pool)
-                .await?
-                .try_get(0)?;
-        Ok(match until {
-            Some(until) if until > now => Err(Duration::from_millis((until - now) as u64)),
-            _ => Ok(()),
-        })
+        attempt: &Attempt<'_>,
+    ) -> Result<Result<Reservation, Duration>, DbError> {
+        let keys = sign_in_keys(attempt);
+        Ok(self.count(&keys).await?.map(|()| Reservation { keys }))
     }
 
-    /// Counts a failure against all three keys.
-    pub async fn record_failure(&self, username: &str, addr: IpAddr) -> Result<(), DbError> {
+    /// Counts a registration attempt from `addr`, or refuses it (`Err(retry_after)`).
+    pub async fn register_attempt(&self, addr: IpAddr) -> Result<Result<(), Duration>, DbError> {
+        self.count(&[(format!("register:{addr}"), REGISTER, false)])
+            .await
+    }
+
+    async fn count(&self, keys: &[(String, Rule, bool)]) -> Result<Result<(), Duration>, DbError> {
         let now = now_ms();
         let quiet = now - ms(QUIET_RESET);
         let mut tx = self.db.begin().await?;
-        for (key, rule) in keys(username, addr) {
-            let failures: i64 = sqlx::query(
+        let mut refused_until = 0i64;
+        for (key, rule, _) in keys {
+            // A blocked key keeps its count (refused attempts are not failures: an attacker
+            // cannot stretch a block by hammering it); otherwise the attempt is counted.
+            let row = sqlx::query(
                 "INSERT INTO login_throttle (key, failures, last_failure, blocked_until)
                  VALUES ($1, 1, $2, 0)
                  ON CONFLICT (key) DO UPDATE SET
-                     failures = CASE WHEN login_throttle.last_failure < $3 THEN 1
+                     failures = CASE WHEN login_throttle.blocked_until > $2 THEN login_throttle.failures
+                                     WHEN login_throttle.last_failure < $3 THEN 1
                                      ELSE login_throttle.failures + 1 END,
-                     last_failure = $2
-                 RETURNING failures",
+                     last_failure = CASE WHEN login_throttle.blocked_until > $2 THEN login_throttle.last_failure
+                                         ELSE $2 END
+                 RETURNING failures, blocked_until",
             )
-            .bind(&key)
+            .bind(key)
             .bind(now)
             .bind(quiet)
             .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-            let block = block_after(failures, rule);
+            .await?;
+            let failures: i64 = row.try_get(0)?;
+            let blocked_until: i64 = row.try_get(1)?;
+            if blocked_until > now {
+                refused_until = refused_until.max(blocked_until);
+                continue;
+            }
+            let block = block_after(failures, *rule);
             if !block.is_zero() {
                 sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
                     .bind(now + ms(block))
-                    .bind(&key)
+                    .bind(key)
                     .execute(&mut *tx)
                     .await?;
             }
         }
+        if refused_until > 0 {
+            // Nothing of a refused attempt is counted.
+            tx.rollback().await?;
+            return Ok(Err(Duration::from_millis(
+                u64::try_from(refused_until - now).unwrap_or(1000),
+            )));
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(Ok(()))
     }
 
-    /// A successful sign-in clears the pair and the address, not the account-wide counter.
-    pub async fn record_success(&self, username: &str, addr: IpAddr) -> Result<(), DbError> {
-        let [(pair, _), (address, _), _] = keys(username, addr);
-        sqlx::query("DELETE FROM login_throttle WHERE key IN ($1, $2)")
-            .bind(pair)
-            .bind(address)
-            .execute(&self.db.pool)
-            .await?;
+    /// Takes a reservation back without judging it (the password was never checked: the
+    /// server was too busy). Every key gets its attempt back.
+    pub async fn not_checked(&self, reservation: Reservation) -> Result<(), DbError> {
+        self.take_back(reservation, false).await
+    }
+
+    /// A successful sign-in: keys cleared by a success are deleted, the others get this
+    /// attempt back (so a success on one account does not wipe the failures on others).
+    pub async fn succeeded(&self, reservation: Reservation) -> Result<(), DbError> {
+        self.take_back(reservation, true).await
+    }
+
+    async fn take_back(&self, reservation: Reservation, success: bool) -> Result<(), DbError> {
+        let mut tx = self.db.begin().await?;
+        for (key, rule, cleared_by_success) in &reservation.keys {
+            if success && *cleared_by_success {
+                sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE login_throttle SET
+                         failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
+                         blocked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE blocked_until END
+                     WHERE key = $1",
+                )
+                .bind(key)
+                .bind(rule.free_failures)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -160,23 +247,36 @@ mod tests {
         assert_eq!(block_after(6, PAIR), Duration::from_secs(2));
         assert_eq!(block_after(7, PAIR), Duration::from_secs(4));
         assert_eq!(block_after(40, PAIR), PAIR.max_block);
-        assert_eq!(block_after(10_000, ACCOUNT), ACCOUNT.max_block);
+        assert_eq!(block_after(10_000, ACCOUNT_UNTRUSTED), ACCOUNT_UNTRUSTED.max_block);
     }
 
     #[test]
     fn the_address_and_account_limits_are_looser_than_the_pair() {
         assert_eq!(block_after(19, ADDRESS), Duration::ZERO);
         assert_eq!(block_after(20, ADDRESS), Duration::from_secs(1));
-        assert_eq!(block_after(49, ACCOUNT), Duration::ZERO);
+        assert_eq!(block_after(99, ACCOUNT_UNTRUSTED), Duration::ZERO);
     }
 
     #[test]
-    fn counters_are_case_insensitive_on_the_account() {
+    fn counters_are_case_insensitive_on_the_account_and_a_trusted_device_counts_only_itself() {
         let ip = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-        assert_eq!(keys("ALICE", ip)[0].0, keys("alice", ip)[0].0);
-        assert_ne!(
-            keys("alice", ip)[1].0,
-            keys("alice", IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))[1].0
-        );
+        let keys = |u| {
+            sign_in_keys(&Attempt::Untrusted {
+                username: u,
+                addr: ip,
+            })
+        };
+        assert_eq!(keys("ALICE"), keys("alice"));
+        assert_eq!(keys("alice").len(), 3);
+        let device = sign_in_keys(&Attempt::TrustedDevice { nonce: "n1" });
+        assert_eq!(device.len(), 1);
+        assert!(device[0].0.starts_with("device:"));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
     }
 }

@@ -17,8 +17,8 @@ async fn after_a_restart_the_refresh_cookie_still_refreshes_and_the_access_token
     let t2 = server.refresh_ok(&t1.refresh).await;
     server.assert_access_works(&t2.access, USER1_ID).await;
     assert_eq!(
-        server.generations(&t0.sid).await,
-        [0, 1, 2],
+        server.generation(&t0.sid).await,
+        Some(2),
         "the chain carried on where it was"
     );
 }

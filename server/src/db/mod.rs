@@ -13,6 +13,8 @@
 //! * **PostgreSQL**: a pool of several connections; rotation is serialised by the row lock of
 //!   its conditional `UPDATE` (see [`crate::sessions::rotation`]).
 
+pub mod health;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -89,6 +91,8 @@ pub enum DbError {
     Sql(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the database holds something unexpected: {0}")]
+    Corrupt(String),
     #[error("cannot create the database directory {path}: {source}")]
     Dir {
         path: String,

@@ -1,10 +1,13 @@
 //! `/api/auth/*`: register, login, refresh, logout — the cookie-authenticated endpoints
 //! (all POST, all behind [`crate::csrf::guard`]).
 //!
-//! Sign-in → [`login`] checks the password and starts a session ([`crate::sessions`]);
-//! the response carries the access token in the body and the refresh token only in the
-//! HttpOnly cookie ([`crate::cookies`]). [`refresh`] rotates the cookie and issues a new
-//! access token.
+//! Sign-in → [`login`] reserves an attempt ([`crate::throttle`]), checks the password in the
+//! Argon2 queue ([`crate::passwords`]) and starts a session ([`crate::sessions`]); the
+//! response carries the access token in the body, the refresh token only in the HttpOnly
+//! cookie ([`crate::cookies`]) and a device cookie ([`crate::trusted_devices`]). [`refresh`]
+//! rotates the cookie and issues a new access token.
+
+use std::net::IpAddr;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,14 +21,14 @@ use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 
 use crate::cookies::{clear_refresh_cookie, refresh_cookie};
 use crate::csrf;
-use crate::error::ApiError;
-use crate::extract::{
-    bearer_token, refresh_cookie as cookie_token, user_agent, ApiJson, ApiQuery, ClientIp,
-};
+use crate::error::{ApiError, RefreshErrorKind};
+use crate::extract::{bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, ClientIp, RefreshCookie};
 use crate::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
-use crate::users::{credentials, Password, Username};
+use crate::throttle::{retry_after_secs, Attempt};
+use crate::trusted_devices::DEVICE_COOKIE;
+use crate::users::{credentials, Password, User, Username};
 
 /// `/api/auth/*`, every route behind the CSRF guard.
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -39,29 +42,31 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
-/// `POST /api/auth/register` → 201 and signed in, like login.
+/// `POST /api/auth/register` → 201 and signed in, like login. Throttled per address; a taken
+/// name is refused before any password hashing.
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let username = Username::new(&creds.username)?;
     let password = Password::new(creds.password)?;
+    if let Err(wait) = state.throttle.register_attempt(ip).await? {
+        return Err(ApiError::TooManyRegistrations {
+            retry_after: retry_after_secs(wait),
+        });
+    }
     let user = state
         .users
-        .register(&state.passwords, &username, password)
+        .register(&state.passwords, Some(ip), &username, password)
         .await?;
     tracing::info!(user = user.id, "account registered");
-    let jar = end_presented_session(&state, jar).await?;
-    let grant = state
-        .sessions
-        .start(user.id, user.username, user_agent(&headers))
-        .await?;
-    grant_response(&state, jar, grant, StatusCode::CREATED)
+    signed_in(&state, &headers, jar, user.id, user.username, StatusCode::CREATED).await
 }
 
-/// `POST /api/auth/login` → 200 `{access_token, token_type, expires_in, user}` + cookie.
+/// `POST /api/auth/login` → 200 `{access_token, token_type, expires_in, user}` + cookies.
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -70,35 +75,78 @@ pub async fn login(
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let (username, password) = credentials::sign_in(&creds.username, creds.password)?;
-    if let Err(wait) = state.throttle.check(username.as_str(), ip).await? {
-        let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(ApiError::TooManyAttempts {
-            retry_after: retry_after.max(1),
-        });
-    }
-
     let user = state.users.by_name(&username).await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    // Same work and same answer whether the user exists or not.
-    let valid = state
-        .passwords
-        .verify(password.into_inner(), stored)
-        .await?;
+    let device = cookie_value(&jar, DEVICE_COOKIE);
+    let nonce = match (&user, &device) {
+        (Some(u), Some(value)) => state.devices.verify(value, u.id),
+        _ => None,
+    };
+    let attempt = match nonce {
+        Some(nonce) => Attempt::TrustedDevice { nonce },
+        None => Attempt::Untrusted {
+            username: username.as_str(),
+            addr: ip,
+        },
+    };
+    // Counted before Argon2 runs: a burst gets no more password checks than the rules allow.
+    let reservation = state
+        .throttle
+        .reserve(&attempt)
+        .await?
+        .map_err(|wait| ApiError::TooManyAttempts {
+            retry_after: retry_after_secs(wait),
+        })?;
+
+    let valid = match check_password(&state, ip, password, user.as_ref()).await {
+        Ok(valid) => valid,
+        Err(e) => {
+            state.throttle.not_checked(reservation).await?;
+            return Err(e);
+        }
+    };
     let Some(user) = user.filter(|_| valid) else {
-        state.throttle.record_failure(username.as_str(), ip).await?;
-        tracing::info!(%ip, "failed sign-in");
+        // The reservation stays counted: it was a failure.
+        drop(reservation);
+        tracing::info!(%ip, trusted_device = nonce.is_some(), "failed sign-in");
         return Err(ApiError::InvalidCredentials);
     };
-    state.throttle.record_success(username.as_str(), ip).await?;
+    state.throttle.succeeded(reservation).await?;
+    signed_in(&state, &headers, jar, user.id, user.username, StatusCode::OK).await
+}
 
-    // Every sign-in starts a new family; a session whose cookie this browser still held ends.
-    let jar = end_presented_session(&state, jar).await?;
+/// One Argon2 run, whether the user exists or not: same work, same answer.
+async fn check_password(
+    state: &AppState,
+    ip: IpAddr,
+    password: Password,
+    user: Option<&User>,
+) -> Result<bool, ApiError> {
+    let stored = user.map(|u| u.password_hash.clone());
+    Ok(state
+        .passwords
+        .verify(ip, password.into_inner(), stored)
+        .await?)
+}
+
+/// After a successful sign-in or registration: a new session (every sign-in starts a new
+/// family; a session whose cookie this browser still held ends), the token response, and a
+/// fresh device cookie.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    jar: CookieJar,
+    user_id: i64,
+    username: String,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    end_presented_session(state, headers).await?;
     let grant = state
         .sessions
-        .start(user.id, user.username, user_agent(&headers))
+        .start(user_id, username, user_agent(headers))
         .await?;
-    tracing::info!(user = user.id, session = %grant.session_id, "signed in");
-    grant_response(&state, jar, grant, StatusCode::OK)
+    tracing::info!(user = user_id, session = %grant.session_id, "signed in");
+    let jar = jar.add(state.devices.issue(user_id));
+    grant_response(state, jar, grant, status)
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,30 +159,34 @@ pub struct RefreshQuery {
 }
 
 /// `POST /api/auth/refresh[?optional=1]` (cookie only) → a new access token and the rotated
-/// cookie. Every failure clears the cookie.
+/// cookie. Only an answer that proves the cookie worthless (401) clears it: after a 5xx, a
+/// 429 or a refused request the same token may still work.
 pub async fn refresh(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RefreshQuery>,
+    headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
     let optional = matches!(query.optional.as_deref(), Some("1" | "true"));
-    let result = match cookie_token(&jar) {
-        Some(token) => state.sessions.rotate(&token).await.map_err(ApiError::from),
-        None if optional => {
+    let result = match RefreshCookie::from_headers(&headers) {
+        RefreshCookie::One(token) => state.sessions.rotate(&token).await.map_err(ApiError::from),
+        RefreshCookie::Absent if optional => {
             return (
                 StatusCode::NO_CONTENT,
                 [(axum::http::header::CACHE_CONTROL, "no-store")],
             )
                 .into_response()
         }
-        None => Err(ApiError::Refresh(crate::error::RefreshErrorKind::Invalid)),
+        RefreshCookie::Absent => Err(ApiError::Refresh(RefreshErrorKind::Invalid)),
+        RefreshCookie::Several => Err(ApiError::MultipleRefreshCookies),
     };
     if let Ok(grant) = &result {
         tracing::info!(session = %grant.session_id, "refreshed");
     }
     match result.and_then(|grant| grant_response(&state, jar.clone(), grant, StatusCode::OK)) {
         Ok(response) => response,
-        Err(e) => (jar.add(clear_refresh_cookie()), e).into_response(),
+        Err(e) if e.ends_refresh_cookie() => (jar.add(clear_refresh_cookie()), e).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -144,7 +196,10 @@ pub struct LogoutQuery {
 }
 
 /// `POST /api/auth/logout[?scope=global]` → 204. Ends this session (or every session of the
-/// user) and clears the cookie. Idempotent: without a valid session it only clears the cookie.
+/// user) and clears the cookie. Acts only for a *current* credential: the session's current
+/// refresh token (or its predecessor within grace), or else a valid access token of a live
+/// session. Anything else — a rotated or ended token, a revoked access token — still gets the
+/// 204 and the cleared cookie, but ends nothing.
 pub async fn logout(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LogoutQuery>,
@@ -160,15 +215,13 @@ pub async fn logout(
             )))
         }
     };
-    // Identify the session: by the cookie, or else by a (still valid) access token.
-    let mut session = match cookie_token(&jar) {
-        Some(token) => state.sessions.session_of_token(&token).await?,
-        None => None,
+    let mut session = match RefreshCookie::from_headers(&headers) {
+        RefreshCookie::One(token) => state.sessions.live_session_of_token(&token).await?,
+        RefreshCookie::Absent => None,
+        RefreshCookie::Several => return Err(ApiError::MultipleRefreshCookies),
     };
     if session.is_none() {
-        if let Some(claims) = bearer_token(&headers).and_then(|t| state.tokens.verify(t).ok()) {
-            session = claims.user_id().map(|uid| (claims.sid.clone(), uid));
-        }
+        session = live_session_of_bearer(&state, &headers).await?;
     }
     if let Some((sid, user_id)) = session {
         if global {
@@ -188,17 +241,37 @@ pub async fn logout(
     Ok((jar.add(clear_refresh_cookie()), StatusCode::NO_CONTENT).into_response())
 }
 
-/// Ends the session of a refresh cookie the request still carries (sign-in replaces it).
-async fn end_presented_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, ApiError> {
-    if let Some(token) = cookie_token(&jar) {
-        if let Some((sid, uid)) = state.sessions.session_of_token(&token).await? {
+/// The session of a valid, unrevoked access token whose session is still live.
+async fn live_session_of_bearer(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, i64)>, ApiError> {
+    let Some(claims) = bearer_token(headers).and_then(|t| state.tokens.verify(t).ok()) else {
+        return Ok(None);
+    };
+    let Some(user_id) = claims.user_id() else {
+        return Ok(None);
+    };
+    if state.sessions.revocations().is_revoked(&claims.sid)
+        || !state.sessions.is_live(&claims.sid, user_id).await?
+    {
+        return Ok(None);
+    }
+    Ok(Some((claims.sid.clone(), user_id)))
+}
+
+/// Ends the session of a refresh cookie the request still carries (sign-in replaces it) — only
+/// if there is exactly one and it is that session's current credential.
+async fn end_presented_session(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let RefreshCookie::One(token) = RefreshCookie::from_headers(headers) {
+        if let Some((sid, uid)) = state.sessions.live_session_of_token(&token).await? {
             state
                 .sessions
                 .revoke(&sid, Some(uid), EndReason::Replaced)
                 .await?;
         }
     }
-    Ok(jar)
+    Ok(())
 }
 
 /// The token response: access token in the body, refresh token in the cookie.

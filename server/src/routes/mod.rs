@@ -6,9 +6,12 @@ pub mod auth;
 pub mod me;
 pub mod sessions;
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -27,9 +30,22 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-/// `GET /api/health`: liveness for scripts and tests.
-pub async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /api/health` → 200 `{"status":"ok"}` while the database takes writes; otherwise 503
+/// `{"status":"unavailable","error":"database_unavailable","message":"<why>"}`
+/// ([`crate::db::health`]).
+pub async fn health(State(state): State<AppState>) -> Response {
+    match state.health.check().await {
+        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "unavailable",
+                "error": tokenpair_api::codes::DATABASE_UNAVAILABLE,
+                "message": why,
+            })),
+        )
+            .into_response(),
+    }
 }
 
 /// Unknown `/api/*` paths: JSON 404 (never the SPA's index.html).

@@ -8,10 +8,13 @@
 //!
 //! | file | what it does |
 //! |---|---|
-//! | [`store`] | start, list, revoke one / all, look up a token's session, prune |
-//! | [`rotation`] | **where rotation is**: the conditional `UPDATE … RETURNING`, grace, reuse |
+//! | [`store`] | start (and the per-user cap), list a page, revoke one / all, the live session of a credential, prune |
+//! | [`rotation`] | **where rotation is**: the conditional `UPDATE … RETURNING`, rate limit, grace, reuse |
 //! | [`revocations`] | the in-memory set every request checks; `LISTEN/NOTIFY` on PostgreSQL |
-//! | [`crypto`] | refresh tokens, SHA-256, sealing the successor |
+//! | [`crypto`] | refresh tokens (session, generation, secret, MAC), SHA-256, sealing the successor |
+//!
+//! Storage is bounded: one row per session whatever its rotation count, at most
+//! `MAX_SESSIONS_PER_USER` live sessions per user, and ended sessions are pruned after a day.
 
 pub mod crypto;
 pub mod revocations;
@@ -21,7 +24,7 @@ pub mod store;
 use std::time::Duration;
 
 use crate::db::{rfc3339, Db, DbError};
-pub use crypto::RefreshToken;
+pub use crypto::{RefreshToken, TokenMinter};
 pub use revocations::Revocations;
 
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +35,10 @@ pub struct SessionPolicy {
     /// How long a revoked session's access tokens could still be alive (access TTL + leeway):
     /// the revocation set keeps a `sid` that long.
     pub access_lifetime: Duration,
+    /// Rotations allowed per session per minute (0 = no limit).
+    pub refresh_per_minute: u32,
+    /// Live sessions a user may have; a new sign-in beyond it ends the least recently used.
+    pub max_per_user: u32,
 }
 
 /// What a successful sign-in or refresh yields.
@@ -55,6 +62,8 @@ pub enum RefreshError {
     Reused,
     #[error("The session has ended; please sign in again.")]
     Expired,
+    #[error("This session refreshed too often; try again in a moment.")]
+    RateLimited { retry_after: Duration },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -74,6 +83,8 @@ pub enum EndReason {
     Reuse,
     Expired,
     Replaced,
+    /// Ended to make room: the user reached `MAX_SESSIONS_PER_USER`.
+    Evicted,
 }
 
 impl EndReason {
@@ -85,6 +96,7 @@ impl EndReason {
             EndReason::Reuse => "reuse",
             EndReason::Expired => "expired",
             EndReason::Replaced => "replaced",
+            EndReason::Evicted => "evicted",
         }
     }
 }
@@ -119,18 +131,20 @@ pub struct Sessions {
     db: Db,
     policy: SessionPolicy,
     revocations: Revocations,
+    minter: TokenMinter,
 }
 
 impl Sessions {
     /// Builds the store and loads recent revocations (on PostgreSQL: starts following them),
     /// so neither a restart nor another instance can resurrect the access tokens of a session
     /// that was signed out.
-    pub async fn new(db: Db, policy: SessionPolicy) -> Result<Self, DbError> {
+    pub async fn new(db: Db, policy: SessionPolicy, minter: TokenMinter) -> Result<Self, DbError> {
         let revocations = Revocations::start(&db, policy.access_lifetime).await?;
         Ok(Sessions {
             db,
             policy,
             revocations,
+            minter,
         })
     }
 

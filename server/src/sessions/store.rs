@@ -1,57 +1,103 @@
-//! The session store: starting a family, listing, revoking, and pruning what has ended.
+//! The session store: starting a family (and keeping a user's count bounded), listing a page,
+//! revoking, finding the live session of a credential, and pruning what has ended.
 //! Every function is one short statement or transaction, the same SQL on both backends.
 
 use sqlx::Row;
 
-use super::crypto::{hash_token, new_token, Presented};
+use super::crypto::{could_be_session_id, hash_token};
 use super::{EndReason, Grant, SessionRow, Sessions};
 use crate::db::{ms, now_ms, DbError, Tx};
 
-/// Ended sessions (and their token rows) are deleted this long after they ended. Must outlast
-/// the access tokens (so a restart reloads the revocation) and is long enough that a replayed
-/// token of a just-ended session is still recognised as reuse.
+/// Ended sessions are deleted this long after they ended. Must outlast the access tokens (so a
+/// restart reloads the revocation) and is long enough that a replayed token of a just-ended
+/// session is still recognised as reuse.
 pub const ENDED_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// What one prune pass deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
     pub sessions: u64,
-    pub refresh_tokens: u64,
+}
+
+/// Where a page of the sessions list starts: after this (created_at, id), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: i64,
+    pub id: String,
+}
+
+impl Cursor {
+    /// `<created_at>.<id>`, as the `Link: rel="next"` URL carries it.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.created_at, self.id)
+    }
+
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (at, id) = s.split_once('.')?;
+        let created_at = at.parse().ok()?;
+        could_be_session_id(id).then(|| Cursor {
+            created_at,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// One page of a user's live sessions, and where the next one starts.
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<SessionRow>,
+    pub next: Option<Cursor>,
 }
 
 impl Sessions {
-    /// Starts a new family for a signed-in user (every sign-in does).
+    /// Starts a new family for a signed-in user (every sign-in does). If the user then has more
+    /// than `max_per_user` live sessions, the least recently used ones end (`evicted`).
     pub async fn start(
         &self,
         user_id: i64,
         username: String,
         user_agent: Option<String>,
     ) -> Result<Grant, DbError> {
-        let (token, _) = new_token();
         let id = crate::tokens::random_id(16);
+        let (token, _) = self.minter.mint(&id, 0);
         let now = now_ms();
         let expires_at = now + ms(self.policy.absolute);
         let mut tx = self.db.begin().await?;
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, generation, rotated_at)
-             VALUES ($1, $2, $3, $3, $4, $5, 0, $3)",
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent,
+                                   generation, rotated_at, token_hash)
+             VALUES ($1, $2, $3, $3, $4, $5, 0, $3, $6)",
         )
         .bind(&id)
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
         .bind(user_agent)
+        .bind(hash_token(&token.0).to_vec())
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (hash, session_id, generation, issued_at) VALUES ($1, $2, 0, $3)",
+        let evicted = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
+             WHERE id IN (SELECT id FROM sessions
+                          WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1
+                            AND last_used_at >= $4
+                          ORDER BY last_used_at DESC, created_at DESC, id DESC
+                          LIMIT 1000000 OFFSET $5)
+             RETURNING id",
         )
-        .bind(hash_token(&token.0).to_vec())
-        .bind(&id)
         .bind(now)
-        .execute(&mut *tx)
+        .bind(EndReason::Evicted.as_str())
+        .bind(user_id)
+        .bind(now - ms(self.policy.idle))
+        .bind(i64::from(self.policy.max_per_user.max(1)))
+        .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
+        for row in &evicted {
+            let sid: String = row.try_get(0)?;
+            tracing::info!(user = user_id, session = %sid, "session evicted: too many sessions");
+            self.revocations.insert(&sid);
+        }
         Ok(Grant {
             session_id: id,
             user_id,
@@ -62,25 +108,52 @@ impl Sessions {
         })
     }
 
-    /// The session a refresh token belongs to, whatever its generation (for logout).
-    pub async fn session_of_token(
+    /// The live session whose *current* credential this refresh token is: the session's
+    /// current token, or its predecessor within the grace window. Anything else — a rotated
+    /// token, a token of an ended session, garbage — is `None` (logout then changes nothing).
+    pub async fn live_session_of_token(
         &self,
         presented: &str,
     ) -> Result<Option<(String, i64)>, DbError> {
-        let Some(p) = Presented::parse(presented) else {
+        let Some(p) = self.minter.parse(presented) else {
             return Ok(None);
         };
+        let now = now_ms();
         let row = sqlx::query(
-            "SELECT s.id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-             WHERE t.hash = $1",
+            "SELECT id, user_id FROM sessions
+             WHERE (token_hash = $1 OR (prev_token_hash = $1 AND rotated_at >= $2))
+               AND revoked_at IS NULL AND expires_at > $3 AND last_used_at >= $4",
         )
         .bind(p.hash.to_vec())
+        .bind(now - ms(self.policy.grace))
+        .bind(now)
+        .bind(now - ms(self.policy.idle))
         .fetch_optional(&self.db.pool)
         .await?;
         Ok(match row {
             Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
             None => None,
         })
+    }
+
+    /// Whether session `sid` of `user_id` is live (not ended, not expired, not idle).
+    pub async fn is_live(&self, sid: &str, user_id: i64) -> Result<bool, DbError> {
+        if !could_be_session_id(sid) {
+            return Ok(false);
+        }
+        let now = now_ms();
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+               AND expires_at > $3 AND last_used_at >= $4",
+        )
+        .bind(sid)
+        .bind(user_id)
+        .bind(now)
+        .bind(now - ms(self.policy.idle))
+        .fetch_one(&self.db.pool)
+        .await?
+        .try_get(0)?;
+        Ok(n > 0)
     }
 
     /// Ends one session. Returns false if it did not exist, was not `user_id`'s, or had ended.
@@ -128,20 +201,35 @@ impl Sessions {
         Ok(rows.len())
     }
 
-    /// The user's live sessions, newest first.
-    pub async fn list(&self, user_id: i64) -> Result<Vec<SessionRow>, DbError> {
+    /// A page of the user's live sessions, newest first: at most `limit`, after `after`.
+    pub async fn list(
+        &self,
+        user_id: i64,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<Page, DbError> {
         let now = now_ms();
+        let (after_at, after_id) = match after {
+            Some(c) => (c.created_at, c.id.clone()),
+            None => (i64::MAX, String::new()),
+        };
         let rows = sqlx::query(
             "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions
-             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_used_at > $3
-             ORDER BY created_at DESC",
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_used_at >= $3
+               AND (created_at < $4 OR (created_at = $4 AND ($5 = '' OR id < $5)))
+             ORDER BY created_at DESC, id DESC
+             LIMIT $6",
         )
         .bind(user_id)
         .bind(now)
         .bind(now - ms(self.policy.idle))
+        .bind(after_at)
+        .bind(after_id)
+        .bind(i64::from(limit) + 1)
         .fetch_all(&self.db.pool)
         .await?;
-        rows.iter()
+        let mut rows = rows
+            .iter()
             .map(|r| {
                 Ok(SessionRow {
                     id: r.try_get(0)?,
@@ -151,48 +239,36 @@ impl Sessions {
                     user_agent: r.try_get(4)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let next = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| Cursor {
+                created_at: r.created_at,
+                id: r.id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(Page { rows, next })
     }
 
     /// Deletes sessions that ended (revoked, expired, idle) more than [`ENDED_RETENTION_MS`]
-    /// before `now`, with their refresh-token rows, and forgets revocations whose access
-    /// tokens have all expired. Run periodically by [`crate::maintenance`].
+    /// before `now`, and forgets revocations whose access tokens have all expired. Run
+    /// periodically by [`crate::maintenance`].
     pub async fn prune(&self, now: i64) -> Result<Pruned, DbError> {
         self.revocations.prune(now);
         let cutoff = now - ENDED_RETENTION_MS;
-        let ended =
-            "(revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1 OR last_used_at < $2";
-        let mut tx = self.db.begin().await?;
-        // Tokens first (explicitly, so the figure is known; the foreign key would cascade).
-        let refresh_tokens = sqlx::query(&format!(
-            "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE {ended})"
-        ))
+        let sessions = sqlx::query(
+            "DELETE FROM sessions
+             WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1 OR last_used_at < $2",
+        )
         .bind(cutoff)
         .bind(cutoff - ms(self.policy.idle))
-        .execute(&mut *tx)
+        .execute(&self.db.pool)
         .await?
         .rows_affected();
-        let sessions = sqlx::query(&format!("DELETE FROM sessions WHERE {ended}"))
-            .bind(cutoff)
-            .bind(cutoff - ms(self.policy.idle))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(Pruned {
-            sessions,
-            refresh_tokens,
-        })
+        Ok(Pruned { sessions })
     }
-}
-
-/// Session ids are 16 random bytes in base64url (22 characters); anything else is not one.
-fn could_be_session_id(sid: &str) -> bool {
-    sid.len() <= 64
-        && !sid.is_empty()
-        && sid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Ends a session inside a transaction (rotation's reuse and expiry outcomes).
@@ -211,4 +287,21 @@ pub(super) async fn end_session(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_no_cursor() {
+        let c = Cursor {
+            created_at: 1_700_000_000_123,
+            id: "AbC-_0123456789abcdefgh".into(),
+        };
+        assert_eq!(Cursor::parse(&c.encode()), Some(c));
+        for bad in ["", "x", "12", "12.", "x.abc", "1.a b", "1.a\0b"] {
+            assert_eq!(Cursor::parse(bad), None, "{bad}");
+        }
+    }
 }

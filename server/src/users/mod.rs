@@ -7,6 +7,7 @@
 pub mod credentials;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
@@ -80,15 +81,21 @@ impl Users {
         Ok(Some(body))
     }
 
-    /// Creates an account: hashes the password (Argon2id) and inserts the user. Registration
-    /// and the demo accounts both come through here.
+    /// Creates an account: checks that the name is free *before* hashing (a taken name costs
+    /// no Argon2 run), hashes the password (Argon2id, in `addr`'s turn of the queue) and
+    /// inserts the user — which still refuses a name taken in the meantime. Registration and
+    /// the demo accounts (`addr` = `None`) both come through here.
     pub async fn register(
         &self,
         passwords: &Passwords,
+        addr: Option<IpAddr>,
         username: &Username,
         password: Password,
     ) -> Result<User, CreateUserError> {
-        let hash = passwords.hash(password.into_inner()).await?;
+        if self.by_name(username).await?.is_some() {
+            return Err(CreateUserError::Taken);
+        }
+        let hash = passwords.hash(addr, password.into_inner()).await?;
         self.create_with_hash(username.as_str(), hash).await
     }
 
@@ -129,7 +136,7 @@ impl Users {
             else {
                 unreachable!("the demo credentials follow the rules");
             };
-            match self.register(passwords, &name, password).await {
+            match self.register(passwords, None, &name, password).await {
                 // Another instance seeding the same database at the same time.
                 Ok(_) | Err(CreateUserError::Taken) => {}
                 Err(e) => return Err(e),

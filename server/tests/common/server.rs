@@ -137,7 +137,35 @@ pub fn client() -> Client {
         .expect("reqwest client")
 }
 
+/// A client whose connections come from `127.0.1.<last>`: a distinct client address on
+/// loopback (Linux routes all of 127/8 to `lo`), as the throttle sees it.
+pub fn client_at(last: u8) -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 1, last)))
+        .build()
+        .expect("reqwest client")
+}
+
 impl TestServer {
+    /// `POST /api/auth/login` from `client`, with an optional `Cookie` header.
+    pub async fn login_from(
+        &self,
+        client: &Client,
+        (username, password): (&str, &str),
+        cookie: Option<&str>,
+    ) -> Response {
+        let mut request = client
+            .post(self.url("/api/auth/login"))
+            .header(XRW.0, XRW.1)
+            .json(&json!({ "username": username, "password": password }));
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send().await.expect("login request")
+    }
+
     /// The SQLite file, when this run is on SQLite.
     pub fn sqlite_path(&self) -> Option<&Path> {
         self.config.database.sqlite_path()
@@ -189,17 +217,13 @@ impl TestServer {
         Inspect(&self.state.db.pool)
     }
 
-    /// `generation` of every refresh token of a session, ascending.
-    pub async fn generations(&self, sid: &str) -> Vec<i64> {
+    /// The generation of a session's current refresh token (`None`: no such session).
+    pub async fn generation(&self, sid: &str) -> Option<i64> {
         self.db()
-            .rows(
-                "SELECT generation FROM refresh_tokens WHERE session_id = $1 ORDER BY generation",
-                Some(sid),
-            )
+            .rows("SELECT generation FROM sessions WHERE id = $1", Some(sid))
             .await
-            .iter()
+            .first()
             .map(|r| sqlx::Row::try_get(r, 0).expect("generation"))
-            .collect()
     }
 
     pub async fn revoked_reason(&self, sid: &str) -> Option<String> {

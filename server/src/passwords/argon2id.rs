@@ -1,71 +1,24 @@
-//! Password hashing with Argon2id (the `argon2` crate's defaults: m=19456 KiB, t=2, p=1).
-//!
-//! Hashing is deliberately slow, so it runs on the blocking pool. Unknown usernames are checked
-//! against a dummy hash made at start-up, so "no such user" and "wrong password" take the same
-//! time and cannot be told apart.
+//! One Argon2id run, on the blocking thread that calls it: hashing a new password and
+//! verifying one against a stored PHC string (`m=19456 KiB, t=2, p=1`, the crate's defaults).
 //!
 //! ## Memory
-//! Each Argon2 run needs 19 MiB of working memory. Runs take turns on one working memory
-//! ([`WORK_MEMORY`]), so a burst of sign-ins can neither take every core away from the API nor
-//! multiply that memory. The memory is freed after every run: the binary tells glibc to serve
-//! such large blocks with `mmap` (see `main.rs`), so freeing really returns them to the OS.
-//! An idle server then holds no Argon2 memory — and no leftovers derived from a password.
+//! Each run needs 19 MiB of working memory. Runs take turns on one working memory
+//! ([`WORK_MEMORY`]), so a burst of sign-ins cannot multiply that memory. The memory is freed
+//! after every run: the binary tells glibc to serve such large blocks with `mmap` (see
+//! `main.rs`), so freeing really returns them to the OS. An idle server then holds no Argon2
+//! memory — and no leftovers derived from a password.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 
+use super::PasswordError;
+
 /// The Argon2 working memory of the process (see the module docs): its lock makes runs take
 /// turns; each run allocates the default cost's 19 MiB and frees it when done.
 static WORK_MEMORY: Mutex<Vec<Block>> = Mutex::new(Vec::new());
-
-#[derive(Debug, thiserror::Error)]
-pub enum PasswordError {
-    #[error("password hashing failed: {0}")]
-    Hash(String),
-    #[error("password task failed: {0}")]
-    Join(#[from] tokio::task::JoinError),
-}
-
-#[derive(Clone)]
-pub struct Passwords {
-    dummy_hash: Arc<str>,
-}
-
-impl Passwords {
-    /// Makes the dummy hash used for unknown users (one Argon2 run, ~30 ms in a release build),
-    /// once per process: every `Passwords` of the process shares it.
-    pub fn new() -> Result<Self, PasswordError> {
-        static DUMMY: OnceLock<Arc<str>> = OnceLock::new();
-        let dummy_hash = match DUMMY.get() {
-            Some(hash) => hash.clone(),
-            None => {
-                let hash: Arc<str> = hash_blocking("tokenpair-dummy-password")?.into();
-                DUMMY.get_or_init(|| hash).clone()
-            }
-        };
-        Ok(Passwords { dummy_hash })
-    }
-
-    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
-        tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
-    }
-
-    /// Verifies `password` against `stored`, or against the dummy hash when there is no user,
-    /// so both cases cost one Argon2 run. Returns true only for a real user's right password.
-    pub async fn verify(
-        &self,
-        password: String,
-        stored: Option<String>,
-    ) -> Result<bool, PasswordError> {
-        let is_real = stored.is_some();
-        let phc = stored.unwrap_or_else(|| self.dummy_hash.to_string());
-        let ok = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc)).await?;
-        Ok(is_real && ok)
-    }
-}
 
 /// Hashes a new password: Argon2id, the crate's default cost, a random salt, as a PHC string.
 pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
@@ -91,7 +44,7 @@ pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
 
 /// Checks `password` against a stored PHC string (its own algorithm, version and cost).
 /// Anything unparsable is simply "no".
-fn verify_blocking(password: &str, phc: &str) -> bool {
+pub fn verify_blocking(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
@@ -191,14 +144,5 @@ mod tests {
         let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default());
         let phc = argon2i.hash_password(b"pw", &salt).unwrap().to_string();
         assert!(!verify_blocking("pw", &phc));
-    }
-
-    #[tokio::test]
-    async fn an_unknown_user_never_verifies_even_with_the_dummy_password() {
-        let p = Passwords::new().unwrap();
-        assert!(!p
-            .verify("tokenpair-dummy-password".into(), None)
-            .await
-            .unwrap());
     }
 }

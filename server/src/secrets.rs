@@ -1,0 +1,64 @@
+//! Server-wide secrets that every instance of a deployment must share, kept in the database
+//! (`server_secrets`): the first instance to start creates them, the others read the same
+//! values. They are keys for MACs only (refresh-token authenticity, device cookies) — never
+//! something a client could use to sign in.
+//!
+//! Somebody who can read the database can forge such MACs; what that buys is limited to
+//! ending sessions (an "older generation" refresh token) or a device cookie's exemption from
+//! the account-wide sign-in limit — not a session, for which the current token's hash must match.
+
+use rand::RngCore;
+use sqlx::Row;
+
+use crate::db::{now_ms, Db, DbError};
+
+/// The keys, 32 bytes each.
+#[derive(Clone)]
+pub struct Secrets {
+    /// MAC of refresh tokens (see [`crate::sessions::crypto`]).
+    pub refresh_mac: [u8; 32],
+    /// MAC of device cookies (see [`crate::trusted_devices`]).
+    pub device_mac: [u8; 32],
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(<redacted>)")
+    }
+}
+
+impl Secrets {
+    /// Loads the keys, creating any that do not exist yet (race-free across instances: an
+    /// insert that loses to another instance's is ignored, and both then read the winner's).
+    pub async fn load(db: &Db) -> Result<Self, DbError> {
+        Ok(Secrets {
+            refresh_mac: load_or_create(db, "refresh_mac").await?,
+            device_mac: load_or_create(db, "device_mac").await?,
+        })
+    }
+}
+
+async fn load_or_create(db: &Db, name: &str) -> Result<[u8; 32], DbError> {
+    let mut fresh = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut fresh);
+    sqlx::query(
+        "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(fresh.to_vec())
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    let value: Vec<u8> = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get(0)?;
+    value.try_into().map_err(|v: Vec<u8>| {
+        DbError::Corrupt(format!(
+            "server secret {name:?} is {} bytes long, expected 32",
+            v.len()
+        ))
+    })
+}
