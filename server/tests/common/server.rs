@@ -186,6 +186,19 @@ impl TestServer {
         (self.config.clone(), self.dir.clone())
     }
 
+    /// Signals shutdown and waits for `serve` to return (panics after `patience`).
+    pub async fn shutdown_within(&mut self, patience: Duration) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match tokio::time::timeout(patience, task).await {
+                Ok(joined) => joined.expect("server task").expect("server ended cleanly"),
+                Err(_) => panic!("the server did not shut down within {patience:?}"),
+            }
+        }
+    }
+
     async fn shutdown_and_wait(&mut self) {
         // Idle keep-alive connections of our client would otherwise hold the graceful shutdown.
         self.client = client();
@@ -373,4 +386,35 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// Makes every write to the database fail (`on`) or work again, as a full disk would: on
+/// SQLite the server's one connection is switched to `query_only`; on PostgreSQL a trigger
+/// raises "No space left on device" for writes to the session and health tables.
+pub async fn make_writes_fail(server: &TestServer, on: bool) {
+    let pool = &server.state.db.pool;
+    let statements: Vec<String> = match (server.sqlite_path().is_some(), on) {
+        (true, on) => vec![format!("PRAGMA query_only = {}", if on { "ON" } else { "OFF" })],
+        (false, true) => {
+            let mut s = vec!["CREATE OR REPLACE FUNCTION tokenpair_test_disk_full() RETURNS trigger \
+                 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END; $$"
+                .to_owned()];
+            for table in ["sessions", "health_probe"] {
+                s.push(format!(
+                    "CREATE TRIGGER test_disk_full BEFORE INSERT OR UPDATE ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION tokenpair_test_disk_full()"
+                ));
+            }
+            s
+        }
+        (false, false) => ["sessions", "health_probe"]
+            .iter()
+            .map(|t| format!("DROP TRIGGER test_disk_full ON {t}"))
+            .collect(),
+    };
+    for sql in statements {
+        sqlx::query(&sql).execute(pool).await.expect("switch writes");
+    }
+    // The health check reuses a result for a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
 }
