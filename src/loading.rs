@@ -6,11 +6,12 @@
 //! behaviour for these two views at a fraction of the bundle size.)
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use tokenpair_client::ClientError;
+use tokenpair_client::{ApiClient, ClientError};
 
 use crate::context::use_auth;
 
@@ -22,6 +23,31 @@ pub fn fetch_json<T>(path: impl Fn() -> String + 'static, trigger: RwSignal<u32>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
+    load(path, trigger, |api, path| async move { api.get_json::<T>(&path).await })
+}
+
+/// Like [`fetch_json`] for a paginated list: every page, following `Link: rel="next"`.
+pub fn fetch_json_pages<T>(
+    path: impl Fn() -> String + 'static,
+    trigger: RwSignal<u32>,
+) -> Loaded<Vec<T>>
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    load(path, trigger, |api, path| async move {
+        api.get_json_pages::<T>(&path).await
+    })
+}
+
+fn load<T, Fut>(
+    path: impl Fn() -> String + 'static,
+    trigger: RwSignal<u32>,
+    get: impl Fn(ApiClient, String) -> Fut + 'static,
+) -> Loaded<T>
+where
+    T: Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ClientError>> + 'static,
+{
     let auth = use_auth();
     let loaded: Loaded<T> = RwSignal::new(None);
     let latest = Rc::new(Cell::new(0u32));
@@ -29,9 +55,9 @@ where
         trigger.track();
         let ticket = latest.get().wrapping_add(1);
         latest.set(ticket);
-        let (api, latest, path) = (auth.api(), latest.clone(), path());
+        let (latest, request) = (latest.clone(), get(auth.api(), path()));
         leptos::task::spawn_local(async move {
-            let answer = api.get_json::<T>(&path).await;
+            let answer = request.await;
             if latest.get() == ticket {
                 loaded.try_set(Some(answer));
             }

@@ -10,7 +10,7 @@ use hyper::{header, Request, StatusCode};
 use sqlx::Row;
 use tokenpair_server::db::{now_ms, Database, Db};
 use tokenpair_server::sessions::store::ENDED_RETENTION_MS;
-use tokenpair_server::sessions::{SessionPolicy, Sessions};
+use tokenpair_server::sessions::{SessionPolicy, Sessions, TokenMinter};
 
 use crate::load::{connect, login, send, BoxError};
 
@@ -21,8 +21,7 @@ pub const ROTATIONS_EACH: usize = 200;
 #[derive(Debug)]
 pub struct Snapshot {
     pub sessions: i64,
-    pub refresh_tokens: i64,
-    /// SQLite: the file plus its WAL. PostgreSQL: both tables with their indexes and TOAST.
+    /// SQLite: the file plus its WAL. PostgreSQL: the sessions table with its indexes and TOAST.
     pub bytes: i64,
 }
 
@@ -30,9 +29,8 @@ impl std::fmt::Display for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} sessions, {} refresh_tokens rows, {:.1} MiB",
+            "{} session rows (the only per-session table), {:.1} MiB",
             self.sessions,
-            self.refresh_tokens,
             self.bytes as f64 / (1024.0 * 1024.0)
         )
     }
@@ -111,7 +109,6 @@ pub async fn snapshot(database: &Database) -> Result<Snapshot, BoxError> {
         }
     };
     let sessions = count("sessions").await?;
-    let refresh_tokens = count("refresh_tokens").await?;
     let bytes = match database {
         Database::Sqlite(path) => {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -126,18 +123,14 @@ pub async fn snapshot(database: &Database) -> Result<Snapshot, BoxError> {
             total
         }
         Database::Postgres(_) => sqlx::query(
-            "SELECT pg_total_relation_size('sessions') + pg_total_relation_size('refresh_tokens')",
+            "SELECT pg_total_relation_size('sessions')",
         )
         .fetch_one(&db.pool)
         .await?
         .try_get(0)?,
     };
     db.close().await;
-    Ok(Snapshot {
-        sessions,
-        refresh_tokens,
-        bytes,
-    })
+    Ok(Snapshot { sessions, bytes })
 }
 
 /// One prune pass as the server's job would run it once the retention has passed.
@@ -148,8 +141,11 @@ pub async fn prune_after_retention(database: &Database) -> Result<u64, BoxError>
         idle: Duration::from_secs(86400),
         grace: Duration::from_secs(10),
         access_lifetime: Duration::from_secs(301),
+        refresh_per_minute: 0,
+        max_per_user: 1000,
     };
-    let sessions = Sessions::new(db.clone(), policy).await?;
+    // Pruning needs no key: any will do.
+    let sessions = Sessions::new(db.clone(), policy, TokenMinter::new([0; 32])).await?;
     let pruned = sessions
         .prune(now_ms() + ENDED_RETENTION_MS + 60_000)
         .await?;
@@ -157,10 +153,7 @@ pub async fn prune_after_retention(database: &Database) -> Result<u64, BoxError>
     if let Database::Postgres(_) = database {
         // What autovacuum does in the background: the space becomes reusable.
         sqlx::query("VACUUM sessions").execute(&db.pool).await?;
-        sqlx::query("VACUUM refresh_tokens")
-            .execute(&db.pool)
-            .await?;
     }
     db.close().await;
-    Ok(pruned.refresh_tokens)
+    Ok(pruned.sessions)
 }

@@ -13,10 +13,13 @@
 //!   security headers), alternating with the same load on a bare axum handler that returns the
 //!   same JSON ([`bare`]) — the ratio is the cost of everything the real endpoint does;
 //! * `POST /api/auth/refresh` as rotation chains (every request a real rotation);
-//! * growth ([`growth`]): rows and bytes after 20,000 rotations, and after sign-out + prune.
+//! * growth ([`growth`]): rows and bytes after 20,000 rotations, and after sign-out + prune;
+//! * under attack ([`attack`]): other users' sign-in, `/api/me` and refresh latency while
+//!   attackers flood the password check or tie up connections, with every default limit on.
 //!
 //! PostgreSQL comes from `TOKENPAIR_TEST_PG_URL` (an admin URL; `scripts/pg.sh` sets it).
 
+mod attack;
 mod bare;
 mod growth;
 mod load;
@@ -32,7 +35,9 @@ use tokenpair_server::db::Database;
 use tokenpair_testkit::ServerProcess;
 
 use load::{connect, load, login, BoxError, Figures, MeStep, RefreshStep, Timing};
-use process::{cpu_per_request, cpu_seconds, fresh_database, memory, sibling, start};
+use process::{
+    cpu_per_request, cpu_seconds, fresh_database, memory, sibling, start, start_defaults,
+};
 
 /// Load figures for tokenpair-server on SQLite and PostgreSQL, beside a bare axum handler.
 #[derive(Debug, Parser)]
@@ -61,6 +66,10 @@ struct Args {
     /// Skip the 20,000-rotation growth measurement.
     #[arg(long)]
     no_growth: bool,
+
+    /// Skip the "under attack" scenario.
+    #[arg(long)]
+    no_attack: bool,
 
     /// The server binary (default: `tokenpair-server` next to this executable).
     #[arg(long)]
@@ -195,6 +204,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
             rotations: refresh.rate(),
             errors,
         });
+        if !args.no_attack {
+            let database = fresh_database(backend, &dir, &format!("attack{i}")).await?;
+            under_attack(&binary, &database, &dir, backend, args.duration).await?;
+        }
         if !args.no_growth {
             let database = fresh_database(backend, &dir, &format!("growth{i}")).await?;
             growth.push((
@@ -246,4 +259,41 @@ async fn measure_growth(
     growth::prune_after_retention(database).await?;
     let after = growth::snapshot(database).await?;
     Ok((before, after))
+}
+
+/// The "under attack" scenario on one backend (see [`attack`]).
+async fn under_attack(
+    binary: &std::path::Path,
+    database: &Database,
+    dir: &std::path::Path,
+    backend: &str,
+    duration: Duration,
+) -> Result<(), BoxError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = start_defaults(binary, database, dir);
+    let addr = server.base.trim_start_matches("http://").parse()?;
+    println!("\n== under attack ({backend}, default limits): what another user sees");
+    let quiet = attack::victim(addr, duration).await?;
+    quiet.print("quiet server", None);
+    for (name, addresses) in [("Argon2 flood, 1 address", 1u8), ("Argon2 flood, 64 addresses", 64)] {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flood = attack::argon2_flood(addr, 64, addresses, stop.clone());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let v = attack::victim(addr, duration).await?;
+        stop.store(true, Ordering::Relaxed);
+        let answers = flood.await?;
+        v.print(name, Some(&quiet));
+        println!("  (the flood got {answers} answers, nearly all refusals: 429/503)");
+    }
+    let slow = attack::slow_clients(addr, 600, 100);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let v = attack::victim(addr, duration).await?;
+    slow.abort();
+    v.print("600 silent + 100 trickling conns", Some(&quiet));
+    println!(
+        "  server memory (current / peak RSS) after the attacks: {}",
+        memory(server.pid())
+    );
+    server.stop();
+    Ok(())
 }

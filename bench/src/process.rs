@@ -37,15 +37,31 @@ pub fn cpu_per_request(pid: u32, before: f64, f: &Figures, timing: Timing) -> f6
 }
 
 pub fn start(binary: &Path, database: &Database, dir: &Path) -> ServerProcess {
+    start_with(binary, database, dir, true)
+}
+
+/// The server with every default limit in place (the "under attack" scenario).
+pub fn start_defaults(binary: &Path, database: &Database, dir: &Path) -> ServerProcess {
+    start_with(binary, database, dir, false)
+}
+
+fn start_with(binary: &Path, database: &Database, dir: &Path, lift_limits: bool) -> ServerProcess {
     let url = match database {
         Database::Sqlite(path) => format!("sqlite://{}", path.display()),
         Database::Postgres(url) => url.clone(),
     };
     let mut cmd = server_command(binary, &url);
+    // Throughput runs: one client address and one account drive every connection, so the
+    // per-session refresh limit and the per-user session cap are lifted here (the "under
+    // attack" scenario runs with the defaults).
     cmd.env("ACCESS_TOKEN_SECRET", SECRET)
         .env("RUST_LOG", "warn")
         .arg("--static-dir")
         .arg(dir.join("dist"));
+    if lift_limits {
+        cmd.env("REFRESH_RATE_LIMIT", "0")
+            .env("MAX_SESSIONS_PER_USER", "1000");
+    }
     ServerProcess::spawn(cmd)
 }
 

@@ -23,6 +23,9 @@ use crate::refresh::{RefreshOutcome, RefreshReason};
 use crate::state::AuthState;
 use crate::transport::{HttpRequest, HttpResponse};
 
+/// The most pages [`ApiClient::get_json_pages`] fetches for one list.
+pub const MAX_PAGES: usize = 50;
+
 /// Bearer calls to the API. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiClient {
@@ -96,6 +99,26 @@ impl ApiClient {
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let response = self.send(HttpRequest::get(path)).await?;
         crate::json::from_str(&response.body).map_err(ClientError::BadResponse)
+    }
+
+    /// `GET path` for a paginated list (a JSON array per page, the next page named by a
+    /// `Link: <…>; rel="next"` header): follows the links and returns every item, in order.
+    /// Stops after [`MAX_PAGES`] pages, so a misbehaving server cannot keep it looping.
+    pub async fn get_json_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, ClientError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_owned());
+        for _ in 0..MAX_PAGES {
+            let Some(path) = next.take() else { break };
+            let response = self.send(HttpRequest::get(path)).await?;
+            let page: Vec<T> =
+                crate::json::from_str(&response.body).map_err(ClientError::BadResponse)?;
+            items.extend(page);
+            next = response.next_page;
+        }
+        Ok(items)
     }
 
     /// `DELETE path`.

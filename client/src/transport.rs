@@ -87,6 +87,8 @@ pub struct HttpResponse {
     pub body: String,
     /// `Retry-After` in seconds, when the server sent one (429, 503).
     pub retry_after_secs: Option<u32>,
+    /// The target of a `Link: <…>; rel="next"` header (RFC 8288), when there is a next page.
+    pub next_page: Option<String>,
 }
 
 impl HttpResponse {
@@ -96,8 +98,25 @@ impl HttpResponse {
             status,
             body: body.into(),
             retry_after_secs: None,
+            next_page: None,
         }
     }
+}
+
+/// The `rel="next"` target of a `Link` header value (`<url>; rel="next"`, possibly among
+/// other links separated by commas).
+pub fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        params
+            .split(';')
+            .any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            })
+            .then(|| target.to_owned())
+    })
 }
 
 /// Never prints the body (a token response carries the access token).
@@ -110,6 +129,7 @@ impl fmt::Debug for HttpResponse {
                 &format_args!("<{} bytes redacted>", self.body.len()),
             )
             .field("retry_after_secs", &self.retry_after_secs)
+            .field("next_page", &self.next_page)
             .finish()
     }
 }
@@ -202,6 +222,7 @@ impl Transport for FetchTransport {
                 .headers()
                 .get("Retry-After")
                 .and_then(|v| v.trim().parse::<u32>().ok());
+            let next_page = response.headers().get("Link").and_then(|v| next_link(&v));
             let body = response
                 .text()
                 .await
@@ -212,8 +233,28 @@ impl Transport for FetchTransport {
                 status,
                 body,
                 retry_after_secs,
+                next_page,
             })
         }
         .boxed_local()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn the_next_link_is_found_among_others_and_nothing_else_is_taken_for_it() {
+        assert_eq!(
+            next_link(r#"</api/sessions?limit=20&cursor=1.abc>; rel="next""#).as_deref(),
+            Some("/api/sessions?limit=20&cursor=1.abc")
+        );
+        assert_eq!(
+            next_link(r#"</a>; rel="prev", </b>; rel=next"#).as_deref(),
+            Some("/b")
+        );
+        assert_eq!(next_link(r#"</a>; rel="prev""#), None);
+        assert_eq!(next_link("garbage"), None);
     }
 }

@@ -10,7 +10,7 @@ use tokenpair_client::SignOutScope;
 use crate::components::dialog::trap_tab;
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
-use crate::loading::fetch_json;
+use crate::loading::fetch_json_pages;
 use crate::time;
 
 /// What the confirmation dialog is about.
@@ -25,7 +25,8 @@ pub fn Sessions() -> impl IntoView {
     let auth = use_auth();
     let clock = use_clock();
     let version = RwSignal::new(0u32);
-    let sessions = fetch_json::<Vec<SessionInfo>>(|| paths::SESSIONS.into(), version);
+    // Every page of the list (the server pages it; `MAX_SESSIONS_PER_USER` bounds it).
+    let sessions = fetch_json_pages::<SessionInfo>(|| paths::SESSIONS.into(), version);
     let asking = RwSignal::new(None::<Ask>);
     let busy = RwSignal::new(false);
     let status = RwSignal::new(None::<String>);

@@ -120,6 +120,7 @@ fn error(status: u16, code: &str, retry_after: Option<u32>) -> HttpResponse {
         status,
         body: serde_json::json!({ "error": code, "message": format!("fake: {code}") }).to_string(),
         retry_after_secs: retry_after,
+        next_page: None,
     }
 }
 
