@@ -23,7 +23,9 @@ pub fn fetch_json<T>(path: impl Fn() -> String + 'static, trigger: RwSignal<u32>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
-    load(path, trigger, |api, path| async move { api.get_json::<T>(&path).await })
+    load(path, trigger, |api, path| async move {
+        api.get_json::<T>(&path).await
+    })
 }
 
 /// Like [`fetch_json`] for a paginated list: every page, following `Link: rel="next"`.

@@ -165,12 +165,20 @@ pub fn argon2_flood(
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let name = format!("flood{}x{i}x{n}", from.octets()[3]);
-                let (path, body) = if n % 2 == 0 {
-                    ("/api/auth/register", format!(r#"{{"username":"{name}","password":"Password123"}}"#))
+                let (path, body) = if n.is_multiple_of(2) {
+                    (
+                        "/api/auth/register",
+                        format!(r#"{{"username":"{name}","password":"Password123"}}"#),
+                    )
                 } else {
-                    ("/api/auth/login", format!(r#"{{"username":"{name}","password":"wrong"}}"#))
+                    (
+                        "/api/auth/login",
+                        format!(r#"{{"username":"{name}","password":"wrong"}}"#),
+                    )
                 };
-                let Ok(request) = json_post(addr, path, body) else { return };
+                let Ok(request) = json_post(addr, path, body) else {
+                    return;
+                };
                 match send(&mut conn, request).await {
                     Ok(_) => {
                         answers.fetch_add(1, Ordering::Relaxed);
@@ -191,7 +199,11 @@ pub fn argon2_flood(
 
 /// Silent connections and ones that trickle a request head, reopened when the server closes
 /// them, until the returned task is aborted (which ends them all).
-pub fn slow_clients(addr: SocketAddr, silent: usize, trickling: usize) -> tokio::task::JoinHandle<()> {
+pub fn slow_clients(
+    addr: SocketAddr,
+    silent: usize,
+    trickling: usize,
+) -> tokio::task::JoinHandle<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..silent + trickling {

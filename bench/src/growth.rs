@@ -122,12 +122,10 @@ pub async fn snapshot(database: &Database) -> Result<Snapshot, BoxError> {
             }
             total
         }
-        Database::Postgres(_) => sqlx::query(
-            "SELECT pg_total_relation_size('sessions')",
-        )
-        .fetch_one(&db.pool)
-        .await?
-        .try_get(0)?,
+        Database::Postgres(_) => sqlx::query("SELECT pg_total_relation_size('sessions')")
+            .fetch_one(&db.pool)
+            .await?
+            .try_get(0)?,
     };
     db.close().await;
     Ok(Snapshot { sessions, bytes })

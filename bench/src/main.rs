@@ -275,7 +275,10 @@ async fn under_attack(
     println!("\n== under attack ({backend}, default limits): what another user sees");
     let quiet = attack::victim(addr, duration).await?;
     quiet.print("quiet server", None);
-    for (name, addresses) in [("Argon2 flood, 1 address", 1u8), ("Argon2 flood, 64 addresses", 64)] {
+    for (name, addresses) in [
+        ("Argon2 flood, 1 address", 1u8),
+        ("Argon2 flood, 64 addresses", 64),
+    ] {
         let stop = Arc::new(AtomicBool::new(false));
         let flood = attack::argon2_flood(addr, 64, addresses, stop.clone());
         tokio::time::sleep(Duration::from_millis(500)).await;

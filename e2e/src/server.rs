@@ -122,6 +122,9 @@ impl Server {
             .args(["--refresh-token-expiry", self.options.refresh_token_expiry])
             .args(&self.options.extra_args)
             .env("ACCESS_TOKEN_SECRET", self.secret)
+            // 3-second access tokens refresh far more often than real ones: lift the
+            // per-session refresh limit above what the journeys need (server tests cover it).
+            .env("REFRESH_RATE_LIMIT", "120")
             .env("RUST_LOG", "info")
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

@@ -53,6 +53,7 @@ async fn through_nginx_and_two_instances_sign_in_reload_refresh_and_sign_out_use
         .env("SERVER_BIN", target.join("release/tokenpair-server"))
         // Short access tokens, so the journey sees refreshes; info logs name each event.
         .env("ACCESS_TOKEN_EXPIRY", "3s")
+        .env("REFRESH_RATE_LIMIT", "120")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -212,7 +212,8 @@ impl From<PasswordError> for ApiError {
         match e {
             PasswordError::Busy(Refused::AddressBusy(_)) => ApiError::RateLimited {
                 retry_after: 1,
-                message: "Another sign-in from this address is being checked. Try again in a second.",
+                message:
+                    "Another sign-in from this address is being checked. Try again in a second.",
             },
             PasswordError::Busy(_) => ApiError::Busy { retry_after: 1 },
             other => ApiError::Internal(other.to_string()),

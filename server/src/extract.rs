@@ -111,7 +111,9 @@ impl RefreshCookie {
                 continue;
             }
             found = match found {
-                RefreshCookie::Absent => RefreshCookie::One(value.trim().trim_matches('"').to_owned()),
+                RefreshCookie::Absent => {
+                    RefreshCookie::One(value.trim().trim_matches('"').to_owned())
+                }
                 _ => return RefreshCookie::Several,
             };
         }

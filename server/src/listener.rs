@@ -61,7 +61,9 @@ fn open_files_limit() -> usize {
     };
     // SAFETY: getrlimit only writes the struct we pass.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX).min(1 << 20)
+        usize::try_from(limit.rlim_cur)
+            .unwrap_or(usize::MAX)
+            .min(1 << 20)
     } else {
         1024
     }
@@ -157,10 +159,8 @@ pub async fn serve_connections(
                 request.extensions_mut().insert(ConnectInfo(remote));
                 request
             });
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(service),
-        );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         connections.spawn(async move {
             let _slot = slot;
@@ -172,7 +172,10 @@ pub async fn serve_connections(
 
     drop(listener);
     let open = graceful.count();
-    tracing::info!(open, "shutting down: no new connections; waiting for requests in flight");
+    tracing::info!(
+        open,
+        "shutting down: no new connections; waiting for requests in flight"
+    );
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.shutdown_timeout) => {
@@ -203,7 +206,10 @@ fn warn_now_and_then(last: &mut Option<Instant>, suppressed: &mut u64, warn: imp
         return;
     }
     if *suppressed > 0 {
-        tracing::warn!(repeats = *suppressed, "(the warning below repeated since the last one)");
+        tracing::warn!(
+            repeats = *suppressed,
+            "(the warning below repeated since the last one)"
+        );
     }
     *suppressed = 0;
     *last = Some(Instant::now());

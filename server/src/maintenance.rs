@@ -27,10 +27,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         loop {
             every.tick().await;
             match prune(&state, now_ms()).await {
-                Ok(p) if p.sessions > 0 => tracing::info!(
-                    sessions = p.sessions,
-                    "pruned ended sessions"
-                ),
+                Ok(p) if p.sessions > 0 => {
+                    tracing::info!(sessions = p.sessions, "pruned ended sessions")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "prune failed"),
             }

@@ -26,8 +26,16 @@
 //!
 //! Each key is one upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`); keys are taken in a
 //! fixed order, so concurrent attempts on several instances neither lose counts nor deadlock.
+//!
+//! ## Refusing without the database
+//! Each instance remembers the blocks it has seen until they end ([`Blocks`]): an attacker
+//! hammering a blocked key is refused from memory, so a flood of refusals costs no database
+//! round trip (and other users' requests do not queue behind it). The database stays the
+//! truth: a key not remembered here is checked there.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sqlx::Row;
@@ -68,6 +76,43 @@ pub enum Attempt<'a> {
 #[derive(Clone)]
 pub struct Throttle {
     db: Db,
+    blocks: Arc<Blocks>,
+}
+
+/// Blocks this instance has seen, key → end (unix ms). Bounded: expired entries are dropped
+/// when it grows, and it is emptied if that is not enough.
+#[derive(Default)]
+pub struct Blocks(Mutex<HashMap<String, i64>>);
+
+const MAX_REMEMBERED_BLOCKS: usize = 10_000;
+
+impl Blocks {
+    /// The latest end of a remembered block among `keys`, if one is still running.
+    fn until(&self, keys: &[(String, Rule, bool)], now: i64) -> Option<i64> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.iter()
+            .filter_map(|(k, _, _)| map.get(k).copied())
+            .filter(|until| *until > now)
+            .max()
+    }
+
+    fn remember(&self, key: &str, until: i64, now: i64) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_REMEMBERED_BLOCKS {
+            map.retain(|_, u| *u > now);
+            if map.len() >= MAX_REMEMBERED_BLOCKS {
+                map.clear();
+            }
+        }
+        map.insert(key.to_owned(), until);
+    }
+
+    fn forget(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
 }
 
 /// An attempt counted as a failure until [`Reservation::succeeded`] takes it back.
@@ -115,7 +160,10 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 
 impl Throttle {
     pub fn new(db: Db) -> Self {
-        Throttle { db }
+        Throttle {
+            db,
+            blocks: Arc::default(),
+        }
     }
 
     /// Counts a sign-in attempt as a failure before the password is checked, or refuses it
@@ -136,6 +184,11 @@ impl Throttle {
 
     async fn count(&self, keys: &[(String, Rule, bool)]) -> Result<Result<(), Duration>, DbError> {
         let now = now_ms();
+        if let Some(until) = self.blocks.until(keys, now) {
+            return Ok(Err(Duration::from_millis(
+                u64::try_from(until - now).unwrap_or(1000),
+            )));
+        }
         let quiet = now - ms(QUIET_RESET);
         let mut tx = self.db.begin().await?;
         let mut refused_until = 0i64;
@@ -161,11 +214,13 @@ impl Throttle {
             let failures: i64 = row.try_get(0)?;
             let blocked_until: i64 = row.try_get(1)?;
             if blocked_until > now {
+                self.blocks.remember(key, blocked_until, now);
                 refused_until = refused_until.max(blocked_until);
                 continue;
             }
             let block = block_after(failures, *rule);
             if !block.is_zero() {
+                self.blocks.remember(key, now + ms(block), now);
                 sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
                     .bind(now + ms(block))
                     .bind(key)
@@ -199,6 +254,8 @@ impl Throttle {
     async fn take_back(&self, reservation: Reservation, success: bool) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
         for (key, rule, cleared_by_success) in &reservation.keys {
+            // A block this attempt set may be lifted now: let the database decide again.
+            self.blocks.forget(key);
             if success && *cleared_by_success {
                 sqlx::query("DELETE FROM login_throttle WHERE key = $1")
                     .bind(key)
@@ -247,7 +304,10 @@ mod tests {
         assert_eq!(block_after(6, PAIR), Duration::from_secs(2));
         assert_eq!(block_after(7, PAIR), Duration::from_secs(4));
         assert_eq!(block_after(40, PAIR), PAIR.max_block);
-        assert_eq!(block_after(10_000, ACCOUNT_UNTRUSTED), ACCOUNT_UNTRUSTED.max_block);
+        assert_eq!(
+            block_after(10_000, ACCOUNT_UNTRUSTED),
+            ACCOUNT_UNTRUSTED.max_block
+        );
     }
 
     #[test]

@@ -100,7 +100,9 @@ mod tests {
         assert_eq!(cookie.path(), Some(DEVICE_COOKIE_PATH));
         assert!(devices.verify(cookie.value(), 7).is_some());
         assert!(devices.verify(cookie.value(), 8).is_none());
-        assert!(TrustedDevices::new([4; 32]).verify(cookie.value(), 7).is_none());
+        assert!(TrustedDevices::new([4; 32])
+            .verify(cookie.value(), 7)
+            .is_none());
     }
 
     #[test]

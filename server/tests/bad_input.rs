@@ -232,7 +232,12 @@ async fn garbage_refresh_cookies_are_a_401_invalid_refresh_token_never_a_500() {
         .send()
         .await
         .unwrap();
-    let refused = expect_error(response, StatusCode::BAD_REQUEST, "multiple_refresh_cookies").await;
+    let refused = expect_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "multiple_refresh_cookies",
+    )
+    .await;
     assert!(set_cookies(&refused.headers).is_empty());
     let response = server
         .auth_post("/api/auth/refresh")

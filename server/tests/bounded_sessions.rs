@@ -30,8 +30,14 @@ async fn a_session_is_one_row_whatever_its_rotation_count_and_old_tokens_are_sti
     }
     // Generation 3 of 200: no row was kept for it, and it is still recognised as a replay.
     expect_refresh_refused(server.refresh(&tokens[3]).await, "refresh_token_reused").await;
-    assert_eq!(server.revoked_reason(&current.sid).await.as_deref(), Some("reuse"));
-    assert_eq!(server.me(&current.access).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.revoked_reason(&current.sid).await.as_deref(),
+        Some("reuse")
+    );
+    assert_eq!(
+        server.me(&current.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -59,9 +65,16 @@ async fn a_session_that_refreshes_too_often_gets_429_and_keeps_its_token() {
         t = server.refresh_ok(&t.refresh).await;
     }
     let response = server.refresh(&t.refresh).await;
-    assert!(set_cookies(response.headers()).is_empty(), "the cookie is kept");
+    assert!(
+        set_cookies(response.headers()).is_empty(),
+        "the cookie is kept"
+    );
     let limited = expect_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-    let wait: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // A minute later (the window moved back in the database) the same token rotates.
     sqlx::query("UPDATE sessions SET refresh_window_start = refresh_window_start - 61000")
@@ -82,9 +95,15 @@ async fn a_sign_in_beyond_the_cap_ends_the_least_recently_used_session() {
     // `a` is the oldest but was just used: `b` is the least recently used.
     let a = server.refresh_ok(&a.refresh).await;
     let d = server.session(USER1_ID).await;
-    assert_eq!(server.revoked_reason(&b.sid).await.as_deref(), Some("evicted"));
+    assert_eq!(
+        server.revoked_reason(&b.sid).await.as_deref(),
+        Some("evicted")
+    );
     expect_refresh_refused(server.refresh(&b.refresh).await, "session_expired").await;
-    assert_eq!(server.me(&b.access).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.me(&b.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     for live in [&a, &c, &d] {
         server.assert_access_works(&live.access, USER1_ID).await;
     }
@@ -149,7 +168,13 @@ async fn the_sessions_list_comes_in_pages_linked_by_rel_next() {
         .await
         .unwrap();
     assert_eq!(all.len(), 5);
-    for bad in ["limit=0", "limit=101", "limit=x", "cursor=nonsense", "cursor=1.a%20b"] {
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "cursor=nonsense",
+        "cursor=1.a%20b",
+    ] {
         let r = server
             .get_bearer(&format!("/api/sessions?{bad}"), &me.access)
             .send()

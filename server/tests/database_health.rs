@@ -22,7 +22,10 @@ async fn health_is_ok_while_the_database_takes_writes_and_503_when_it_does_not()
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "unavailable");
     assert_eq!(body["error"], "database_unavailable");
-    assert!(body["message"].as_str().unwrap().contains("refuses writes"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("refuses writes"),
+        "{body}"
+    );
     make_writes_fail(&server, false).await;
     assert_eq!(health(&server).await.0, StatusCode::OK);
 }
@@ -46,5 +49,8 @@ async fn a_deleted_or_replaced_sqlite_file_fails_the_health_check() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, body) = health(&server).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body["message"].as_str().unwrap().contains("was replaced"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("was replaced"),
+        "{body}"
+    );
 }

@@ -41,10 +41,7 @@ async fn prune_deletes_ended_sessions_and_keeps_live_ones() {
 
     let later = now_ms() + ENDED_RETENTION_MS + 1_000;
     let pruned = prune(&server.state, later).await.unwrap();
-    assert_eq!(
-        pruned,
-        Pruned { sessions: 1 }
-    );
+    assert_eq!(pruned, Pruned { sessions: 1 });
     assert_eq!(count(&server, "sessions").await, 1);
     assert_eq!(
         server.generation(&live.sid).await,

@@ -49,12 +49,12 @@ async fn only_the_sha256_of_a_refresh_token_is_stored_never_the_token() {
         let stored: i64 = sqlx::query(
             "SELECT COUNT(*) FROM sessions WHERE token_hash = $1 OR prev_token_hash = $1",
         )
-            .bind(hash)
-            .fetch_one(&server.state.db.pool)
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap();
+        .bind(hash)
+        .fetch_one(&server.state.db.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
         assert_eq!(stored, 1, "the SHA-256 of the token is stored");
     }
 

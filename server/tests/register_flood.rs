@@ -8,7 +8,11 @@ use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 
-async fn register_from(server: &TestServer, client: &Client, name: impl AsRef<str>) -> reqwest::Response {
+async fn register_from(
+    server: &TestServer,
+    client: &Client,
+    name: impl AsRef<str>,
+) -> reqwest::Response {
     let name = name.as_ref();
     client
         .post(server.url("/api/auth/register"))
@@ -27,7 +31,11 @@ async fn registering_a_taken_name_is_refused_before_any_password_hashing() {
     expect_error(r, StatusCode::CONFLICT, "username_taken").await;
     let r = register_from(&server, &client_at(1), "USER1").await;
     expect_error(r, StatusCode::CONFLICT, "username_taken").await;
-    assert_eq!(server.state.passwords.runs(), runs, "no Argon2 run for a taken name");
+    assert_eq!(
+        server.state.passwords.runs(),
+        runs,
+        "no Argon2 run for a taken name"
+    );
 }
 
 #[tokio::test]
@@ -37,8 +45,14 @@ async fn a_parallel_flood_of_registrations_from_one_address_is_throttled() {
     let responses = join_all((0..48).map(|_| register_from(&server, &flooder, "user1"))).await;
     let got: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
     let conflicts = got.iter().filter(|s| **s == StatusCode::CONFLICT).count();
-    let refused = got.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
-    assert_eq!(conflicts, 20, "20 free registration attempts per address: {got:?}");
+    let refused = got
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        conflicts, 20,
+        "20 free registration attempts per address: {got:?}"
+    );
     assert_eq!(refused, 28, "{got:?}");
     let retry_after = responses
         .iter()
@@ -63,12 +77,26 @@ async fn one_address_flooding_the_password_queue_leaves_room_for_everybody_else(
         server.login_from(&client_at(5), USER2, None).await
     };
     let (flood, other) = tokio::join!(flood, other);
-    assert_eq!(other.status(), StatusCode::OK, "another user signs in during the flood");
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another user signs in during the flood"
+    );
     let got: Vec<StatusCode> = flood.iter().map(|r| r.status()).collect();
     let created = got.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let limited = got.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let limited = got
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
     assert!(created >= 1, "{got:?}");
     assert_eq!(created + limited, 16, "{got:?}");
-    assert!(limited >= 1, "more than two at once from one address are refused: {got:?}");
-    assert_eq!(server.state.passwords.queue().admitted(), 0, "every place given back");
+    assert!(
+        limited >= 1,
+        "more than two at once from one address are refused: {got:?}"
+    );
+    assert_eq!(
+        server.state.passwords.queue().admitted(),
+        0,
+        "every place given back"
+    );
 }

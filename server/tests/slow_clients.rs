@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use reqwest::StatusCode;
+use tokenpair_testkit::ServerProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokenpair_testkit::ServerProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tokenpair-server");
 
@@ -105,7 +105,11 @@ async fn shutdown_ends_at_its_deadline_even_with_a_client_holding_a_half_sent_re
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     server.shutdown_within(Duration::from_secs(5)).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     drop(stuck);
 }
 
@@ -128,7 +132,14 @@ async fn out_of_file_descriptors_accept_backs_off_logs_rarely_and_the_server_rec
     // A cap far above the descriptor limit, so `accept` itself fails.
     let running = spawn_with_few_file_descriptors(
         dir.path(),
-        &["--max-connections", "1000", "--header-read-timeout", "2s", "--shutdown-timeout", "1s"],
+        &[
+            "--max-connections",
+            "1000",
+            "--header-read-timeout",
+            "2s",
+            "--shutdown-timeout",
+            "1s",
+        ],
     );
     let addr = running.base.trim_start_matches("http://").to_owned();
     let mut hogs = Vec::new();
@@ -148,11 +159,20 @@ async fn out_of_file_descriptors_accept_backs_off_logs_rarely_and_the_server_rec
         .expect("served after the flood");
     assert_eq!(health.status(), StatusCode::OK);
     let started = Instant::now();
-    let log = tokio::task::spawn_blocking(move || running.stop()).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "shutdown took {:?}", started.elapsed());
+    let log = tokio::task::spawn_blocking(move || running.stop())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
     let warnings = log.matches("accept failed").count();
     assert!(warnings >= 1, "the accept errors are logged: {log}");
-    assert!(warnings <= 2, "… but not in a loop ({warnings} lines): {log}");
+    assert!(
+        warnings <= 2,
+        "… but not in a loop ({warnings} lines): {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,7 +194,9 @@ async fn with_the_default_cap_a_descriptor_flood_never_makes_accept_fail() {
         .expect("served once silent connections time out");
     assert_eq!(health.status(), StatusCode::OK);
     drop(hogs);
-    let log = tokio::task::spawn_blocking(move || running.stop()).await.unwrap();
+    let log = tokio::task::spawn_blocking(move || running.stop())
+        .await
+        .unwrap();
     assert!(!log.contains("accept failed"), "{log}");
     assert!(log.contains("connection limit reached"), "{log}");
 }

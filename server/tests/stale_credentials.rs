@@ -8,7 +8,11 @@ use common::*;
 use reqwest::header;
 use reqwest::StatusCode;
 
-async fn global_logout(server: &TestServer, cookie: Option<&str>, bearer: Option<&str>) -> StatusCode {
+async fn global_logout(
+    server: &TestServer,
+    cookie: Option<&str>,
+    bearer: Option<&str>,
+) -> StatusCode {
     let mut request = server.auth_post("/api/auth/logout?scope=global");
     if let Some(c) = cookie {
         request = request.header(header::COOKIE, format!("refresh_token={c}"));
@@ -26,18 +30,33 @@ async fn global_logout_with_a_stale_credential_revokes_nothing() {
 
     // A session that was signed out: its last refresh token and its access token.
     let ended = server.session(USER1_ID).await;
-    assert_eq!(server.logout(&ended.refresh).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.logout(&ended.refresh).await.status(),
+        StatusCode::NO_CONTENT
+    );
     // A token rotated two generations ago (past any grace), of a session that lives on.
     let old = server.session(USER1_ID).await;
     let newer = server.refresh_ok(&old.refresh).await;
     let newest = server.refresh_ok(&newer.refresh).await;
 
     for (what, cookie, bearer) in [
-        ("the cookie of a signed-out session", Some(ended.refresh.as_str()), None),
+        (
+            "the cookie of a signed-out session",
+            Some(ended.refresh.as_str()),
+            None,
+        ),
         ("a revoked access token", None, Some(ended.access.as_str())),
-        ("both", Some(ended.refresh.as_str()), Some(ended.access.as_str())),
+        (
+            "both",
+            Some(ended.refresh.as_str()),
+            Some(ended.access.as_str()),
+        ),
     ] {
-        assert_eq!(global_logout(&server, cookie, bearer).await, StatusCode::NO_CONTENT, "{what}");
+        assert_eq!(
+            global_logout(&server, cookie, bearer).await,
+            StatusCode::NO_CONTENT,
+            "{what}"
+        );
         server.assert_access_works(&live.access, USER1_ID).await;
     }
     // The rotated token: logout does not count it as reuse either (refresh would).
@@ -55,7 +74,10 @@ async fn global_logout_with_a_stale_credential_revokes_nothing() {
         global_logout(&server, Some(&newest.refresh), None).await,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(server.me(&live.access).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.me(&live.access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -85,26 +107,45 @@ async fn two_refresh_cookies_are_refused_and_neither_session_changes() {
         "refresh_token={}; refresh_token={}",
         victim.refresh, attacker.refresh
     );
-    for path in ["/api/auth/refresh", "/api/auth/logout", "/api/auth/logout?scope=global"] {
+    for path in [
+        "/api/auth/refresh",
+        "/api/auth/logout",
+        "/api/auth/logout?scope=global",
+    ] {
         let response = server
             .auth_post(path)
             .header(header::COOKIE, &both)
             .send()
             .await
             .unwrap();
-        let refused =
-            expect_error(response, StatusCode::BAD_REQUEST, "multiple_refresh_cookies").await;
-        assert!(set_cookies(&refused.headers).is_empty(), "{path}: no cookie touched");
+        let refused = expect_error(
+            response,
+            StatusCode::BAD_REQUEST,
+            "multiple_refresh_cookies",
+        )
+        .await;
+        assert!(
+            set_cookies(&refused.headers).is_empty(),
+            "{path}: no cookie touched"
+        );
     }
     // Two Cookie headers are the same thing.
     let response = server
         .auth_post("/api/auth/refresh")
         .header(header::COOKIE, format!("refresh_token={}", victim.refresh))
-        .header(header::COOKIE, format!("refresh_token={}", attacker.refresh))
+        .header(
+            header::COOKIE,
+            format!("refresh_token={}", attacker.refresh),
+        )
         .send()
         .await
         .unwrap();
-    expect_error(response, StatusCode::BAD_REQUEST, "multiple_refresh_cookies").await;
+    expect_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        "multiple_refresh_cookies",
+    )
+    .await;
 
     assert_eq!(server.generation(&victim.sid).await, Some(0));
     assert_eq!(server.generation(&attacker.sid).await, Some(0));

@@ -47,7 +47,9 @@ async fn a_distributed_attack_cannot_lock_the_owner_out_of_a_known_device() {
     }
     let mut refused = 0;
     for addr in 11..=70 {
-        let r = server.login_from(&client_at(addr), ("user1", "wrong"), None).await;
+        let r = server
+            .login_from(&client_at(addr), ("user1", "wrong"), None)
+            .await;
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
             refused += 1;
         }
@@ -56,8 +58,14 @@ async fn a_distributed_attack_cannot_lock_the_owner_out_of_a_known_device() {
 
     // … but the owner's known device signs in, from a blocked address or any other.
     for from in [1, 200, 250] {
-        let r = server.login_from(&client_at(from), USER1, Some(&device)).await;
-        assert_eq!(r.status(), StatusCode::OK, "known device from 127.0.1.{from}");
+        let r = server
+            .login_from(&client_at(from), USER1, Some(&device))
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "known device from 127.0.1.{from}"
+        );
     }
 }
 
@@ -99,11 +107,17 @@ async fn the_owner_signs_in_from_a_new_address_after_failures_from_ten_others() 
         }
     }
     for addr in 11..=20 {
-        let r = server.login_from(&client_at(addr), ("user1", "wrong"), None).await;
+        let r = server
+            .login_from(&client_at(addr), ("user1", "wrong"), None)
+            .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     let r = server.login_from(&client_at(99), USER1, None).await;
-    assert_eq!(r.status(), StatusCode::OK, "60 failures stay under the account-wide limit");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "60 failures stay under the account-wide limit"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +126,9 @@ async fn a_known_device_is_limited_by_its_own_failures() {
     let device = sign_in_for_device_cookie(&server, 200).await;
     let thief = client_at(7);
     for _ in 0..5 {
-        let r = server.login_from(&thief, ("user1", "wrong"), Some(&device)).await;
+        let r = server
+            .login_from(&thief, ("user1", "wrong"), Some(&device))
+            .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     let r = server.login_from(&thief, USER1, Some(&device)).await;
@@ -127,14 +143,19 @@ async fn a_burst_of_concurrent_guesses_gets_at_most_five_password_checks() {
     let server = start().await;
     let attacker = client_at(3);
     let runs_before = server.state.passwords.runs();
-    let responses = join_all(
-        (0..60).map(|_| server.login_from(&attacker, ("user1", "wrong"), None)),
-    )
-    .await;
+    let responses =
+        join_all((0..60).map(|_| server.login_from(&attacker, ("user1", "wrong"), None))).await;
     let got = statuses(responses);
     let checks = server.state.passwords.runs() - runs_before;
-    assert!(checks <= 5, "{checks} password checks for one address and account");
-    assert_eq!(count(&got, StatusCode::UNAUTHORIZED) as u64, checks, "{got:?}");
+    assert!(
+        checks <= 5,
+        "{checks} password checks for one address and account"
+    );
+    assert_eq!(
+        count(&got, StatusCode::UNAUTHORIZED) as u64,
+        checks,
+        "{got:?}"
+    );
     assert_eq!(
         count(&got, StatusCode::TOO_MANY_REQUESTS) + count(&got, StatusCode::UNAUTHORIZED),
         60,
@@ -168,7 +189,10 @@ async fn a_success_on_another_account_does_not_clear_the_address_counter() {
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!(unauthorized, 20, "the address limit holds: 20 free failures");
+    assert_eq!(
+        unauthorized, 20,
+        "the address limit holds: 20 free failures"
+    );
     assert!(refused >= 30, "{refused}");
 }
 

@@ -73,8 +73,11 @@ impl DbHealth {
             }
         }
         let result = self.probe().await;
-        *self.inner.last.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), result.clone()));
+        *self
+            .inner
+            .last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), result.clone()));
         result
     }
 

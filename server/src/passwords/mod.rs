@@ -53,7 +53,11 @@ impl Passwords {
 
     /// Hashes a new password, waiting for a turn in the queue (`addr`: who asks; `None` for
     /// the server itself).
-    pub async fn hash(&self, addr: Option<IpAddr>, password: String) -> Result<String, PasswordError> {
+    pub async fn hash(
+        &self,
+        addr: Option<IpAddr>,
+        password: String,
+    ) -> Result<String, PasswordError> {
         let slot = self.queue.admit(addr).await?;
         self.runs.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {

@@ -108,13 +108,11 @@ impl PasswordQueue {
         if inner.admitted.fetch_add(1, Ordering::AcqRel) >= inner.limits.max_admitted {
             return Err(Refused::Full);
         }
-        let permit = tokio::time::timeout(
-            inner.limits.max_wait,
-            inner.running.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| Refused::Timeout)?
-        .map_err(|_| Refused::Full)?;
+        let permit =
+            tokio::time::timeout(inner.limits.max_wait, inner.running.clone().acquire_owned())
+                .await
+                .map_err(|_| Refused::Timeout)?
+                .map_err(|_| Refused::Full)?;
         let addr = admitted.addr;
         std::mem::forget(admitted);
         Ok(Slot {
@@ -152,7 +150,10 @@ impl Inner {
     fn release(&self, addr: Option<IpAddr>) {
         self.admitted.fetch_sub(1, Ordering::AcqRel);
         if let Some(addr) = addr {
-            let mut map = self.per_address.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut map = self
+                .per_address
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             if let Some(n) = map.get_mut(&addr) {
                 *n -= 1;
                 if *n == 0 {

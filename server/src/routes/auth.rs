@@ -22,7 +22,9 @@ use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 use crate::cookies::{clear_refresh_cookie, refresh_cookie};
 use crate::csrf;
 use crate::error::{ApiError, RefreshErrorKind};
-use crate::extract::{bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, ClientIp, RefreshCookie};
+use crate::extract::{
+    bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, ClientIp, RefreshCookie,
+};
 use crate::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
@@ -63,7 +65,15 @@ pub async fn register(
         .register(&state.passwords, Some(ip), &username, password)
         .await?;
     tracing::info!(user = user.id, "account registered");
-    signed_in(&state, &headers, jar, user.id, user.username, StatusCode::CREATED).await
+    signed_in(
+        &state,
+        &headers,
+        jar,
+        user.id,
+        user.username,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// `POST /api/auth/login` → 200 `{access_token, token_type, expires_in, user}` + cookies.
@@ -89,13 +99,14 @@ pub async fn login(
         },
     };
     // Counted before Argon2 runs: a burst gets no more password checks than the rules allow.
-    let reservation = state
-        .throttle
-        .reserve(&attempt)
-        .await?
-        .map_err(|wait| ApiError::TooManyAttempts {
-            retry_after: retry_after_secs(wait),
-        })?;
+    let reservation =
+        state
+            .throttle
+            .reserve(&attempt)
+            .await?
+            .map_err(|wait| ApiError::TooManyAttempts {
+                retry_after: retry_after_secs(wait),
+            })?;
 
     let valid = match check_password(&state, ip, password, user.as_ref()).await {
         Ok(valid) => valid,
@@ -111,7 +122,15 @@ pub async fn login(
         return Err(ApiError::InvalidCredentials);
     };
     state.throttle.succeeded(reservation).await?;
-    signed_in(&state, &headers, jar, user.id, user.username, StatusCode::OK).await
+    signed_in(
+        &state,
+        &headers,
+        jar,
+        user.id,
+        user.username,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// One Argon2 run, whether the user exists or not: same work, same answer.

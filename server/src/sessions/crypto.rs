@@ -82,7 +82,12 @@ impl TokenMinter {
 
     /// The token for a known secret (the grace answer rebuilds the winner's token this way).
     /// Session ids are base64url of 16 random bytes ([`crate::tokens::random_id`]).
-    pub fn assemble(&self, sid: &str, generation: i64, secret: &[u8; SECRET_BYTES]) -> RefreshToken {
+    pub fn assemble(
+        &self,
+        sid: &str,
+        generation: i64,
+        secret: &[u8; SECRET_BYTES],
+    ) -> RefreshToken {
         let mut bytes = Vec::with_capacity(TOKEN_BYTES);
         let sid_bytes = URL_SAFE_NO_PAD.decode(sid).unwrap_or_default();
         bytes.extend_from_slice(&sid_bytes);
@@ -203,7 +208,10 @@ mod tests {
         let m = TokenMinter::new([7; 32]);
         let (t, secret) = m.mint(SID, 0);
         assert_eq!(t.0.len(), TOKEN_CHARS);
-        assert!(t.0.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(t
+            .0
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert_eq!(secret.len() * 8, 256);
     }
 

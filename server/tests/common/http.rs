@@ -176,17 +176,27 @@ pub fn set_cookies(headers: &HeaderMap) -> Vec<SetCookie> {
 pub fn the_refresh_cookie(headers: &HeaderMap) -> SetCookie {
     let all = set_cookies(headers);
     assert!(
-        all.iter().all(|c| c.name == "refresh_token" || c.name == "device"),
+        all.iter()
+            .all(|c| c.name == "refresh_token" || c.name == "device"),
         "only the refresh and device cookies: {all:?}"
     );
-    let mut refresh: Vec<SetCookie> = all.into_iter().filter(|c| c.name == "refresh_token").collect();
-    assert_eq!(refresh.len(), 1, "exactly one refresh_token Set-Cookie: {refresh:?}");
+    let mut refresh: Vec<SetCookie> = all
+        .into_iter()
+        .filter(|c| c.name == "refresh_token")
+        .collect();
+    assert_eq!(
+        refresh.len(),
+        1,
+        "exactly one refresh_token Set-Cookie: {refresh:?}"
+    );
     refresh.remove(0)
 }
 
 /// The `Set-Cookie: device=…` of a sign-in response, if any.
 pub fn the_device_cookie(headers: &HeaderMap) -> Option<SetCookie> {
-    set_cookies(headers).into_iter().find(|c| c.name == "device")
+    set_cookies(headers)
+        .into_iter()
+        .find(|c| c.name == "device")
 }
 
 /// A JSON error answer, taken apart.

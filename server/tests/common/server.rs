@@ -143,7 +143,9 @@ pub fn client_at(last: u8) -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
-        .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 1, last)))
+        .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            127, 0, 1, last,
+        )))
         .build()
         .expect("reqwest client")
 }
@@ -394,7 +396,10 @@ impl Drop for TestServer {
 pub async fn make_writes_fail(server: &TestServer, on: bool) {
     let pool = &server.state.db.pool;
     let statements: Vec<String> = match (server.sqlite_path().is_some(), on) {
-        (true, on) => vec![format!("PRAGMA query_only = {}", if on { "ON" } else { "OFF" })],
+        (true, on) => vec![format!(
+            "PRAGMA query_only = {}",
+            if on { "ON" } else { "OFF" }
+        )],
         (false, true) => {
             let mut s = vec!["CREATE OR REPLACE FUNCTION tokenpair_test_disk_full() RETURNS trigger \
                  LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END; $$"
@@ -413,7 +418,10 @@ pub async fn make_writes_fail(server: &TestServer, on: bool) {
             .collect(),
     };
     for sql in statements {
-        sqlx::query(&sql).execute(pool).await.expect("switch writes");
+        sqlx::query(&sql)
+            .execute(pool)
+            .await
+            .expect("switch writes");
     }
     // The health check reuses a result for a second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
