@@ -239,22 +239,3 @@ impl Transport for FetchTransport {
         .boxed_local()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::next_link;
-
-    #[test]
-    fn the_next_link_is_found_among_others_and_nothing_else_is_taken_for_it() {
-        assert_eq!(
-            next_link(r#"</api/sessions?limit=20&cursor=1.abc>; rel="next""#).as_deref(),
-            Some("/api/sessions?limit=20&cursor=1.abc")
-        );
-        assert_eq!(
-            next_link(r#"</a>; rel="prev", </b>; rel=next"#).as_deref(),
-            Some("/b")
-        );
-        assert_eq!(next_link(r#"</a>; rel="prev""#), None);
-        assert_eq!(next_link("garbage"), None);
-    }
-}

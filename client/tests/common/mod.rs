@@ -67,6 +67,8 @@ pub struct Counters {
     pub logout_requests: u32,
     pub login_requests: u32,
     pub health_requests: u32,
+    /// Requests for the paginated test list (`/api/pages`).
+    pub page_requests: u32,
 }
 
 pub struct ServerState {
@@ -468,6 +470,24 @@ impl Transport for FakeServer {
                     (Method::Post, paths::LOGOUT) => s.logout(cookie, false),
                     (Method::Post, paths::LOGOUT_GLOBAL) => s.logout(cookie, true),
                     (Method::Get, paths::ME) => (s.me(request.bearer.as_deref()), None),
+                    // A paginated list: items 1–5, two per page, linked by `rel="next"`.
+                    (Method::Get, path) if path.starts_with("/api/pages") => {
+                        let page: u32 = path
+                            .split("page=")
+                            .nth(1)
+                            .and_then(|p| p.parse().ok())
+                            .unwrap_or(0);
+                        let items: Vec<u32> = (page * 2 + 1..=(page * 2 + 2).min(5)).collect();
+                        let mut response = HttpResponse::new(
+                            200,
+                            serde_json::to_string(&items).unwrap_or_default(),
+                        );
+                        if page < 2 {
+                            response.next_page = Some(format!("/api/pages?page={}", page + 1));
+                        }
+                        s.counters.page_requests += 1;
+                        (response, None)
+                    }
                     (Method::Get, "/api/health") => {
                         s.counters.health_requests += 1;
                         (HttpResponse::new(200, "{\"status\":\"ok\"}"), None)
