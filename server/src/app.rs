@@ -5,6 +5,7 @@
 //! /api/me                                     GET, Bearer                  routes/me.rs
 //! /api/sessions, /api/sessions/{id}           GET / DELETE, Bearer         routes/sessions.rs
 //! /api/health                                 GET                          routes/mod.rs
+//! /.well-known/jwks.json                      GET, public keys             tokens/jwks.rs
 //! /api/*  (anything else)                     JSON 404 / 405               routes/mod.rs
 //! everything else                             the SPA                      spa.rs
 //! ```
@@ -19,7 +20,7 @@ use crate::headers::SetHeaders;
 use crate::listener::{default_max_connections, serve_connections, ConnectionLimits};
 use crate::request_log::RequestLog;
 use crate::state::{AppState, StartupError};
-use crate::{maintenance, routes, spa};
+use crate::{maintenance, routes, spa, tokens};
 
 pub use crate::headers::BODY_LIMIT;
 
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
     let body_timeout = RequestBodyTimeoutLayer::new(state.config.header_read_timeout);
     Router::new()
         .merge(api_layers(routes::api(&state)))
+        .merge(tokens::jwks::router())
         .merge(spa::router(&state))
         .layer(SetHeaders::every_response())
         .layer(RequestLog)
@@ -53,6 +55,7 @@ pub async fn serve(
 ) -> Result<(), StartupError> {
     let prune = maintenance::spawn(state.clone());
     let watch = state.health.spawn_watch();
+    let keys = state.tokens.spawn_reload();
     let config = &state.config;
     let limits = ConnectionLimits {
         header_read_timeout: config.header_read_timeout,
@@ -65,5 +68,8 @@ pub async fn serve(
     serve_connections(listener, router(state), limits, shutdown).await;
     prune.abort();
     watch.abort();
+    if let Some(keys) = keys {
+        keys.abort();
+    }
     Ok(())
 }

@@ -43,9 +43,9 @@ pub struct Args {
     )]
     pub database_url: String,
 
-    /// HMAC-SHA256 key for access tokens, at least 32 bytes of random data
-    /// (e.g. `openssl rand -base64 48`). Unset: a random key is generated at every start,
-    /// so access tokens do not survive a restart (sessions do: the SPA refreshes silently).
+    /// HMAC-SHA256 key for access tokens (HS256 mode), at least 32 bytes of random data
+    /// (e.g. `openssl rand -base64 48`). Unset: access tokens are signed with Ed25519 keys kept
+    /// in the database and published at /.well-known/jwks.json.
     #[arg(long, env = "ACCESS_TOKEN_SECRET", hide_env_values = true)]
     pub access_token_secret: Option<String>,
 
@@ -53,6 +53,11 @@ pub struct Args {
     /// tokens signed with it (key rotation). Same length rule as the current key.
     #[arg(long, env = "ACCESS_TOKEN_PREVIOUS_SECRET", hide_env_values = true)]
     pub access_token_previous_secret: Option<String>,
+
+    /// Ed25519 mode: how long a signing key signs before the next one (published since the
+    /// previous rotation) takes over. `tokenpair-server keys rotate` rotates at once.
+    #[arg(long, env = "SIGNING_KEY_ROTATION", default_value = "30d", value_parser = parse_duration)]
+    pub signing_key_rotation: Duration,
 
     /// Lifetime of an access token (humantime: `30s`, `5m`, `1h`).
     #[arg(long, env = "ACCESS_TOKEN_EXPIRY", default_value = "5m", value_parser = parse_duration)]
@@ -119,6 +124,29 @@ pub struct Args {
     /// Do not create the demo accounts (user1/password1, user2/password2) in an empty database.
     #[arg(long, env = "NO_DEMO_USERS")]
     pub no_demo_users: bool,
+
+    /// Without a command: serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What else the binary does besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// The Ed25519 signing keys in the database (`DATABASE_URL`).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum KeysAction {
+    /// Every key with its state (next, current, retired) and its timeline.
+    List,
+    /// The next key (already published) signs from now on; a new next key is published.
+    /// Running instances pick it up within 30 s.
+    Rotate,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -155,6 +183,7 @@ pub struct Config {
     /// `None`: generate a random key at start.
     pub access_token_secret: Option<Vec<u8>>,
     pub access_token_previous_secret: Option<Vec<u8>>,
+    pub signing_key_rotation: Duration,
     pub access_token_expiry: Duration,
     pub access_token_leeway: Duration,
     pub refresh_token_expiry: Duration,
@@ -172,6 +201,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The Argon2 queue (not a flag: the defaults suit every machine; tests narrow them).
     pub password_queue: QueueLimits,
+    /// How often the signing keys are re-read (not a flag; tests shorten it).
+    pub key_reload_every: Duration,
 }
 
 impl TryFrom<Args> for Config {
@@ -189,6 +220,7 @@ impl TryFrom<Args> for Config {
             ("REFRESH_TOKEN_EXPIRY", a.refresh_token_expiry),
             ("REFRESH_TOKEN_IDLE_TIMEOUT", a.refresh_token_idle_timeout),
             ("HEADER_READ_TIMEOUT", a.header_read_timeout),
+            ("SIGNING_KEY_ROTATION", a.signing_key_rotation),
         ] {
             if d.is_zero() {
                 return Err(ConfigError::ZeroDuration { name });
@@ -210,6 +242,7 @@ impl TryFrom<Args> for Config {
                 "ACCESS_TOKEN_PREVIOUS_SECRET",
                 a.access_token_previous_secret,
             )?,
+            signing_key_rotation: a.signing_key_rotation,
             access_token_expiry: a.access_token_expiry,
             access_token_leeway: a.access_token_leeway,
             refresh_token_expiry: a.refresh_token_expiry,
@@ -230,6 +263,7 @@ impl TryFrom<Args> for Config {
             max_connections: a.max_connections,
             shutdown_timeout: a.shutdown_timeout,
             password_queue: QueueLimits::default(),
+            key_reload_every: crate::tokens::key_store::RELOAD_EVERY,
         })
     }
 }
@@ -261,6 +295,7 @@ impl Config {
         config.token_issuer = "tokenpair".into();
         config.token_audience = "tokenpair-api".into();
         config.static_dir = PathBuf::from("dist");
+        config.signing_key_rotation = Duration::from_secs(30 * 86400);
         config.refresh_rate_limit = 30;
         config.max_sessions_per_user = 50;
         config.header_read_timeout = Duration::from_secs(10);

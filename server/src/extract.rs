@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 "Send the access token as `Authorization: Bearer <token>`.".into(),
             )
         })?;
-        let claims = state.tokens.verify(token)?;
+        let claims = state.tokens.verify_fresh(token).await?;
         if state.sessions.revocations().is_revoked(&claims.sid) {
             return Err(TokenError::Revoked.into());
         }

@@ -26,6 +26,7 @@ pub mod device;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod key_commands;
 pub mod listener;
 pub mod maintenance;
 pub mod passwords;

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokenpair_server::{serve, AppState, Args, Config, StartupError};
+use tokenpair_server::config::Command;
+use tokenpair_server::{key_commands, serve, AppState, Args, Config, StartupError};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -45,13 +46,27 @@ async fn async_main() -> ExitCode {
         )
         .init();
 
-    let config = match Config::try_from(Args::parse()) {
+    let args = Args::parse();
+    let command = args.command.clone();
+    let config = match Config::try_from(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("tokenpair-server: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Keys { action }) = command {
+        return match key_commands::run(&config, action).await {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tokenpair-server keys: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

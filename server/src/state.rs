@@ -11,7 +11,7 @@ use crate::passwords::{PasswordError, Passwords};
 use crate::secrets::Secrets;
 use crate::sessions::{SessionPolicy, Sessions, TokenMinter};
 use crate::throttle::Throttle;
-use crate::tokens::AccessTokens;
+use crate::tokens::{AccessTokens, Mode};
 use crate::trusted_devices::TrustedDevices;
 use crate::users::{CreateUserError, Users};
 
@@ -76,12 +76,13 @@ impl AppState {
         if config.demo_users && users.seed_demo_accounts(&passwords).await? {
             tracing::info!("created the demo accounts user1/password1 and user2/password2");
         }
-        let (tokens, generated) = AccessTokens::new(&config);
-        if generated {
-            tracing::warn!(
-                "ACCESS_TOKEN_SECRET is not set: generated a random signing key for this run \
-                 (access tokens will not survive a restart; sessions will)"
-            );
+        let tokens = AccessTokens::start(&config, &db).await.map_err(db_err)?;
+        match tokens.mode() {
+            Mode::Hs256 => tracing::info!(kid = ?tokens.kid(), "signing access tokens with HS256 (ACCESS_TOKEN_SECRET)"),
+            Mode::Ed25519 { .. } => tracing::info!(
+                kid = ?tokens.kid(),
+                "signing access tokens with Ed25519 keys from the database; public keys at /.well-known/jwks.json"
+            ),
         }
         let policy = SessionPolicy {
             absolute: config.refresh_token_expiry,

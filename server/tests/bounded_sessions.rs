@@ -88,10 +88,13 @@ async fn a_session_that_refreshes_too_often_gets_429_and_keeps_its_token() {
 #[tokio::test]
 async fn a_sign_in_beyond_the_cap_ends_the_least_recently_used_session() {
     let server = start_with(|c| c.max_sessions_per_user = 3).await;
+    let tick = || tokio::time::sleep(std::time::Duration::from_millis(3));
     let a = server.session(USER1_ID).await;
+    tick().await;
     let b = server.session(USER1_ID).await;
+    tick().await;
     let c = server.session(USER1_ID).await;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    tick().await;
     // `a` is the oldest but was just used: `b` is the least recently used.
     let a = server.refresh_ok(&a.refresh).await;
     let d = server.session(USER1_ID).await;

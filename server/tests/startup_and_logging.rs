@@ -72,7 +72,7 @@ fn a_secret_shorter_than_32_bytes_is_refused_at_startup_with_a_clear_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_secret_the_server_generates_one_and_says_so() {
+async fn without_a_secret_the_server_signs_with_ed25519_keys_from_the_database_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let database = preseeded_database(dir.path()).await;
     let running = ServerProcess::spawn(server_command(dir.path(), &database));
@@ -86,9 +86,10 @@ async fn without_a_secret_the_server_generates_one_and_says_so() {
         .await
         .unwrap();
     assert!(
-        log.contains("ACCESS_TOKEN_SECRET is not set: generated a random signing key"),
+        log.contains("signing access tokens with Ed25519 keys from the database"),
         "{log}"
     );
+    assert!(log.contains("created the first Ed25519 signing key"), "{log}");
 }
 
 /// A seeded database for the binary: it skips seeding a database that already has users,

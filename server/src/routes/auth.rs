@@ -265,7 +265,10 @@ async fn live_session_of_bearer(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(String, i64)>, ApiError> {
-    let Some(claims) = bearer_token(headers).and_then(|t| state.tokens.verify(t).ok()) else {
+    let Some(token) = bearer_token(headers) else {
+        return Ok(None);
+    };
+    let Ok(claims) = state.tokens.verify_fresh(token).await else {
         return Ok(None);
     };
     let Some(user_id) = claims.user_id() else {

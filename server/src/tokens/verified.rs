@@ -43,6 +43,13 @@ impl Verified {
         claims.exp < now.saturating_sub(leeway)
     }
 
+    /// Forgets everything (the keys changed).
+    pub(super) fn clear(&self) {
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
+    }
+
     pub(super) fn remember(&self, token: &str, claims: Arc<AccessClaims>, now: u64) {
         let Ok(mut m) = self.map.write() else {
             return;
