@@ -202,12 +202,20 @@ pub async fn rotate(db: &Db, schedule: &KeySchedule, now: i64) -> Result<Rotated
         .iter()
         .find(|s| s.state == KeyState::Next)
         .ok_or_else(|| DbError::Corrupt("no next signing key after ensuring one".into()))?;
+    // Activation times are unique: after a key that activated this very millisecond.
+    let since = statuses
+        .iter()
+        .filter(|s| s.state != KeyState::Next)
+        .map(|s| s.key.activates_at + 1)
+        .max()
+        .unwrap_or(now)
+        .max(now);
     sqlx::query("UPDATE signing_keys SET activates_at = $1 WHERE kid = $2")
-        .bind(now)
+        .bind(since)
         .bind(&next.key.kid)
         .execute(&mut *tx)
         .await?;
-    let new_next = insert(&mut tx, now, now + ms(schedule.rotation)).await?;
+    let new_next = insert(&mut tx, now, since + ms(schedule.rotation)).await?;
     tx.commit().await?;
     Ok(Rotated {
         current: next.key.kid.clone(),

@@ -1,0 +1,90 @@
+//! The resource-server example (`server/examples/resource_server.rs`), run against the real
+//! server: it verifies tokenpair's access tokens with the JWKS and jsonwebtoken only.
+
+mod common;
+
+#[path = "../examples/resource_server.rs"]
+#[allow(dead_code)]
+mod example;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokenpair_server::db::now_ms;
+use tokenpair_server::tokens::key_store::{self, KeySchedule};
+
+async fn serve_example(server: &TestServer) -> String {
+    let verifier = example::Verifier::new(
+        &server.url("/.well-known/jwks.json"),
+        "tokenpair",
+        "tokenpair-api",
+    )
+    .await
+    .expect("the JWKS loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, example::app(Arc::new(verifier))).await;
+    });
+    format!("http://{addr}/hello")
+}
+
+async fn hello(url: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let mut request = client().get(url);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_example_accepts_a_real_token_and_refuses_everything_else() {
+    let server = start_with(|c| c.access_token_secret = None).await;
+    let url = serve_example(&server).await;
+    let t = server.login(USER1).await;
+    let (status, body) = hello(&url, Some(&t.access)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["hello"], "1");
+    assert_eq!(body["session"], t.sid.as_str());
+
+    assert_eq!(hello(&url, None).await.0, StatusCode::UNAUTHORIZED);
+    let (input, signature) = t.access.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{input}.{flipped}{}", &signature[1..]);
+    assert_eq!(hello(&url, Some(&tampered)).await.0, StatusCode::UNAUTHORIZED);
+    // An HS256 token from a server with a shared secret: no such key in the JWKS.
+    let hs = start().await;
+    let other = hs.session(USER1_ID).await;
+    let (status, body) = hello(&url, Some(&other.access)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"].as_str().unwrap().contains("unknown key"), "{body}");
+}
+
+#[tokio::test]
+async fn the_example_follows_a_key_rotation_by_refetching_the_jwks() {
+    let server = start_with(|c| {
+        c.access_token_secret = None;
+        c.key_reload_every = Duration::from_millis(200);
+    })
+    .await;
+    let url = serve_example(&server).await;
+    let schedule = KeySchedule {
+        rotation: server.config.signing_key_rotation,
+        token_lifetime: server.config.access_token_expiry,
+    };
+    // Two rotations: the second one's key was not in the JWKS the example fetched at start.
+    for _ in 0..2 {
+        key_store::rotate(&server.state.db, &schedule, now_ms())
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let t = server.login(USER1).await;
+    let (status, body) = hello(&url, Some(&t.access)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
