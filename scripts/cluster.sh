@@ -38,13 +38,14 @@ trap 'exit 130' INT TERM
 PSQL=/usr/lib/postgresql/15/bin/psql
 "$PSQL" -q "$TOKENPAIR_TEST_PG_URL" -c 'CREATE DATABASE tokenpair'
 DATABASE_URL="${TOKENPAIR_TEST_PG_URL%/*}/tokenpair"
-# One signing key for both instances: a token issued by one is verified by the other.
-ACCESS_TOKEN_SECRET="$(head -c 48 /dev/urandom | base64 -w0)"
+# No ACCESS_TOKEN_SECRET: both instances sign with the Ed25519 keys in the shared database
+# (the first to start creates them), so a token issued by one is verified by the other — and
+# by anyone, through /.well-known/jwks.json.
 
 start_instance() { # name → sets ADDR to the instance's address once it is ready
   local name="$1" log="$RUN/$1.log"
   : >"$log"
-  DATABASE_URL="$DATABASE_URL" ACCESS_TOKEN_SECRET="$ACCESS_TOKEN_SECRET" \
+  DATABASE_URL="$DATABASE_URL" \
     "$SERVER_BIN" --host 127.0.0.1 --port 0 --static-dir "$STATIC_DIR" >"$log" 2>&1 &
   pids+=("$!")
   local pid=$! waited=0

@@ -18,16 +18,40 @@ pub struct DecodedJwt {
     pub payload: String,
     /// Every top-level claim of the payload with its value as JSON text, in token order.
     pub claims: Vec<(String, String)>,
+    /// Every member of the header, the same way (`alg`, `typ`, `kid`).
+    pub header_members: Vec<(String, String)>,
 }
 
 impl DecodedJwt {
     /// The value of one claim as JSON text (`"tokenpair"`, `1767000000`), if present.
     pub fn claim(&self, name: &str) -> Option<&str> {
-        self.claims
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        find(&self.claims, name)
     }
+
+    /// A string member of the header without its quotes (`EdDSA`), if present.
+    pub fn header_text(&self, name: &str) -> Option<&str> {
+        find(&self.header_members, name).map(|v| v.trim_matches('"'))
+    }
+}
+
+fn find<'a>(members: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    members
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Every top-level member of a JSON object with its value as JSON text, in order.
+fn members(object: &JsValue) -> Option<Vec<(String, String)>> {
+    Some(
+        js_sys::Object::entries(object.dyn_ref::<js_sys::Object>()?)
+            .iter()
+            .filter_map(|entry| {
+                let pair = js_sys::Array::from(&entry);
+                Some((pair.get(0).as_string()?, to_json(&pair.get(1), false)?))
+            })
+            .collect(),
+    )
 }
 
 /// Splits `header.payload.signature` and decodes the two JSON parts; `None` if it is not a JWT.
@@ -39,13 +63,8 @@ pub fn decode(token: &str) -> Option<DecodedJwt> {
     }
     let header = parse_part(h)?;
     let payload = parse_part(p)?;
-    let claims = js_sys::Object::entries(payload.dyn_ref::<js_sys::Object>()?)
-        .iter()
-        .filter_map(|entry| {
-            let pair = js_sys::Array::from(&entry);
-            Some((pair.get(0).as_string()?, to_json(&pair.get(1), false)?))
-        })
-        .collect();
+    let claims = members(&payload)?;
+    let header_members = members(&header)?;
     Some(DecodedJwt {
         header_b64: h.into(),
         payload_b64: p.into(),
@@ -53,6 +72,7 @@ pub fn decode(token: &str) -> Option<DecodedJwt> {
         header: to_json(&header, true)?,
         payload: to_json(&payload, true)?,
         claims,
+        header_members,
     })
 }
 

@@ -412,6 +412,10 @@ fn the_inspector_decodes_base64url_utf8_claims_in_token_order() {
     );
     assert!(d.payload.starts_with("{\n  \"iss\": \"tokenpair\""));
     assert_eq!(d.signature_b64, "c2lnbmF0dXJl");
+    // The header's members, for the "signed with … by the key …" line.
+    assert_eq!(d.header_text("alg"), Some("HS256"));
+    assert_eq!(d.header_text("kid"), Some("hs256-abc"));
+    assert_eq!(d.header_text("typ"), Some("at+jwt"));
 
     for not_a_jwt in ["", "a.b", "a.b.c.d", "%%%.e30.x", "e30.bm90IGpzb24.x"] {
         assert_eq!(jwt::decode(not_a_jwt), None, "{not_a_jwt:?}");

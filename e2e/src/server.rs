@@ -72,7 +72,8 @@ pub struct Server {
     port: u16,
     options: ServerOptions,
     _data: tempfile::TempDir,
-    secret: &'static str,
+    /// `None`: no `ACCESS_TOKEN_SECRET`, so Ed25519 keys from the database.
+    secret: Option<&'static str>,
     db_path: PathBuf,
     log_path: PathBuf,
 }
@@ -98,10 +99,20 @@ impl Server {
             port: free_port(),
             options,
             _data: data,
-            secret: TEST_SECRET,
+            secret: Some(TEST_SECRET),
             db_path,
             log_path,
         };
+        server.spawn().await;
+        server
+    }
+
+    /// A server without `ACCESS_TOKEN_SECRET`: access tokens signed with Ed25519 keys from its
+    /// database and published at `/.well-known/jwks.json` (what `make run` does).
+    pub async fn start_ed25519(options: ServerOptions) -> Server {
+        let mut server = Server::start(options).await;
+        server.stop().await;
+        server.secret = None;
         server.spawn().await;
         server
     }
@@ -121,7 +132,7 @@ impl Server {
             .args(["--access-token-expiry", self.options.access_token_expiry])
             .args(["--refresh-token-expiry", self.options.refresh_token_expiry])
             .args(&self.options.extra_args)
-            .env("ACCESS_TOKEN_SECRET", self.secret)
+            .envs(self.secret.map(|s| ("ACCESS_TOKEN_SECRET", s)))
             // 3-second access tokens refresh far more often than real ones: lift the
             // per-session refresh limit above what the journeys need (server tests cover it).
             .env("REFRESH_RATE_LIMIT", "120")
@@ -185,7 +196,7 @@ impl Server {
     /// so far is refused with 401 from now on, while sessions (refresh cookies) still work.
     pub async fn restart_with_new_key(&mut self, secret: &'static str) {
         self.stop().await;
-        self.secret = secret;
+        self.secret = Some(secret);
         self.spawn().await;
     }
 

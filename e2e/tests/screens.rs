@@ -664,3 +664,31 @@ async fn the_first_paint_is_the_static_shell_the_favicon_exists_and_a_signed_out
     let errors: Vec<_> = log.iter().filter(|e| e.level == "SEVERE").collect();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 }
+
+#[tokio::test]
+async fn the_inspector_names_the_ed25519_key_that_signed_the_token_and_links_the_jwks() {
+    let server = Server::start_ed25519(ServerOptions::default()).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser().await;
+    signed_in(&browser, |p| server.url(p)).await;
+    click(&browser, "nav a[href='/token']").await;
+    lands_on(&browser, "Token inspector").await;
+    assert_eq!(text_of(&browser, "[data-testid=jwt-alg]").await, "EdDSA");
+    let kid = text_of(&browser, "[data-testid=jwt-kid]").await;
+    assert!(kid.starts_with("ed25519-"), "{kid}");
+    assert_eq!(
+        attr_of(&browser, "[data-testid=jwks-link]", "href")
+            .await
+            .as_deref(),
+        Some("/.well-known/jwks.json")
+    );
+    // The key it names is the first one the JWKS publishes, as the browser fetches it.
+    let jwks = browser
+        .execute_async(
+            "const done = arguments[0]; fetch('/.well-known/jwks.json').then(r => r.json()).then(j => done(j.keys.map(k => k.kid)));",
+            vec![],
+        )
+        .await
+        .expect("fetch the JWKS");
+    assert_eq!(jwks[0].as_str(), Some(kid.as_str()), "{jwks}");
+}

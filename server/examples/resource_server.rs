@@ -101,10 +101,16 @@ impl Verifier {
 
     async fn refetch(&self) -> Result<(), String> {
         let mut keys = self.keys.write().await;
-        if keys.1.is_some_and(|at| at.elapsed() < REFETCH_AT_MOST_EVERY) {
+        if keys
+            .1
+            .is_some_and(|at| at.elapsed() < REFETCH_AT_MOST_EVERY)
+        {
             return Ok(());
         }
-        *keys = (fetch(&self.http, &self.jwks_url).await?, Some(Instant::now()));
+        *keys = (
+            fetch(&self.http, &self.jwks_url).await?,
+            Some(Instant::now()),
+        );
         Ok(())
     }
 }
@@ -122,7 +128,9 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<JwkSet, String> {
 
 /// `GET /hello`: 200 `{"hello": <sub>, "session": <sid>}` for a valid token, else 401.
 pub fn app(verifier: Arc<Verifier>) -> Router {
-    Router::new().route("/hello", get(hello)).with_state(verifier)
+    Router::new()
+        .route("/hello", get(hello))
+        .with_state(verifier)
 }
 
 async fn hello(

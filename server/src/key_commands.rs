@@ -55,7 +55,11 @@ pub async fn run(config: &Config, action: KeysAction) -> Result<String, KeysErro
                 JWKS_MAX_AGE.as_secs()
             );
         }
-        let _ = writeln!(out, "running instances pick the change up within {} s", key_store::RELOAD_EVERY.as_secs());
+        let _ = writeln!(
+            out,
+            "running instances pick the change up within {} s",
+            key_store::RELOAD_EVERY.as_secs()
+        );
     }
     let keys = key_store::load(&db).await?;
     out.push_str(&table(&schedule.statuses(&keys, now_ms())));

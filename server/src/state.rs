@@ -78,7 +78,9 @@ impl AppState {
         }
         let tokens = AccessTokens::start(&config, &db).await.map_err(db_err)?;
         match tokens.mode() {
-            Mode::Hs256 => tracing::info!(kid = ?tokens.kid(), "signing access tokens with HS256 (ACCESS_TOKEN_SECRET)"),
+            Mode::Hs256 => {
+                tracing::info!(kid = ?tokens.kid(), "signing access tokens with HS256 (ACCESS_TOKEN_SECRET)")
+            }
             Mode::Ed25519 { .. } => tracing::info!(
                 kid = ?tokens.kid(),
                 "signing access tokens with Ed25519 keys from the database; public keys at /.well-known/jwks.json"

@@ -56,13 +56,19 @@ async fn the_example_accepts_a_real_token_and_refuses_everything_else() {
     let (input, signature) = t.access.rsplit_once('.').unwrap();
     let flipped = if signature.starts_with('A') { "B" } else { "A" };
     let tampered = format!("{input}.{flipped}{}", &signature[1..]);
-    assert_eq!(hello(&url, Some(&tampered)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        hello(&url, Some(&tampered)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // An HS256 token from a server with a shared secret: no such key in the JWKS.
     let hs = start().await;
     let other = hs.session(USER1_ID).await;
     let (status, body) = hello(&url, Some(&other.access)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body["error"].as_str().unwrap().contains("unknown key"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("unknown key"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

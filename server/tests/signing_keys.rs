@@ -79,17 +79,37 @@ async fn without_a_secret_tokens_are_eddsa_and_the_jwks_publishes_exactly_the_pu
     let keys = set["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2, "the current key and the next one: {set}");
     for key in keys {
-        let members: Vec<&str> = key.as_object().unwrap().keys().map(String::as_str).collect();
+        let members: Vec<&str> = key
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         let mut members = members;
         members.sort_unstable();
         assert_eq!(members, ["alg", "crv", "kid", "kty", "use", "x"], "{key}");
         assert_eq!(
-            (key["kty"].as_str(), key["crv"].as_str(), key["use"].as_str(), key["alg"].as_str()),
+            (
+                key["kty"].as_str(),
+                key["crv"].as_str(),
+                key["use"].as_str(),
+                key["alg"].as_str()
+            ),
             (Some("OKP"), Some("Ed25519"), Some("sig"), Some("EdDSA"))
         );
-        assert_eq!(URL_SAFE_NO_PAD.decode(key["x"].as_str().unwrap()).unwrap().len(), 32);
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(key["x"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
     }
-    assert_eq!(kids(&set)[0], header["kid"].as_str().unwrap(), "the signing key first");
+    assert_eq!(
+        kids(&set)[0],
+        header["kid"].as_str().unwrap(),
+        "the signing key first"
+    );
     // No private member anywhere, nor the seed.
     let (pair, _) = current_pair(&server).await;
     let text = set.to_string();
@@ -123,12 +143,22 @@ async fn an_hs256_token_forged_with_the_public_key_as_secret_is_refused() {
     // … and an EdDSA signature by another key, or a `none` token, under our kid.
     let stranger = Ed25519Pair::generate();
     expect_invalid_token(server.me(&sign_as(&stranger, &kid, "EdDSA", &t.sid)).await).await;
-    let none = format!("{}.", signing_input(&json!({ "alg": "none", "typ": "at+jwt", "kid": kid }), &claims));
+    let none = format!(
+        "{}.",
+        signing_input(
+            &json!({ "alg": "none", "typ": "at+jwt", "kid": kid }),
+            &claims
+        )
+    );
     expect_invalid_token(server.me(&none).await).await;
     // An unknown kid, even with a valid signature by a key that is not ours.
     let unknown = sign_as(&stranger, "ed25519-0000000000000000", "EdDSA", &t.sid);
     let refused = expect_invalid_token(server.me(&unknown).await).await;
-    assert!(refused.message.contains("unknown key"), "{}", refused.message);
+    assert!(
+        refused.message.contains("unknown key"),
+        "{}",
+        refused.message
+    );
 }
 
 #[tokio::test]
@@ -148,10 +178,18 @@ async fn keys_and_tokens_survive_a_restart_and_are_shared_by_instances_on_the_da
     let t = server.login(USER1).await;
     let (_, before) = jwks(&server).await;
     let beside = start_beside(&server).await;
-    assert_eq!(jwks(&beside).await.1, before, "the same keys on a second instance");
+    assert_eq!(
+        jwks(&beside).await.1,
+        before,
+        "the same keys on a second instance"
+    );
     beside.assert_access_works(&t.access, USER1_ID).await;
     let server = server.restart().await;
-    assert_eq!(jwks(&server).await.1, before, "the same keys after a restart");
+    assert_eq!(
+        jwks(&server).await.1,
+        before,
+        "the same keys after a restart"
+    );
     server.assert_access_works(&t.access, USER1_ID).await;
 }
 
@@ -167,7 +205,10 @@ async fn a_rotation_makes_the_published_next_key_current_and_old_tokens_keep_wor
     let rotated = key_store::rotate(&server.state.db, &schedule(&server), now_ms())
         .await
         .unwrap();
-    assert_eq!(rotated.current, next, "the key published in advance signs now");
+    assert_eq!(
+        rotated.current, next,
+        "the key published in advance signs now"
+    );
     // The running server picks it up within its reload interval (300 ms here, 30 s by default).
     tokio::time::sleep(Duration::from_millis(700)).await;
     let new = server.login(USER1).await;
@@ -175,7 +216,10 @@ async fn a_rotation_makes_the_published_next_key_current_and_old_tokens_keep_wor
     server.assert_access_works(&old.access, USER1_ID).await;
     server.assert_access_works(&new.access, USER1_ID).await;
     let (_, set) = jwks(&server).await;
-    assert_eq!(kids(&set), [current.clone(), next.clone(), rotated.next.clone()]);
+    assert_eq!(
+        kids(&set),
+        [current.clone(), next.clone(), rotated.next.clone()]
+    );
 }
 
 #[tokio::test]
@@ -211,7 +255,10 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let at = second.activates_at + 1;
     assert!(key_store::ensure(db, &schedule, at).await.unwrap());
     let statuses = schedule.statuses(&key_store::load(db).await.unwrap(), at);
-    let states: Vec<_> = statuses.iter().map(|s| (s.key.kid.clone(), s.state)).collect();
+    let states: Vec<_> = statuses
+        .iter()
+        .map(|s| (s.key.kid.clone(), s.state))
+        .collect();
     use key_store::KeyState::*;
     assert_eq!(states[0], (first.kid.clone(), Retired));
     assert_eq!(states[1], (second.kid.clone(), Current));
@@ -220,7 +267,12 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let expiry = second.activates_at + schedule.token_lifetime.as_millis() as i64 + 60_000;
     assert!(!key_store::ensure(db, &schedule, expiry - 1).await.unwrap());
     assert!(key_store::ensure(db, &schedule, expiry + 1).await.unwrap());
-    let left: Vec<String> = key_store::load(db).await.unwrap().into_iter().map(|k| k.kid).collect();
+    let left: Vec<String> = key_store::load(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
     assert!(!left.contains(&first.kid), "{left:?}");
     assert_eq!(left.len(), 2);
 }
@@ -264,5 +316,20 @@ async fn an_ed25519_private_key_never_appears_in_a_debug_print() {
     let pair = Ed25519Pair::generate();
     let printed = format!("{pair:?}");
     assert!(!printed.contains(&URL_SAFE_NO_PAD.encode(pair.seed)));
-    assert!(printed.contains("ed25519-"), "it names the key by its kid: {printed}");
+    assert!(
+        printed.contains("ed25519-"),
+        "it names the key by its kid: {printed}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_file_that_holds_the_private_keys_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = ed25519_server().await;
+    let Some(path) = server.sqlite_path() else {
+        return; // PostgreSQL run: access is the database role's.
+    };
+    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
 }

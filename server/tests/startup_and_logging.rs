@@ -89,7 +89,10 @@ async fn without_a_secret_the_server_signs_with_ed25519_keys_from_the_database_a
         log.contains("signing access tokens with Ed25519 keys from the database"),
         "{log}"
     );
-    assert!(log.contains("created the first Ed25519 signing key"), "{log}");
+    assert!(
+        log.contains("created the first Ed25519 signing key"),
+        "{log}"
+    );
 }
 
 /// A seeded database for the binary: it skips seeding a database that already has users,

@@ -80,7 +80,7 @@ pub fn TokenInspector() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-                <p class="hint">"The signature is checked by the server only; this page decodes, it does not verify."</p>
+                <Signing alg=d.header_text("alg").unwrap_or("?").to_owned() kid=d.header_text("kid").unwrap_or("?").to_owned()/>
             }})}
             <h2>"Where is the refresh token?"</h2>
             <p>
@@ -104,5 +104,25 @@ pub fn TokenInspector() -> impl IntoView {
                 }}
             </ol>
         </section>
+    }
+}
+
+/// Which algorithm and key signed the token, and who can verify it.
+#[component]
+fn Signing(alg: String, kid: String) -> impl IntoView {
+    let public = alg == "EdDSA" || alg == "Ed25519";
+    view! {
+        <p class="signing" data-testid="jwt-signing">
+            "Signed with " <code data-testid="jwt-alg">{alg}</code>
+            {if public { " (Ed25519)" } else { " (HMAC with the server's secret)" }}
+            " by the key " <code data-testid="jwt-kid">{kid}</code> ". "
+            {if public {
+                "Any service can verify it with the server's public keys: "
+            } else {
+                "Only holders of the secret can verify it; the public key set is empty in this mode: "
+            }}
+            <a href="/.well-known/jwks.json" rel="external" target="_blank" data-testid="jwks-link">"/.well-known/jwks.json"</a>
+            ". This page decodes the token; it does not verify it."
+        </p>
     }
 }

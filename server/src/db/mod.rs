@@ -157,6 +157,9 @@ impl Db {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        if let Database::Sqlite(path) = database {
+            owner_only(path);
+        }
         Ok(Db {
             pool,
             backend,
@@ -184,6 +187,30 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The SQLite file holds password hashes and the Ed25519 signing keys: readable and writable
+/// by the server's user only (`0600`), with its WAL and shared-memory files. Best effort: a
+/// file system without Unix permissions keeps what it has, with a warning.
+fn owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = PathBuf::from(file);
+            if !file.exists() {
+                continue;
+            }
+            if let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file = %file.display(), error = %e, "cannot make the database file private");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Milliseconds since the Unix epoch: every timestamp in the database.

@@ -112,7 +112,9 @@ pub async fn load(db: &Db) -> Result<Vec<StoredKey>, DbError> {
         let kid: String = r.try_get(0)?;
         let seed: Vec<u8> = r.try_get(1)?;
         let seed: [u8; 32] = seed.try_into().map_err(|_| {
-            DbError::Corrupt(format!("signing key {kid} has a private key of the wrong size"))
+            DbError::Corrupt(format!(
+                "signing key {kid} has a private key of the wrong size"
+            ))
         })?;
         let pair = Ed25519Pair::from_seed(seed);
         if ed25519_kid(&pair.public) != kid {
@@ -275,7 +277,6 @@ async fn insert(tx: &mut Tx<'_>, now: i64, activates_at: i64) -> Result<String, 
     Ok(kid)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,12 +300,18 @@ mod tests {
         let keys = [key(1_000), key(2_000), key(3_000)];
         let s = schedule.statuses(&keys, 2_500);
         let states: Vec<KeyState> = s.iter().map(|s| s.state).collect();
-        assert_eq!(states, [KeyState::Retired, KeyState::Current, KeyState::Next]);
+        assert_eq!(
+            states,
+            [KeyState::Retired, KeyState::Current, KeyState::Next]
+        );
         assert_eq!(s[0].signs_until, Some(2_000));
         assert_eq!(s[0].unpublished_at, Some(2_000 + 301_000 + 60_000));
         assert_eq!(s[2].signs_until, None);
         assert!(needs_work(&schedule, &keys[..2], 2_500), "no next key");
         assert!(!needs_work(&schedule, &keys, 2_500));
-        assert!(needs_work(&schedule, &keys, 2_000 + 361_000), "the retired key is due");
+        assert!(
+            needs_work(&schedule, &keys, 2_000 + 361_000),
+            "the retired key is due"
+        );
     }
 }

@@ -206,13 +206,13 @@ mod tests {
         let signature =
             jsonwebtoken::crypto::sign(message, &pair.encoding_key(), Algorithm::EdDSA).unwrap();
         let decoding = DecodingKey::from_ed_components(&pair.x()).unwrap();
-        assert!(jsonwebtoken::crypto::verify(&signature, message, &decoding, Algorithm::EdDSA)
-            .unwrap());
+        assert!(
+            jsonwebtoken::crypto::verify(&signature, message, &decoding, Algorithm::EdDSA).unwrap()
+        );
         let other = Ed25519Pair::generate();
         let wrong = DecodingKey::from_ed_components(&other.x()).unwrap();
         assert!(
-            !jsonwebtoken::crypto::verify(&signature, message, &wrong, Algorithm::EdDSA)
-                .unwrap()
+            !jsonwebtoken::crypto::verify(&signature, message, &wrong, Algorithm::EdDSA).unwrap()
         );
         assert_eq!(Ed25519Pair::from_seed(pair.seed).public, pair.public);
         assert!(!format!("{pair:?}").contains(&URL_SAFE_NO_PAD.encode(pair.seed)));
@@ -227,9 +227,18 @@ mod tests {
         );
         let set = KeySet::ed25519(vec![(c.clone(), 300), (a.clone(), 100), (b.clone(), 200)]);
         assert_eq!(set.signer_at(50).map(|s| s.activates_at), None);
-        assert_eq!(set.signer_at(150).map(|s| s.kid.clone()), Some(ed25519_kid(&a.public)));
-        assert_eq!(set.signer_at(250).map(|s| s.kid.clone()), Some(ed25519_kid(&b.public)));
-        assert_eq!(set.signer_at(300).map(|s| s.kid.clone()), Some(ed25519_kid(&c.public)));
+        assert_eq!(
+            set.signer_at(150).map(|s| s.kid.clone()),
+            Some(ed25519_kid(&a.public))
+        );
+        assert_eq!(
+            set.signer_at(250).map(|s| s.kid.clone()),
+            Some(ed25519_kid(&b.public))
+        );
+        assert_eq!(
+            set.signer_at(300).map(|s| s.kid.clone()),
+            Some(ed25519_kid(&c.public))
+        );
         assert_eq!(set.verifying.len(), 3);
     }
 

@@ -328,7 +328,11 @@ impl AccessTokens {
             return Err(TokenError::WrongType);
         }
         // Keys come only from our own set: never from headers that point elsewhere.
-        if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
+        if header.jku.is_some()
+            || header.x5u.is_some()
+            || header.jwk.is_some()
+            || header.x5c.is_some()
+        {
             return Err(TokenError::UnknownKey);
         }
         let set = self.key_set();
@@ -340,8 +344,13 @@ impl AccessTokens {
         if !key.alg.accepts_header_alg(&header.alg) {
             return Err(TokenError::Invalid);
         }
-        let valid = jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, key.alg.jwt())
-            .map_err(|_| TokenError::Invalid)?;
+        let valid = jsonwebtoken::crypto::verify(
+            signature,
+            message.as_bytes(),
+            &key.decoding,
+            key.alg.jwt(),
+        )
+        .map_err(|_| TokenError::Invalid)?;
         if !valid {
             return Err(TokenError::Invalid);
         }
@@ -369,7 +378,10 @@ impl AccessTokens {
 async fn ed25519_set(db: &Db) -> Result<KeySet, DbError> {
     let stored = key_store::load(db).await?;
     Ok(KeySet::ed25519(
-        stored.into_iter().map(|k| (k.pair, k.activates_at)).collect(),
+        stored
+            .into_iter()
+            .map(|k| (k.pair, k.activates_at))
+            .collect(),
     ))
 }
 
