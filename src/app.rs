@@ -3,8 +3,6 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use leptos_router::components::{ProtectedRoute, Route, Router, Routes};
-use leptos_router::path;
 use tokenpair_client::{
     login_redirect, provide_auth_with, ClientConfig, FetchTransport, Transport,
 };
@@ -15,6 +13,7 @@ use crate::context::provide_clock;
 use crate::pages::{
     dashboard::Dashboard, login::Login, login::Register, sessions::Sessions, token::TokenInspector,
 };
+use crate::router::{provide_router, Route};
 
 /// The app as the browser runs it: `fetch` to the same origin, default client settings.
 #[component]
@@ -29,25 +28,39 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
     let auth = provide_auth_with(transport, config);
     provide_clock();
 
+    let here = provide_router();
+    let route = Memo::new(move |_| Route::of(&here.path()));
+
     // `None` while restoring: the guard shows a neutral state (no flash of the login page).
     // `route_condition` is memoised by the client: it changes on sign-in and sign-out only, so
     // a refreshed token does not rebuild the current view (its state, its focus).
     let signed_in = move || auth.route_condition();
-    let to_login = || login_redirect("/login");
-    let restoring = || view! { <p class="loading" role="status" data-testid="restoring">"Restoring your session…"</p> };
-    view! {
-        <Router>
-            <Layout>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/login") view=Login/>
-                    <Route path=path!("/register") view=Register/>
-                    <ProtectedRoute path=path!("/") view=Dashboard condition=signed_in redirect_path=to_login fallback=restoring/>
-                    <ProtectedRoute path=path!("/sessions") view=Sessions condition=signed_in redirect_path=to_login fallback=restoring/>
-                    <ProtectedRoute path=path!("/token") view=TokenInspector condition=signed_in redirect_path=to_login fallback=restoring/>
-                </Routes>
-            </Layout>
-        </Router>
-    }
+    // The guard: a protected view for a signed-out visitor goes to the login page, which sends
+    // them back here (`?next=`) once signed in.
+    Effect::new(move |_| {
+        if route.get().protected() && signed_in() == Some(false) {
+            here.navigate(&login_redirect("/login"), true);
+        }
+    });
+    let view = move || {
+        let route = route.get();
+        if route.protected() {
+            match signed_in() {
+                None => return view! { <p class="loading" role="status" data-testid="restoring">"Restoring your session…"</p> }.into_any(),
+                Some(false) => return ().into_any(),
+                Some(true) => {}
+            }
+        }
+        match route {
+            Route::Login => view! { <Login/> }.into_any(),
+            Route::Register => view! { <Register/> }.into_any(),
+            Route::Dashboard => view! { <Dashboard/> }.into_any(),
+            Route::Sessions => view! { <Sessions/> }.into_any(),
+            Route::Token => view! { <TokenInspector/> }.into_any(),
+            Route::NotFound => view! { <NotFound/> }.into_any(),
+        }
+    };
+    view! { <Layout>{view}</Layout> }
 }
 
 /// Any other path: a real page, with a heading and a way home.

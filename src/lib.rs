@@ -11,4 +11,5 @@ pub mod context;
 pub mod jwt;
 pub mod loading;
 pub mod pages;
+pub mod router;
 pub mod time;

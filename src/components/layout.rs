@@ -1,7 +1,6 @@
 //! Header (navigation, user, sign-out) and the status banner around every page.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 use tokenpair_client::SignOutScope;
 
 use crate::context::use_auth;
@@ -14,8 +13,8 @@ pub fn Layout(children: Children) -> impl IntoView {
         leptos::task::spawn_local(auth.endpoints().sign_out(SignOutScope::ThisDevice));
     };
     // Plain links: the router handles same-origin clicks on any <a> client-side.
-    let here = use_location().pathname;
-    let current = move |path: &'static str| move || (here.get() == path).then_some("page");
+    let here = crate::router::use_location();
+    let current = move |path: &'static str| move || (here.path() == path).then_some("page");
     // A transient problem (no answer, timeout, 429, 5xx…): the session is kept and retried.
     let banner = move || {
         store.problem().map(|problem| {

@@ -4,7 +4,6 @@
 //! same-origin paths only).
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use tokenpair_api::{codes, rules, Credentials};
 use tokenpair_client::{safe_return_path, ClientError, SignOutScope};
 
@@ -93,8 +92,7 @@ fn AuthForm(register: bool) -> impl IntoView {
     let auth = use_auth();
     let store = auth.store();
     let clock = use_clock();
-    let query = use_query_map();
-    let navigate = use_navigate();
+    let here = crate::router::use_location();
 
     let hints = |h| register.then_some(h);
     let username = Field::new("username", hints(rules::USERNAME_HINT));
@@ -113,8 +111,8 @@ fn AuthForm(register: bool) -> impl IntoView {
     // Signed in (here, or in another tab): go where the user wanted to go.
     Effect::new(move |_| {
         if store.signed_in() == Some(true) {
-            let next = safe_next(query.with_untracked(|q| q.get("next")));
-            navigate(&next, Default::default());
+            let next = safe_next(here.query("next"));
+            here.navigate(&next, false);
         }
     });
 
