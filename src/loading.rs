@@ -10,7 +10,7 @@ use std::future::Future;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use serde::de::DeserializeOwned;
+use tokenpair_client::wire::FromJson;
 use tokenpair_client::{ApiClient, ClientError};
 
 use crate::context::use_auth;
@@ -21,10 +21,10 @@ pub type Loaded<T> = RwSignal<Option<Result<T, ClientError>>>;
 /// `GET path` now and each time `trigger` changes.
 pub fn fetch_json<T>(path: impl Fn() -> String + 'static, trigger: RwSignal<u32>) -> Loaded<T>
 where
-    T: DeserializeOwned + Send + Sync + 'static,
+    T: FromJson + Send + Sync + 'static,
 {
     load(path, trigger, |api, path| async move {
-        api.get_json::<T>(&path).await
+        api.get_wire::<T>(&path).await
     })
 }
 
@@ -34,10 +34,10 @@ pub fn fetch_json_pages<T>(
     trigger: RwSignal<u32>,
 ) -> Loaded<Vec<T>>
 where
-    T: DeserializeOwned + Send + Sync + 'static,
+    T: FromJson + Send + Sync + 'static,
 {
     load(path, trigger, |api, path| async move {
-        api.get_json_pages::<T>(&path).await
+        api.get_wire_pages::<T>(&path).await
     })
 }
 

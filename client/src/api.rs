@@ -15,6 +15,8 @@ use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 
+use crate::wire::FromJson;
+
 use crate::core::Core;
 use crate::error::ClientError;
 use crate::events::EventKind;
@@ -101,20 +103,24 @@ impl ApiClient {
         crate::json::from_str(&response.body).map_err(ClientError::BadResponse)
     }
 
+    /// `GET path` and decode one of tokenpair-api's wire types without serde
+    /// ([`crate::wire`]: a smaller bundle than [`ApiClient::get_json`]).
+    pub async fn get_wire<T: FromJson>(&self, path: &str) -> Result<T, ClientError> {
+        let response = self.send(HttpRequest::get(path)).await?;
+        crate::wire::decode(&response.body).map_err(ClientError::BadResponse)
+    }
+
     /// `GET path` for a paginated list (a JSON array per page, the next page named by a
     /// `Link: <…>; rel="next"` header): follows the links and returns every item, in order.
     /// Stops after [`MAX_PAGES`] pages, so a misbehaving server cannot keep it looping.
-    pub async fn get_json_pages<T: DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Vec<T>, ClientError> {
+    pub async fn get_wire_pages<T: FromJson>(&self, path: &str) -> Result<Vec<T>, ClientError> {
         let mut items = Vec::new();
         let mut next = Some(path.to_owned());
         for _ in 0..MAX_PAGES {
             let Some(path) = next.take() else { break };
             let response = self.send(HttpRequest::get(path)).await?;
             let page: Vec<T> =
-                crate::json::from_str(&response.body).map_err(ClientError::BadResponse)?;
+                crate::wire::decode(&response.body).map_err(ClientError::BadResponse)?;
             items.extend(page);
             next = response.next_page;
         }

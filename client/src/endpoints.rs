@@ -81,14 +81,14 @@ impl Core {
             endpoints.login
         };
         let response = self
-            .send(HttpRequest::post(path).json(credentials))
+            .send(HttpRequest::post(path).wire_body(credentials))
             .await
             .map_err(|e| ClientError::Unavailable(Problem::from_transport(&e)))?;
         if !(200..300).contains(&response.status) {
             return Err(ClientError::from_response(&response));
         }
         let tokens: TokenResponse =
-            crate::json::from_str(&response.body).map_err(ClientError::BadResponse)?;
+            crate::wire::decode(&response.body).map_err(ClientError::BadResponse)?;
         let detail = if register {
             "account created and signed in"
         } else {

@@ -38,7 +38,7 @@ pub enum ClientError {
 impl ClientError {
     /// The error a non-2xx answer stands for (its JSON body, or a generic sentence).
     pub fn from_response(response: &HttpResponse) -> ClientError {
-        match crate::json::from_str::<ErrorBody>(&response.body) {
+        match crate::wire::decode::<ErrorBody>(&response.body) {
             Ok(body) => ClientError::Api {
                 status: response.status,
                 code: body.error,

@@ -49,6 +49,7 @@ pub mod tab_sync;
 pub mod tabs;
 pub mod timers;
 pub mod transport;
+pub mod wire;
 
 pub use api::ApiClient;
 pub use client::TokenClient;

@@ -69,7 +69,7 @@ fn ends_session(response: &HttpResponse) -> Option<String> {
     if response.status != 401 {
         return None;
     }
-    let body = crate::json::from_str::<tokenpair_api::ErrorBody>(&response.body).ok()?;
+    let body = crate::wire::decode::<tokenpair_api::ErrorBody>(&response.body).ok()?;
     [
         codes::INVALID_REFRESH_TOKEN,
         codes::REFRESH_TOKEN_REUSED,
@@ -162,7 +162,7 @@ impl Core {
         }
         let problem = match answer {
             Ok(response) if response.status == 200 => {
-                match crate::json::from_str::<TokenResponse>(&response.body) {
+                match crate::wire::decode::<TokenResponse>(&response.body) {
                     Ok(tokens) => {
                         self.apply_refreshed(&tokens, reason);
                         self.probe.refresh_owed.set(false);

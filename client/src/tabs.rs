@@ -5,14 +5,16 @@
 //! receiver can ignore what is stale or foreign (see [`crate::tab_sync`]). The access token
 //! only ever travels between same-origin tabs' memory.
 
-use serde::{Deserialize, Serialize};
 use tokenpair_api::TokenResponse;
+
+use crate::wire::{Builder, Fields, FromJson, ToJson};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// What one tab tells the others.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")] // externally tagged: no buffering deserializer in the bundle
+/// On the channel as JSON with a `type` member (`signed_in`, `token`, `signed_out`,
+/// `sign_out_confirmed`), written and read without serde ([`crate::wire`]).
+#[derive(Clone, Debug)]
 pub enum TabMessage {
     /// A new sign-in (password or register): every tab adopts it.
     SignedIn {
@@ -44,6 +46,58 @@ pub enum TabMessage {
     },
 }
 
+impl ToJson for TabMessage {
+    fn to_json(&self) -> JsValue {
+        match self {
+            TabMessage::SignedIn { response } => Builder::new()
+                .set("type", "signed_in")
+                .set("response", response.to_json()),
+            TabMessage::Token { response } => Builder::new()
+                .set("type", "token")
+                .set("response", response.to_json()),
+            TabMessage::SignedOut {
+                user_id,
+                session_id,
+                everywhere,
+                session_ended,
+            } => Builder::new()
+                .set("type", "signed_out")
+                .set_some("user_id", user_id.map(|id| id as f64))
+                .set_some("session_id", session_id.as_deref())
+                .set("everywhere", *everywhere)
+                .set("session_ended", *session_ended),
+            TabMessage::SignOutConfirmed { everywhere } => Builder::new()
+                .set("type", "sign_out_confirmed")
+                .set("everywhere", *everywhere),
+        }
+        .build()
+    }
+}
+
+impl FromJson for TabMessage {
+    fn from_json(value: &JsValue) -> Result<Self, String> {
+        let f = Fields::of(value, "a tab message")?;
+        match f.string("type")?.as_str() {
+            "signed_in" => Ok(TabMessage::SignedIn {
+                response: f.object("response")?,
+            }),
+            "token" => Ok(TabMessage::Token {
+                response: f.object("response")?,
+            }),
+            "signed_out" => Ok(TabMessage::SignedOut {
+                user_id: f.opt_int("user_id")?,
+                session_id: f.opt_string("session_id")?,
+                everywhere: f.opt_boolean("everywhere")?.unwrap_or(false),
+                session_ended: f.opt_boolean("session_ended")?.unwrap_or(false),
+            }),
+            "sign_out_confirmed" => Ok(TabMessage::SignOutConfirmed {
+                everywhere: f.opt_boolean("everywhere")?.unwrap_or(false),
+            }),
+            other => Err(["unknown tab message type ", other].concat()),
+        }
+    }
+}
+
 /// The BroadcastChannel; dropping it closes the channel and removes its handler.
 pub struct Channel {
     channel: web_sys::BroadcastChannel,
@@ -60,7 +114,7 @@ impl Channel {
                 if let Some(message) = e
                     .data()
                     .as_string()
-                    .and_then(|s| crate::json::from_str(&s).ok())
+                    .and_then(|s| crate::wire::decode(&s).ok())
                 {
                     on_message(message);
                 }
@@ -74,7 +128,7 @@ impl Channel {
 
     /// Posts `message` to every other listener.
     pub fn post(&self, message: &TabMessage) {
-        if let Some(text) = crate::json::to_string(message) {
+        if let Some(text) = crate::wire::encode(message) {
             let _ = self.channel.post_message(&JsValue::from_str(&text));
         }
     }

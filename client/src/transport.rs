@@ -59,9 +59,15 @@ impl HttpRequest {
         Self::new(Method::Delete, path)
     }
 
-    /// With `body` as JSON.
+    /// With `body` as JSON (through serde).
     pub fn json(mut self, body: &impl serde::Serialize) -> Self {
         self.json_body = crate::json::to_string(body);
+        self
+    }
+
+    /// With one of tokenpair-api's wire types as JSON, without serde ([`crate::wire`]).
+    pub fn wire_body(mut self, body: &impl crate::wire::ToJson) -> Self {
+        self.json_body = crate::wire::encode(body);
         self
     }
 }

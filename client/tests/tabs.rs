@@ -20,7 +20,7 @@ async fn tab(server: &FakeServer, name: &str) -> TokenClient {
 /// Posts a message as another tab would.
 fn post(name: &str, message: &TabMessage) {
     let channel = web_sys::BroadcastChannel::new(&format!("test-channel-{name}")).unwrap();
-    let text = tokenpair_client::json::to_string(message).unwrap();
+    let text = tokenpair_client::wire::encode(message).unwrap();
     channel.post_message(&JsValue::from_str(&text)).unwrap();
     channel.close();
 }
