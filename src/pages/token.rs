@@ -64,9 +64,9 @@ pub fn TokenInspector() -> impl IntoView {
                             let value = d.claim(name).unwrap_or_default().to_owned();
                             // Unix seconds, with the local date and time next to them.
                             let readable = matches!(*name, "iat" | "exp")
-                                .then(|| value.parse::<f64>().ok())
+                                .then(|| value.parse::<u64>().ok())
                                 .flatten()
-                                .map(|secs| time::local(secs * 1000.0));
+                                .map(|secs| time::local(secs as f64 * 1000.0));
                             view! {
                                 <tr>
                                     <th scope="row"><code>{*name}</code></th>
