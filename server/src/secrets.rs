@@ -7,7 +7,9 @@
 //! ending sessions (an "older generation" refresh token) or a device cookie's exemption from
 //! the account-wide sign-in limit — not a session, for which the current token's hash must match.
 
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 use sqlx::Row;
 
 use crate::db::{now_ms, Db, DbError};
@@ -36,6 +38,21 @@ impl Secrets {
             device_mac: load_or_create(db, "device_mac").await?,
         })
     }
+}
+
+/// HMAC-SHA256 of `label ‖ data` under `key`: every MAC of the server goes through here.
+pub fn hmac_sha256(key: &[u8], label: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC-SHA256 accepts keys of any length, so this never fails.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(label);
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// [`hmac_sha256`] truncated to 128 bits (the tags in refresh tokens and device cookies).
+pub fn mac128(key: &[u8], label: &[u8], data: &[u8]) -> [u8; 16] {
+    let full = hmac_sha256(key, label, data);
+    std::array::from_fn(|i| full[i])
 }
 
 async fn load_or_create(db: &Db, name: &str) -> Result<[u8; 32], DbError> {

@@ -14,12 +14,11 @@ use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cookie::{Cookie, SameSite};
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::db::now_ms;
+use crate::secrets::mac128;
 
 pub const DEVICE_COOKIE: &str = "device";
 /// Sent only with sign-in requests.
@@ -78,13 +77,7 @@ impl TrustedDevices {
     }
 
     fn mac(&self, body: &str) -> [u8; 16] {
-        // HMAC-SHA256 accepts keys of any length, so this never fails.
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
-        mac.update(LABEL);
-        mac.update(body.as_bytes());
-        let full: [u8; 32] = mac.finalize().into_bytes().into();
-        std::array::from_fn(|i| full[i])
+        mac128(&self.key, LABEL, body.as_bytes())
     }
 }
 

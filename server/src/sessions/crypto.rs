@@ -22,10 +22,11 @@
 //! one straight chain.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::secrets::{hmac_sha256, mac128};
 
 pub const SECRET_BYTES: usize = 32;
 const MAC_BYTES: usize = 16;
@@ -135,11 +136,7 @@ impl TokenMinter {
     }
 
     fn mac(&self, signed: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac = hmac(&self.mac_key);
-        mac.update(MAC_LABEL);
-        mac.update(signed);
-        let full: [u8; 32] = mac.finalize().into_bytes().into();
-        std::array::from_fn(|i| full[i])
+        mac128(&self.mac_key, MAC_LABEL, signed)
     }
 }
 
@@ -157,15 +154,8 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn hmac(key: &[u8]) -> Hmac<Sha256> {
-    // HMAC-SHA256 accepts keys of any length, so this never fails.
-    <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
-}
-
 fn seal_pad(key: &[u8; SECRET_BYTES]) -> [u8; 32] {
-    let mut mac = hmac(key);
-    mac.update(SEAL_LABEL);
-    mac.finalize().into_bytes().into()
+    hmac_sha256(key, SEAL_LABEL, &[])
 }
 
 /// `successor` sealed under `key` (the predecessor's secret).
