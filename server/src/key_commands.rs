@@ -31,10 +31,7 @@ pub async fn run(config: &Config, action: KeysAction) -> Result<String, KeysErro
             database: config.database.describe(),
             source,
         })?;
-    let schedule = KeySchedule {
-        rotation: config.signing_key_rotation,
-        token_lifetime: config.access_token_expiry + config.access_token_leeway,
-    };
+    let schedule = KeySchedule::from_config(config);
     let mut out = String::new();
     if let KeysAction::Rotate = action {
         let rotated = key_store::rotate(&db, &schedule, now_ms()).await?;

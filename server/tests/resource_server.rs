@@ -79,10 +79,7 @@ async fn the_example_follows_a_key_rotation_by_refetching_the_jwks() {
     })
     .await;
     let url = serve_example(&server).await;
-    let schedule = KeySchedule {
-        rotation: server.config.signing_key_rotation,
-        token_lifetime: server.config.access_token_expiry,
-    };
+    let schedule = KeySchedule::from_config(&server.config);
     // Two rotations: the second one's key was not in the JWKS the example fetched at start.
     for _ in 0..2 {
         key_store::rotate(&server.state.db, &schedule, now_ms())

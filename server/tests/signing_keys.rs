@@ -40,10 +40,7 @@ fn kids(set: &Value) -> Vec<String> {
 }
 
 fn schedule(server: &TestServer) -> KeySchedule {
-    KeySchedule {
-        rotation: server.config.signing_key_rotation,
-        token_lifetime: server.config.access_token_expiry,
-    }
+    KeySchedule::from_config(&server.config)
 }
 
 /// A token like the server's, signed with `pair` under the header `alg` given.

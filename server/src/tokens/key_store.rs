@@ -74,6 +74,14 @@ pub struct KeyStatus {
 }
 
 impl KeySchedule {
+    /// The schedule the configuration asks for.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        KeySchedule {
+            rotation: config.signing_key_rotation,
+            token_lifetime: config.access_token_expiry + config.access_token_leeway,
+        }
+    }
+
     /// Every key with its state at `now`, by activation.
     pub fn statuses(&self, keys: &[StoredKey], now: i64) -> Vec<KeyStatus> {
         let mut keys = keys.to_vec();
@@ -101,11 +109,23 @@ impl KeySchedule {
 
 /// Every stored key.
 pub async fn load(db: &Db) -> Result<Vec<StoredKey>, DbError> {
+    load_from(&db.pool).await
+}
+
+async fn load_in(tx: &mut Tx<'_>) -> Result<Vec<StoredKey>, DbError> {
+    load_from(&mut **tx).await
+}
+
+/// The keys, read through the pool or inside a transaction. A stored kid that does not match
+/// its private key means the table was edited by hand: refused, never guessed at.
+async fn load_from<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+) -> Result<Vec<StoredKey>, DbError> {
     let rows = sqlx::query(
         "SELECT kid, private_key, created_at, activates_at FROM signing_keys
          WHERE alg = 'EdDSA' ORDER BY activates_at",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(executor)
     .await?;
     let mut keys = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -235,29 +255,6 @@ async fn locked(db: &Db) -> Result<Tx<'static>, DbError> {
             .await?;
     }
     Ok(tx)
-}
-
-async fn load_in(tx: &mut Tx<'_>) -> Result<Vec<StoredKey>, DbError> {
-    let rows = sqlx::query(
-        "SELECT private_key, created_at, activates_at FROM signing_keys WHERE alg = 'EdDSA'",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut keys = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let seed: Vec<u8> = r.try_get(0)?;
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| DbError::Corrupt("a signing key of the wrong size".into()))?;
-        let pair = Ed25519Pair::from_seed(seed);
-        keys.push(StoredKey {
-            kid: ed25519_kid(&pair.public),
-            pair,
-            created_at: r.try_get(1)?,
-            activates_at: r.try_get(2)?,
-        });
-    }
-    Ok(keys)
 }
 
 async fn insert(tx: &mut Tx<'_>, now: i64, activates_at: i64) -> Result<String, DbError> {

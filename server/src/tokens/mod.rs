@@ -121,10 +121,7 @@ impl AccessTokens {
                 KeySet::hs256(secret, config.access_token_previous_secret.as_deref()),
             ),
             None => {
-                let schedule = KeySchedule {
-                    rotation: config.signing_key_rotation,
-                    token_lifetime: config.access_token_expiry + config.access_token_leeway,
-                };
+                let schedule = KeySchedule::from_config(config);
                 key_store::ensure(db, &schedule, now_ms()).await?;
                 let set = ed25519_set(db).await?;
                 (
