@@ -153,6 +153,11 @@ pub fn block_after(failures: i64, rule: Rule) -> Duration {
     Duration::from_secs(1u64 << exp).min(rule.max_block)
 }
 
+/// From `now` until the block ending at `until` (both unix ms).
+fn wait_until(until: i64, now: i64) -> Duration {
+    Duration::from_millis(u64::try_from(until - now).unwrap_or(1000))
+}
+
 /// Whole seconds to wait, at least 1 (for `Retry-After`).
 pub fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
@@ -185,9 +190,7 @@ impl Throttle {
     async fn count(&self, keys: &[(String, Rule, bool)]) -> Result<Result<(), Duration>, DbError> {
         let now = now_ms();
         if let Some(until) = self.blocks.until(keys, now) {
-            return Ok(Err(Duration::from_millis(
-                u64::try_from(until - now).unwrap_or(1000),
-            )));
+            return Ok(Err(wait_until(until, now)));
         }
         let quiet = now - ms(QUIET_RESET);
         let mut tx = self.db.begin().await?;
@@ -231,9 +234,7 @@ impl Throttle {
         if refused_until > 0 {
             // Nothing of a refused attempt is counted.
             tx.rollback().await?;
-            return Ok(Err(Duration::from_millis(
-                u64::try_from(refused_until - now).unwrap_or(1000),
-            )));
+            return Ok(Err(wait_until(refused_until, now)));
         }
         tx.commit().await?;
         Ok(Ok(()))

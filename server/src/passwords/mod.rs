@@ -58,13 +58,8 @@ impl Passwords {
         addr: Option<IpAddr>,
         password: String,
     ) -> Result<String, PasswordError> {
-        let slot = self.queue.admit(addr).await?;
-        self.runs.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            argon2id::hash_blocking(&password)
-        })
-        .await?
+        self.in_turn(addr, move || argon2id::hash_blocking(&password))
+            .await?
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no user,
@@ -77,14 +72,28 @@ impl Passwords {
     ) -> Result<bool, PasswordError> {
         let is_real = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.dummy_hash.to_string());
-        let slot = self.queue.admit(Some(addr)).await?;
-        self.runs.fetch_add(1, Ordering::Relaxed);
-        let ok = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            argon2id::verify_blocking(&password, &phc)
-        })
-        .await?;
+        let ok = self
+            .in_turn(Some(addr), move || {
+                argon2id::verify_blocking(&password, &phc)
+            })
+            .await?;
         Ok(is_real && ok)
+    }
+
+    /// Runs one Argon2 job on the blocking pool once the queue gives `addr` its turn. The
+    /// place is held until the job has finished, even if the caller stops waiting.
+    async fn in_turn<T: Send + 'static>(
+        &self,
+        addr: Option<IpAddr>,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let slot = self.queue.admit(addr).await?;
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        Ok(tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            job()
+        })
+        .await?)
     }
 
     pub fn queue(&self) -> &PasswordQueue {
