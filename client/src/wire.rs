@@ -103,13 +103,9 @@ impl<'a> Fields<'a> {
     pub fn opt_int(&self, name: &str) -> Result<Option<i64>, String> {
         match self.present(name) {
             None => Ok(None),
-            Some(v) => match v.as_f64() {
-                // Integers JSON numbers can hold exactly.
-                Some(n) if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 => {
-                    Ok(Some(n as i64))
-                }
-                _ => Err(wrong(name, "an integer")),
-            },
+            Some(v) => exact_integer(&v)
+                .map(Some)
+                .ok_or_else(|| wrong(name, "an integer")),
         }
     }
 
@@ -132,6 +128,12 @@ impl<'a> Fields<'a> {
     pub fn object<T: FromJson>(&self, name: &str) -> Result<T, String> {
         T::from_json(&self.present(name).ok_or_else(|| missing(name))?)
     }
+}
+
+/// A JSON number that is an integer JSON can hold exactly (|n| ≤ 2^53 − 1).
+fn exact_integer(value: &JsValue) -> Option<i64> {
+    let n = value.as_f64()?;
+    (n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).then_some(n as i64)
 }
 
 fn missing(name: &str) -> String {
@@ -183,10 +185,7 @@ impl<T: FromJson> FromJson for Vec<T> {
 
 impl FromJson for i64 {
     fn from_json(value: &JsValue) -> Result<Self, String> {
-        match value.as_f64() {
-            Some(n) if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 => Ok(n as i64),
-            _ => Err("expected an integer".into()),
-        }
+        exact_integer(value).ok_or_else(|| "expected an integer".into())
     }
 }
 
