@@ -19,22 +19,15 @@ use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::client::conn::http1;
 use hyper::{header, Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::load::{send, BoxError, Conn};
+use crate::load::{handshake, send, BoxError, Conn};
 
 /// A keep-alive HTTP/1.1 connection from a chosen loopback source address.
 pub async fn connect_from(addr: SocketAddr, from: Ipv4Addr) -> Result<Conn, BoxError> {
-    let stream = raw_from(addr, from).await?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(sender)
+    handshake(raw_from(addr, from).await?).await
 }
 
 async fn raw_from(addr: SocketAddr, from: Ipv4Addr) -> Result<TcpStream, BoxError> {

@@ -27,6 +27,11 @@ pub type Conn = SendRequest<Full<Bytes>>;
 pub async fn connect(addr: SocketAddr) -> Result<Conn, BoxError> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
+    handshake(stream).await
+}
+
+/// A keep-alive HTTP/1.1 client connection over `stream`, driven by a task of its own.
+pub async fn handshake(stream: TcpStream) -> Result<Conn, BoxError> {
     let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
         let _ = connection.await;

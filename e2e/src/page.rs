@@ -175,33 +175,34 @@ pub async fn press_together(browser: &Client, keys: &[fantoccini::key::Key]) {
 /// Where the focus is: `document.activeElement` described as `tag#id[data-testid]`
 /// (`h1`, `main#main`, `button[revoke]`…), with `+dialog` when it is inside an open dialog.
 pub async fn focused(browser: &Client) -> String {
-    browser
-        .execute(
-            "const e = document.activeElement;
+    script_string(
+        browser,
+        "const e = document.activeElement;
              if (!e) return 'none';
              let d = e.tagName.toLowerCase();
              if (e.id) d += '#' + e.id;
              if (e.dataset && e.dataset.testid) d += '[' + e.dataset.testid + ']';
              if (e.closest('dialog[open]')) d += '+dialog';
              return d;",
-            vec![],
-        )
-        .await
-        .expect("read document.activeElement")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    )
+    .await
 }
 
 /// The text of `document.activeElement` (trimmed).
 pub async fn focused_text(browser: &Client) -> String {
+    script_string(
+        browser,
+        "const e = document.activeElement; return e ? e.innerText.trim() : '';",
+    )
+    .await
+}
+
+/// Runs `script` in the page and returns the string it returns (empty if it returns none).
+async fn script_string(browser: &Client, script: &str) -> String {
     browser
-        .execute(
-            "const e = document.activeElement; return e ? e.innerText.trim() : '';",
-            vec![],
-        )
+        .execute(script, vec![])
         .await
-        .expect("read document.activeElement")
+        .unwrap_or_else(|e| panic!("run {script:?}: {e}"))
         .as_str()
         .unwrap_or_default()
         .to_owned()

@@ -80,6 +80,16 @@ pub struct Server {
 
 impl Server {
     pub async fn start(options: ServerOptions) -> Server {
+        Self::start_with_secret(options, Some(TEST_SECRET)).await
+    }
+
+    /// A server without `ACCESS_TOKEN_SECRET`: access tokens signed with Ed25519 keys from its
+    /// database and published at `/.well-known/jwks.json` (what `make run` does).
+    pub async fn start_ed25519(options: ServerOptions) -> Server {
+        Self::start_with_secret(options, None).await
+    }
+
+    async fn start_with_secret(options: ServerOptions, secret: Option<&'static str>) -> Server {
         let bin = server_bin();
         assert!(
             bin.exists(),
@@ -99,20 +109,10 @@ impl Server {
             port: free_port(),
             options,
             _data: data,
-            secret: Some(TEST_SECRET),
+            secret,
             db_path,
             log_path,
         };
-        server.spawn().await;
-        server
-    }
-
-    /// A server without `ACCESS_TOKEN_SECRET`: access tokens signed with Ed25519 keys from its
-    /// database and published at `/.well-known/jwks.json` (what `make run` does).
-    pub async fn start_ed25519(options: ServerOptions) -> Server {
-        let mut server = Server::start(options).await;
-        server.stop().await;
-        server.secret = None;
         server.spawn().await;
         server
     }
