@@ -64,7 +64,7 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
 fi
 
 # 2. npm tools into a private prefix: wasm-opt (binaryen), terser (minifies wasm-bindgen's JS
-#    loader: scripts/minify-js.sh), and for tests axe-core.
+#    loader: scripts/minify-release.sh), and for tests axe-core.
 npm_install() { mkdir -p "$TOOLS_DIR"; npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --loglevel=error "$@"; }
 if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "$BINARYEN_VERSION" ]; then
   step "installing wasm-opt (binaryen $BINARYEN_VERSION from npm) into $TOOLS_DIR" "about 20 s" \

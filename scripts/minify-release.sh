@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# trunk post_build hook (release only), in this order:
+#  1. short wasm import/export names: `wasm-opt --minify-imports-and-exports-and-modules` renames
+#     them in the wasm, scripts/minify-names.mjs renames them in wasm-bindgen's JS loader (the
+#     hashed names wasm-bindgen generates are ~5 KB of the gzip'd first load);
+#  2. terser minifies the loader: trunk's own JS minifier cannot parse it
+#     (`export { … as default }`), so `minify = "on_release"` only covers HTML and CSS;
+#  3. the Subresource Integrity hashes trunk wrote into index.html name the new bytes.
+# Without the tools (never ran `make setup`) the files stay as they are: bigger, still correct.
+set -euo pipefail
+[ "${TRUNK_PROFILE:-}" = release ] || exit 0
+dir="${TRUNK_STAGING_DIR:?run by trunk as a post_build hook}"
+tools="$HOME/.cache/tokenpair/tools"
+terser="$tools/node_modules/.bin/terser"
+html="$dir/index.html"
+sri() { openssl dgst -sha384 -binary "$1" | openssl base64 -A; }
+
+shopt -s nullglob
+loaders=("$dir"/*.js)
+modules=("$dir"/*_bg.wasm)
+[ ${#loaders[@]} -eq 1 ] && [ ${#modules[@]} -eq 1 ] || {
+  echo "minify-release: expected one .js loader and one _bg.wasm in $dir" >&2
+  exit 1
+}
+js="${loaders[0]}" wasm="${modules[0]}"
+old_js="$(sri "$js")" old_wasm="$(sri "$wasm")"
+
+# The same features trunk's wasm-opt run gets (index.html's data-wasm-opt-params).
+features=(--enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int
+  --enable-sign-ext --enable-multivalue --enable-reference-types)
+# binaryen from make setup first: Debian's older wasm-opt breaks wasm-bindgen's externref table.
+wasm_opt="$tools/node_modules/.bin/wasm-opt"
+[ -x "$wasm_opt" ] || wasm_opt="$(command -v wasm-opt || true)"
+if [ -n "$wasm_opt" ] && command -v node >/dev/null; then
+  map="$(mktemp)"
+  trap 'rm -f "$map" "$wasm.min"' EXIT
+  "$wasm_opt" "$wasm" "${features[@]}" --minify-imports-and-exports-and-modules \
+    -o "$wasm.min" >"$map"
+  node "$(dirname "$0")/minify-names.mjs" "$js" "$map" "$wasm.min"
+  mv "$wasm.min" "$wasm"
+else
+  echo "minify-release: wasm-opt or node missing (make setup installs them); names left long" >&2
+fi
+
+if [ -x "$terser" ]; then
+  "$terser" "$js" --module --compress --mangle --output "$js.min"
+  mv "$js.min" "$js"
+else
+  echo "minify-release: terser not installed (make setup installs it); JS loader left unminified" >&2
+fi
+
+# The integrity attributes trunk wrote must now name the new bytes.
+for pair in "$js:$old_js" "$wasm:$old_wasm"; do
+  file="${pair%%:*}" old="${pair#*:}" new="$(sri "${pair%%:*}")"
+  grep -qF "sha384-$old" "$html" || {
+    echo "minify-release: no integrity hash for $(basename "$file") in index.html" >&2
+    exit 1
+  }
+  sed -i "s|sha384-$old|sha384-$new|g" "$html"
+done
