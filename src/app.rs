@@ -3,6 +3,8 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
+
+use crate::effect::effect;
 use tokenpair_client::{
     login_redirect, provide_auth_with, ClientConfig, FetchTransport, Transport,
 };
@@ -37,7 +39,7 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
     let signed_in = move || auth.route_condition();
     // The guard: a protected view for a signed-out visitor goes to the login page, which sends
     // them back here (`?next=`) once signed in.
-    Effect::new(move |_| {
+    effect(move |_| {
         if route.get().protected() && signed_in() == Some(false) {
             here.navigate(&login_redirect("/login"), true);
         }
@@ -60,7 +62,7 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
             Route::NotFound => view! { <NotFound/> }.into_any(),
         }
     };
-    view! { <Layout>{view}</Layout> }
+    view! { <Layout>{move || view()}</Layout> }
 }
 
 /// Any other path: a real page, with a heading and a way home.

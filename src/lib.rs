@@ -8,6 +8,7 @@
 pub mod app;
 pub mod components;
 pub mod context;
+pub mod effect;
 pub mod jwt;
 pub mod loading;
 pub mod pages;

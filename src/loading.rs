@@ -10,6 +10,8 @@ use std::future::Future;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+
+use crate::effect::effect;
 use tokenpair_client::wire::FromJson;
 use tokenpair_client::{ApiClient, ClientError};
 
@@ -53,7 +55,7 @@ where
     let auth = use_auth();
     let loaded: Loaded<T> = RwSignal::new(None);
     let latest = Rc::new(Cell::new(0u32));
-    Effect::new(move |_| {
+    effect(move |_| {
         trigger.track();
         let ticket = latest.get().wrapping_add(1);
         latest.set(ticket);

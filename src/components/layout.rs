@@ -14,7 +14,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     };
     // Plain links: the router handles same-origin clicks on any <a> client-side.
     let here = crate::router::use_location();
-    let current = move |path: &'static str| move || (here.path() == path).then_some("page");
+    let current = move |path: &'static str| (here.path() == path).then_some("page");
     // A transient problem (no answer, timeout, 429, 5xx…): the session is kept and retried.
     let banner = move || {
         store.problem().map(|problem| {
@@ -46,9 +46,9 @@ pub fn Layout(children: Children) -> impl IntoView {
             <a class="brand" href="/">"tokenpair"</a>
             {move || (store.signed_in() == Some(true)).then(|| view! {
                 <nav aria-label="Main">
-                    <a href="/" aria-current=current("/")>"Dashboard"</a>
-                    <a href="/sessions" aria-current=current("/sessions")>"Sessions"</a>
-                    <a href="/token" aria-current=current("/token")>"Token inspector"</a>
+                    <a href="/" aria-current=move || current("/")>"Dashboard"</a>
+                    <a href="/sessions" aria-current=move || current("/sessions")>"Sessions"</a>
+                    <a href="/token" aria-current=move || current("/token")>"Token inspector"</a>
                 </nav>
                 <span class="who" data-testid="whoami">
                     {move || store.user().map(|u| u.username).unwrap_or_default()}
@@ -56,7 +56,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <button class="secondary" data-testid="sign-out" on:click=sign_out>"Sign out"</button>
             })}
         </header>
-        {banner}
+        {move || banner()}
         <main id="main" tabindex="-1">{children()}</main>
         <crate::components::session_ending::SessionEndingDialog/>
         <footer>

@@ -4,12 +4,14 @@
 
 use leptos::prelude::*;
 
+use crate::effect::effect;
+
 /// `<h1>` for a view titled `title` (the document title becomes "`title` · tokenpair").
 #[component]
 pub fn PageHeading(title: &'static str) -> impl IntoView {
     let heading = NodeRef::<leptos::html::H1>::new();
     document().set_title(&[title, " · tokenpair"].concat());
-    Effect::new(move |_| {
+    effect(move |_| {
         if let Some(h1) = heading.get() {
             let _ = h1.focus();
         }

@@ -3,6 +3,8 @@
 //! moves the idle deadline; the other tabs hear the new token and close their copy.
 
 use leptos::prelude::*;
+
+use crate::effect::effect;
 use tokenpair_client::{SessionEnding, SignOutScope};
 
 use crate::components::dialog::trap_tab;
@@ -21,7 +23,7 @@ pub fn SessionEndingDialog() -> impl IntoView {
             .session_ending()
             .filter(|_| store.signed_in() == Some(true))
     };
-    Effect::new(move |_| {
+    effect(move |_| {
         let show = ending().is_some();
         let Some(d) = dialog.get() else { return };
         if show && !d.open() {
@@ -62,7 +64,7 @@ pub fn SessionEndingDialog() -> impl IntoView {
                 }}
             </h2>
             <p id="ending-text" data-testid="session-ending-text">
-                "You will be signed out in " {seconds} " s"
+                "You will be signed out in " {move || seconds()} " s"
                 {move || match ending() {
                     Some(SessionEnding::Absolute) => ": sessions last at most their full lifetime. Sign in again to continue.",
                     _ => " because this session has been idle.",

@@ -2,6 +2,8 @@
 //! are doing right now.
 
 use leptos::prelude::*;
+
+use crate::effect::effect;
 use tokenpair_api::{paths, Me};
 
 use crate::components::page_heading::PageHeading;
@@ -30,7 +32,7 @@ pub fn Dashboard() -> impl IntoView {
     };
     let refreshes = move || store.refresh_count();
     // An answer that failed because the server was unavailable is asked again when it is back.
-    Effect::new(move |was_down: Option<bool>| {
+    effect(move |was_down: Option<bool>| {
         let down = store.problem().is_some();
         let failed = me.with_untracked(|m| {
             matches!(m, Some(Err(tokenpair_client::ClientError::Unavailable(_))))
@@ -66,9 +68,9 @@ pub fn Dashboard() -> impl IntoView {
                 <dt>"Access token expires in"</dt>
                 <dd data-testid="expires-in">{move || remaining().map(|s| format!("{s} s")).unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Refresh requests from this tab"</dt>
-                <dd data-testid="refresh-count">{refreshes}</dd>
+                <dd data-testid="refresh-count">{move || refreshes()}</dd>
                 <dt>"Latest event"</dt>
-                <dd data-testid="last-event">{last_event}</dd>
+                <dd data-testid="last-event">{move || last_event()}</dd>
                 <dt>"Refresh token"</dt>
                 <dd>"In an HttpOnly cookie — JavaScript cannot read it, by design."</dd>
             </dl>

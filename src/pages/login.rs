@@ -4,6 +4,8 @@
 //! same-origin paths only).
 
 use leptos::prelude::*;
+
+use crate::effect::effect;
 use tokenpair_api::{codes, rules, Credentials};
 use tokenpair_client::{safe_return_path, ClientError, SignOutScope};
 
@@ -109,7 +111,7 @@ fn AuthForm(register: bool) -> impl IntoView {
     };
 
     // Signed in (here, or in another tab): go where the user wanted to go.
-    Effect::new(move |_| {
+    effect(move |_| {
         if store.signed_in() == Some(true) {
             let next = safe_next(here.query("next"));
             here.navigate(&next, false);
@@ -261,11 +263,11 @@ fn AuthForm(register: bool) -> impl IntoView {
     };
     // Only a signed-out visitor sees the form: while the session is being restored (or once
     // signed in, until the redirect) a neutral line stands in.
-    move || {
-        if store.signed_in() == Some(false) {
+    view! {
+        {move || if store.signed_in() == Some(false) {
             form().into_any()
         } else {
             view! { <p class="loading" role="status" data-testid="restoring">"Checking your session…"</p> }.into_any()
-        }
+        }}
     }
 }

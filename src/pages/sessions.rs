@@ -144,7 +144,7 @@ pub fn Sessions() -> impl IntoView {
             <p class="status" role="status" tabindex="-1" data-testid="sessions-status" node_ref=status_el>
                 {move || status.get()}
             </p>
-            {list}
+            {move || list()}
             <button class="danger" data-testid="sign-out-everywhere" on:click=move |_| open(Ask::Everywhere)>
                 "Sign out everywhere"
             </button>
@@ -182,7 +182,7 @@ fn session_row(
             at.map(|ms| time::relative(ms, clock.now().wall_ms))
                 .unwrap_or_default()
         };
-        view! { <time datetime=iso.clone() title=exact>{relative}</time> }
+        view! { <time datetime=iso.clone() title=exact>{move || relative()}</time> }
     };
     let ask = Ask::Revoke {
         id: s.id.clone(),
