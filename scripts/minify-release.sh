@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # trunk post_build hook (release only), in this order:
-#  1. short wasm import/export names: `wasm-opt --minify-imports-and-exports-and-modules` renames
-#     them in the wasm, scripts/minify-names.mjs renames them in wasm-bindgen's JS loader (the
-#     hashed names wasm-bindgen generates are ~5 KB of the gzip'd first load);
+#  1. scripts/trim-wasm-interface.mjs: classes and exports the loader never uses out of the
+#     loader and the wasm, the remaining import/export names shortened in both (wasm-bindgen's
+#     hashed names are ~5 KB of the gzip'd first load);
 #  2. terser minifies the loader: trunk's own JS minifier cannot parse it
 #     (`export { … as default }`), so `minify = "on_release"` only covers HTML and CSS;
 #  3. the Subresource Integrity hashes trunk wrote into index.html name the new bytes.
@@ -32,14 +32,9 @@ features=(--enable-bulk-memory --enable-mutable-globals --enable-nontrapping-flo
 wasm_opt="$tools/node_modules/.bin/wasm-opt"
 [ -x "$wasm_opt" ] || wasm_opt="$(command -v wasm-opt || true)"
 if [ -n "$wasm_opt" ] && command -v node >/dev/null; then
-  map="$(mktemp)"
-  trap 'rm -f "$map" "$wasm.min"' EXIT
-  "$wasm_opt" "$wasm" "${features[@]}" --minify-imports-and-exports-and-modules \
-    -o "$wasm.min" >"$map"
-  node "$(dirname "$0")/minify-names.mjs" "$js" "$map" "$wasm.min"
-  mv "$wasm.min" "$wasm"
+  node "$(dirname "$0")/trim-wasm-interface.mjs" "$js" "$wasm" "$wasm_opt" "${features[@]}"
 else
-  echo "minify-release: wasm-opt or node missing (make setup installs them); names left long" >&2
+  echo "minify-release: wasm-opt or node missing (make setup installs them); interface left as is" >&2
 fi
 
 if [ -x "$terser" ]; then
