@@ -11,6 +11,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -54,6 +55,32 @@ where
     let Some(name) = name.filter(|_| web_locks_available()) else {
         return Ok(work().await);
     };
+    // The lock itself is not generic (one copy in the bundle, not one per caller): `work` goes
+    // in boxed, its value comes back through `out`.
+    let out: Rc<RefCell<Option<T>>> = Rc::default();
+    let sink = out.clone();
+    hold(
+        name,
+        timeout,
+        Box::new(move || {
+            Box::pin(async move {
+                let value = work().await;
+                *sink.borrow_mut() = Some(value);
+            })
+        }),
+    )
+    .await;
+    let value = out.borrow_mut().take();
+    // Aborted while waiting (or the browser refused the request): the work did not run.
+    value.ok_or(LockTimedOut)
+}
+
+/// The work to run inside the lock.
+type Job = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>>>;
+
+/// Requests the lock and runs `job` once it is granted; returns when the lock is released, or
+/// at once if the request was aborted at the deadline (then `job` never runs).
+async fn hold(name: &str, timeout: Duration, job: Job) {
     let controller = web_sys::AbortController::new().ok();
     let options = js_sys::Object::new();
     if let Some(c) = &controller {
@@ -66,30 +93,21 @@ where
         *deadline.borrow_mut() = Some(Timeout::new(ms, move || c.abort()));
     }
 
-    let out: Rc<RefCell<Option<T>>> = Rc::default();
-    let (out_in_lock, deadline_in_lock) = (out.clone(), deadline.clone());
-    let mut work = Some(work);
+    let deadline_in_lock = deadline.clone();
+    let mut job = Some(job);
     let callback = Closure::<dyn FnMut(JsValue) -> js_sys::Promise>::new(move |_lock: JsValue| {
         deadline_in_lock.borrow_mut().take();
-        let work = work.take();
-        let out = out_in_lock.clone();
+        let job = job.take();
         wasm_bindgen_futures::future_to_promise(async move {
-            if let Some(work) = work {
-                let value = work().await;
-                *out.borrow_mut() = Some(value);
+            if let Some(job) = job {
+                job().await;
             }
             Ok(JsValue::UNDEFINED)
         })
     });
-    let granted = match lock_request(name, &options, &callback) {
-        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await,
-        Err(e) => Err(e),
-    };
-    deadline.borrow_mut().take();
-    let value = out.borrow_mut().take();
-    match (value, granted) {
-        (Some(value), _) => Ok(value),
-        // Aborted while waiting (or the browser refused the request): the work did not run.
-        (None, _) => Err(LockTimedOut),
+    if let Ok(promise) = lock_request(name, &options, &callback) {
+        // Rejected when aborted: `job` did not run, which the caller sees.
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
     }
+    deadline.borrow_mut().take();
 }
