@@ -16,19 +16,25 @@ pub fn SessionEndingDialog() -> impl IntoView {
     let store = auth.store();
     let clock = use_clock();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
-    let first_button = NodeRef::<leptos::html::Button>::new();
+    let sign_out_button = NodeRef::<leptos::html::Button>::new();
+    let stay_button = NodeRef::<leptos::html::Button>::new();
 
     let ending = move || {
         store
             .session_ending()
             .filter(|_| store.signed_in() == Some(true))
     };
+    // At the absolute end, staying is not an option: only "Sign out now".
+    let absolute = move || ending() == Some(SessionEnding::Absolute);
     effect(move |_| {
         let show = ending().is_some();
         let Some(d) = dialog.get() else { return };
         if show && !d.open() {
             let _ = d.show_modal();
-            if let Some(b) = first_button.get_untracked() {
+            // The first choice has the focus: stay, or sign out when staying is not an option.
+            let stay = stay_button.get_untracked().filter(|b| b.is_connected());
+            let first = stay.or(sign_out_button.get_untracked());
+            if let Some(b) = first {
                 let _ = b.focus();
             }
         } else if !show && d.open() {
@@ -58,28 +64,25 @@ pub fn SessionEndingDialog() -> impl IntoView {
             data-testid="session-ending" node_ref=dialog on:cancel=on_cancel
             on:keydown=move |ev| trap_tab(dialog, &ev)>
             <h2 id="ending-title">
-                {move || match ending() {
-                    Some(SessionEnding::Absolute) => "Your session is ending",
-                    _ => "Are you still there?",
-                }}
+                {move || if absolute() { "Your session is ending" } else { "Are you still there?" }}
             </h2>
             <p id="ending-text" data-testid="session-ending-text">
-                "You will be signed out in " {move || seconds()} " s"
-                {move || match ending() {
-                    Some(SessionEnding::Absolute) => ": sessions last at most their full lifetime. Sign in again to continue.",
-                    _ => " because this session has been idle.",
+                {move || {
+                    let why = if absolute() {
+                        ": sessions last at most their full lifetime. Sign in again to continue."
+                    } else {
+                        " because this session has been idle."
+                    };
+                    format!("You will be signed out in {} s{why}", seconds())
                 }}
             </p>
             <div class="actions">
-                {move || match ending() {
-                    Some(SessionEnding::Absolute) => view! {
-                        <button class="secondary" data-testid="sign-out-now" on:click=sign_out node_ref=first_button>"Sign out now"</button>
-                    }.into_any(),
-                    _ => view! {
-                        <button class="secondary" data-testid="sign-out-now" on:click=sign_out>"Sign out"</button>
-                        <button data-testid="stay-signed-in" on:click=stay node_ref=first_button>"Stay signed in"</button>
-                    }.into_any(),
-                }}
+                <button class="secondary" data-testid="sign-out-now" on:click=sign_out node_ref=sign_out_button>
+                    {move || if absolute() { "Sign out now" } else { "Sign out" }}
+                </button>
+                {move || (!absolute()).then(|| view! {
+                    <button data-testid="stay-signed-in" on:click=stay node_ref=stay_button>"Stay signed in"</button>
+                })}
             </div>
         </dialog>
     }
