@@ -246,12 +246,13 @@ fn AuthForm(register: bool) -> impl IntoView {
                         </button>
                     </div>
                     {password.messages()}
-                    {move || form_error.get().map(|e| view! { <p class="banner error" role="alert" data-testid="form-error">{e}</p> })}
-                    {move || wait_secs().map(|s| view! {
-                        <p class="banner error" role="alert" data-testid="form-error">
-                            "Too many failed sign-in attempts. Try again in " {s} " s."
-                        </p>
-                    })}
+                    // While throttled (429) the countdown, otherwise the last error, if any.
+                    {move || {
+                        let throttled = wait_secs().map(|s| format!("Too many failed sign-in attempts. Try again in {s} s."));
+                        throttled.or_else(|| form_error.get()).map(|e| view! {
+                            <p class="banner error" role="alert" data-testid="form-error">{e}</p>
+                        })
+                    }}
                     <button type="submit" data-testid="submit" disabled=move || pending.get() || wait_secs().is_some()>
                         {move || if pending.get() { "Please wait…" } else { button }}
                     </button>

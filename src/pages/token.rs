@@ -42,11 +42,10 @@ pub fn TokenInspector() -> impl IntoView {
                 <div class="jwt" data-testid="jwt">
                     <span class="jwt-header">{d.header_b64.clone()}</span>"."
                     <span class="jwt-payload">{d.payload_b64.clone()}</span>"."
-                    {move || if revealed.get() {
-                        view! { <span class="jwt-signature" data-testid="jwt-signature">{signature.clone()}</span> }.into_any()
-                    } else {
-                        view! { <span class="jwt-signature masked" data-testid="jwt-signature">"•••••••• (signature hidden)"</span> }.into_any()
-                    }}
+                    <span class=move || if revealed.get() { "jwt-signature" } else { "jwt-signature masked" }
+                        data-testid="jwt-signature">
+                        {move || if revealed.get() { signature.clone() } else { "•••••••• (signature hidden)".to_owned() }}
+                    </span>
                 </div>
                 <button class="secondary" data-testid="reveal-signature" aria-pressed=move || revealed.get().to_string()
                     on:click=move |_| revealed.update(|r| *r = !*r)>
