@@ -33,19 +33,39 @@ pub fn Register() -> impl IntoView {
     view! { <AuthForm register=true/> }
 }
 
+/// The ids of an input's hint and error paragraphs (`aria-describedby` names them).
+#[derive(Clone, Copy)]
+struct MessageIds {
+    hint: &'static str,
+    error: &'static str,
+    /// Both, for `aria-describedby`.
+    hint_and_error: &'static str,
+}
+
+const USERNAME: MessageIds = MessageIds {
+    hint: "username-hint",
+    error: "username-error",
+    hint_and_error: "username-hint username-error",
+};
+const PASSWORD: MessageIds = MessageIds {
+    hint: "password-hint",
+    error: "password-error",
+    hint_and_error: "password-hint password-error",
+};
+
 /// One input's messages: the hint (registration rules) and the current error.
 #[derive(Clone, Copy)]
 struct Field {
-    id: &'static str,
+    ids: MessageIds,
     hint: Option<&'static str>,
     error: RwSignal<Option<String>>,
     input: NodeRef<leptos::html::Input>,
 }
 
 impl Field {
-    fn new(id: &'static str, hint: Option<&'static str>) -> Field {
+    fn new(ids: MessageIds, hint: Option<&'static str>) -> Field {
         Field {
-            id,
+            ids,
             hint,
             error: RwSignal::new(None),
             input: NodeRef::new(),
@@ -66,24 +86,22 @@ impl Field {
     }
 
     /// `aria-describedby`: the hint and the error, when shown.
-    fn described_by(&self) -> Option<String> {
-        let mut ids = Vec::new();
-        if self.hint.is_some() {
-            ids.push([self.id, "-hint"].concat());
+    fn described_by(&self) -> Option<&'static str> {
+        match (self.hint.is_some(), self.error.get().is_some()) {
+            (true, true) => Some(self.ids.hint_and_error),
+            (true, false) => Some(self.ids.hint),
+            (false, true) => Some(self.ids.error),
+            (false, false) => None,
         }
-        if self.error.get().is_some() {
-            ids.push([self.id, "-error"].concat());
-        }
-        (!ids.is_empty()).then(|| ids.join(" "))
     }
 
     /// The hint and error paragraphs under the input.
     fn messages(self) -> impl IntoView {
-        let id = self.id;
+        let ids = self.ids;
         view! {
-            {self.hint.map(|h| view! { <p class="hint" id=[id, "-hint"].concat()>{h}</p> })}
+            {self.hint.map(|h| view! { <p class="hint" id=ids.hint>{h}</p> })}
             {move || self.error.get().map(|e| view! {
-                <p class="field-error" id=[id, "-error"].concat() data-testid=[id, "-error"].concat()>{e}</p>
+                <p class="field-error" id=ids.error data-testid=ids.error>{e}</p>
             })}
         }
     }
@@ -97,8 +115,8 @@ fn AuthForm(register: bool) -> impl IntoView {
     let here = crate::router::use_location();
 
     let hints = |h| register.then_some(h);
-    let username = Field::new("username", hints(rules::USERNAME_HINT));
-    let password = Field::new("password", hints(rules::PASSWORD_HINT));
+    let username = Field::new(USERNAME, hints(rules::USERNAME_HINT));
+    let password = Field::new(PASSWORD, hints(rules::PASSWORD_HINT));
     let pending = RwSignal::new(false);
     let form_error = RwSignal::new(None::<String>);
     let show_password = RwSignal::new(false);
@@ -239,7 +257,7 @@ fn AuthForm(register: bool) -> impl IntoView {
                             aria-describedby=move || password.described_by()
                             node_ref=password.input/>
                         <button type="button" class="secondary" data-testid="show-password"
-                            aria-controls="password" aria-pressed=move || show_password.get().to_string()
+                            aria-controls="password" aria-pressed=move || if show_password.get() { "true" } else { "false" }
                             on:click=move |_| show_password.update(|s| *s = !*s)>
                             {move || if show_password.get() { "Hide" } else { "Show" }}
                             <span class="visually-hidden">" password"</span>

@@ -190,7 +190,7 @@ fn session_row(
     };
     let label = ["Sign out ", &device].concat();
     view! {
-        <li class="session" data-testid="session" data-current=s.current.to_string()>
+        <li class="session" data-testid="session" data-current=if s.current { "true" } else { "false" }>
             <div>
                 <strong class="device" data-testid="device">{device.clone()}</strong>
                 {s.current.then(|| view! { <span class="badge">"this device"</span> })}

@@ -47,7 +47,7 @@ pub fn TokenInspector() -> impl IntoView {
                         {move || if revealed.get() { signature.clone() } else { "•••••••• (signature hidden)".to_owned() }}
                     </span>
                 </div>
-                <button class="secondary" data-testid="reveal-signature" aria-pressed=move || revealed.get().to_string()
+                <button class="secondary" data-testid="reveal-signature" aria-pressed=move || if revealed.get() { "true" } else { "false" }
                     on:click=move |_| revealed.update(|r| *r = !*r)>
                     {move || if revealed.get() { "Hide the signature" } else { "Reveal the signature" }}
                 </button>
@@ -71,7 +71,7 @@ pub fn TokenInspector() -> impl IntoView {
                                     <th scope="row"><code>{*name}</code></th>
                                     <td data-label="Value">
                                         <code class="value">{value}</code>
-                                        {readable.map(|r| view! { <span class="readable" data-testid=["claim-", name, "-local"].concat()>{r}</span> })}
+                                        {readable.map(|r| view! { <span class="readable" data-testid=local_testid(name)>{r}</span> })}
                                     </td>
                                     <td data-label="Meaning">{*meaning}</td>
                                 </tr>
@@ -103,6 +103,15 @@ pub fn TokenInspector() -> impl IntoView {
                 }}
             </ol>
         </section>
+    }
+}
+
+/// `claim-iat-local` / `claim-exp-local`: the local time shown next to a timestamp claim.
+fn local_testid(claim: &str) -> &'static str {
+    if claim == "iat" {
+        "claim-iat-local"
+    } else {
+        "claim-exp-local"
     }
 }
 
