@@ -3,8 +3,6 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-
-use crate::effect::effect;
 use tokenpair_client::{
     login_redirect, provide_auth_with, ClientConfig, FetchTransport, Transport,
 };
@@ -12,6 +10,7 @@ use tokenpair_client::{
 use crate::components::layout::Layout;
 use crate::components::page_heading::PageHeading;
 use crate::context::provide_clock;
+use crate::effect::effect;
 use crate::pages::{
     dashboard::Dashboard, login::Login, login::Register, sessions::Sessions, token::TokenInspector,
 };

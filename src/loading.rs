@@ -10,12 +10,11 @@ use std::future::Future;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-
-use crate::effect::effect;
 use tokenpair_client::wire::FromJson;
 use tokenpair_client::{ApiClient, ClientError};
 
 use crate::context::use_auth;
+use crate::effect::effect;
 
 /// What a view shows: `None` until the first answer.
 pub type Loaded<T> = RwSignal<Option<Result<T, ClientError>>>;

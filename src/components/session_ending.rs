@@ -3,12 +3,11 @@
 //! moves the idle deadline; the other tabs hear the new token and close their copy.
 
 use leptos::prelude::*;
-
-use crate::effect::effect;
 use tokenpair_client::{SessionEnding, SignOutScope};
 
 use crate::components::dialog::trap_tab;
 use crate::context::{use_auth, use_clock};
+use crate::effect::effect;
 
 #[component]
 pub fn SessionEndingDialog() -> impl IntoView {

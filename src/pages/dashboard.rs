@@ -2,12 +2,11 @@
 //! are doing right now.
 
 use leptos::prelude::*;
-
-use crate::effect::effect;
 use tokenpair_api::{paths, Me};
 
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
+use crate::effect::effect;
 use crate::loading::fetch_json;
 use crate::time;
 

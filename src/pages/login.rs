@@ -4,13 +4,12 @@
 //! same-origin paths only).
 
 use leptos::prelude::*;
-
-use crate::effect::effect;
 use tokenpair_api::{codes, rules, Credentials};
 use tokenpair_client::{safe_return_path, ClientError, SignOutScope};
 
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
+use crate::effect::effect;
 
 /// Where to go after sign-in: `next` resolved against this page's origin by the URL parser
 /// (so `/%09/evil.example` cannot leave it), never back to the sign-in pages themselves.
