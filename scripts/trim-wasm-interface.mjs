@@ -50,10 +50,8 @@ for (const [, name] of js.matchAll(/^export class (\w+) \{$/gm)) {
 }
 
 // 2. Exports the loader never reads.
+// (A name the loader reads that the wasm never exported is caught after the rename, below.)
 const used = new Set([...js.matchAll(/\bwasm\.(\w+)/g)].map((m) => m[1]));
-for (const name of used) {
-  if (!before.some((e) => e.name === name)) fail(`the loader reads wasm.${name}, which the wasm does not export`);
-}
 const unused = before.map((e) => e.name).filter((name) => !used.has(name));
 if (unused.some((name) => /[*?,]/.test(name))) fail(`an export name wasm-opt would read as a pattern: ${unused}`);
 
