@@ -236,6 +236,43 @@ async fn a_token_of_a_key_rotated_in_elsewhere_is_accepted_at_once_after_one_rel
     beside.assert_access_works(&t.access, USER1_ID).await;
 }
 
+/// A key change reads the keys, then writes: another instance writing to the same database
+/// meanwhile (here: sign-ins) must make it wait, not fail. On SQLite a plain `BEGIN` failed it
+/// at once with "database is locked" (`SQLITE_BUSY_SNAPSHOT`) whenever the other write landed
+/// between the read and the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_while_another_instance_writes_waits_instead_of_failing() {
+    let server = ed25519_server().await;
+    let beside = start_beside(&server).await;
+    let schedule = schedule(&server);
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let signing_in = {
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                beside.login(USER2).await;
+            }
+        })
+    };
+    for _ in 0..10 {
+        key_store::rotate(&server.state.db, &schedule, now_ms())
+            .await
+            .expect("the rotation waits for the other instance's write, then succeeds");
+        // `keys rotate` runs at distinct moments (two in one millisecond are not a case).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    signing_in.await.unwrap();
+    // Each rotation published one new next key (none has retired yet): 2 + 10, in order.
+    let keys = key_store::load(&server.state.db).await.unwrap();
+    assert_eq!(keys.len(), 12, "{keys:?}");
+    assert!(
+        keys.windows(2)
+            .all(|w| w[0].activates_at < w[1].activates_at),
+        "one key per slot: {keys:?}"
+    );
+}
+
 #[tokio::test]
 async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let server = ed25519_server().await;

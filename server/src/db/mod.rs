@@ -171,6 +171,18 @@ impl Db {
         Ok(self.pool.begin().await?)
     }
 
+    /// A transaction that reads, then writes what it read decides. On SQLite `BEGIN IMMEDIATE`
+    /// takes the write lock first (waiting up to `busy_timeout`): after a plain `BEGIN`, a
+    /// write by another connection between this one's first read and its first write makes
+    /// the write fail at once with "database is locked" (`SQLITE_BUSY_SNAPSHOT`), which no
+    /// timeout retries. PostgreSQL: a plain `BEGIN` (callers lock what they need).
+    pub async fn begin_write(&self) -> Result<Tx<'static>, DbError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => self.begin().await,
+        }
+    }
+
     /// After a prune: SQLite gives the freed pages back to the file system (a file created by
     /// this server has `auto_vacuum = INCREMENTAL`); PostgreSQL's autovacuum does the same job
     /// by itself, so there nothing is done.

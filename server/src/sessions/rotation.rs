@@ -54,7 +54,8 @@ impl Sessions {
             return Err(RefreshError::Invalid);
         };
         let now = now_ms();
-        let mut tx = self.db.begin().await?;
+        // A token of the previous format is looked up (read) before the UPDATE (write).
+        let mut tx = self.db.begin_write().await?;
         let Some((sid, generation)) = self.claim_of(&mut tx, &p).await? else {
             return Err(RefreshError::Invalid);
         };

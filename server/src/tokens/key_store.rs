@@ -246,8 +246,9 @@ pub async fn rotate(db: &Db, schedule: &KeySchedule, now: i64) -> Result<Rotated
     })
 }
 
+/// A transaction in which one instance at a time changes the keys.
 async fn locked(db: &Db) -> Result<Tx<'static>, DbError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_write().await?;
     if db.backend == Backend::Postgres {
         // Conflicts with itself: one instance at a time changes the keys.
         sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
