@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use tokenpair_client::{
-    login_redirect, provide_auth_with, ClientConfig, FetchTransport, Transport,
+    login_redirect, provide_auth_with, ClientConfig, FetchTransport, TokenpairProtocol, Transport,
 };
 
 use crate::components::layout::Layout;
@@ -16,17 +16,18 @@ use crate::pages::{
 };
 use crate::router::{provide_router, Route};
 
-/// The app as the browser runs it: `fetch` to the same origin, default client settings.
+/// The app as the browser runs it: `fetch` to the same origin, the client's defaults under
+/// the app id `tokenpair` (lock `tokenpair:refresh`, channel `tokenpair:auth`).
 #[component]
 pub fn App() -> impl IntoView {
-    app_with(Rc::new(FetchTransport), ClientConfig::default())
+    app_with(Rc::new(FetchTransport), ClientConfig::new("tokenpair"))
 }
 
 /// The whole app over any transport and client configuration (component tests mount it
 /// over a fake server).
 pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl IntoView {
     // Creates the client, restores the session through the HttpOnly cookie, joins the tabs.
-    let auth = provide_auth_with(transport, config);
+    let auth = provide_auth_with(TokenpairProtocol::new(), config, transport);
     provide_clock();
 
     let here = provide_router();

@@ -1,9 +1,17 @@
 //! What every view shares, apart from the router: the token client ([`use_auth`], from
-//! `tokenpair-client`) and a ticking clock for countdowns ([`use_clock`]).
+//! `tokenpair-client`, speaking tokenpair's protocol) and a ticking clock for countdowns
+//! ([`use_clock`]).
 
 use leptos::prelude::*;
-pub use tokenpair_client::use_auth;
-use tokenpair_client::Instant;
+use tokenpair_client::{Instant, TokenpairProtocol};
+
+/// The token client in the context, for tokenpair's backend.
+pub type Auth = tokenpair_client::Auth<TokenpairProtocol>;
+
+/// The [`Auth`] the app provided.
+pub fn use_auth() -> Auth {
+    tokenpair_client::use_auth::<TokenpairProtocol>()
+}
 
 /// A clock for countdowns and "x s ago": both clocks, updated every half second.
 #[derive(Clone, Copy)]

@@ -15,7 +15,7 @@ use tokenpair::jwt;
 use tokenpair::pages::login::safe_next;
 use tokenpair_api::{paths, SessionInfo, TokenResponse, UserSummary};
 use tokenpair_client::{
-    ClientConfig, HttpRequest, HttpResponse, Method, Transport, TransportError,
+    ClientConfig, LockMode, Method, Request, Response, Transport, TransportError,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -40,8 +40,8 @@ struct Script {
 #[derive(Clone, Default)]
 struct Fake(Rc<RefCell<Script>>);
 
-fn json(status: u16, body: impl serde::Serialize) -> Result<HttpResponse, TransportError> {
-    Ok(HttpResponse::new(
+fn json(status: u16, body: impl serde::Serialize) -> Result<Response, TransportError> {
+    Ok(Response::new(
         status,
         serde_json::to_string(&body).expect("serialisable"),
     ))
@@ -62,7 +62,7 @@ fn granted() -> TokenResponse {
     }
 }
 
-fn error(status: u16, code: &str, message: &str) -> Result<HttpResponse, TransportError> {
+fn error(status: u16, code: &str, message: &str) -> Result<Response, TransportError> {
     json(
         status,
         serde_json::json!({ "error": code, "message": message }),
@@ -70,14 +70,15 @@ fn error(status: u16, code: &str, message: &str) -> Result<HttpResponse, Transpo
 }
 
 impl Transport for Fake {
-    fn send(
-        &self,
-        req: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>> {
+    fn send(&self, req: Request) -> LocalBoxFuture<'static, Result<Response, TransportError>> {
         let script = self.0.clone();
+        // The client sends absolute URLs: keep the path and query.
+        let path = web_sys::Url::new(&req.url)
+            .map(|u| [u.pathname(), u.search()].concat())
+            .unwrap_or_else(|_| req.url.clone());
         async move {
-            script.borrow_mut().log.push(req.path.clone());
-            match (req.method, req.path.as_str()) {
+            script.borrow_mut().log.push(path.clone());
+            match (req.method, path.as_str()) {
                 (Method::Post, paths::REFRESH | paths::REFRESH_OPTIONAL) => {
                     let (delay, grants) = {
                         let s = script.borrow();
@@ -156,14 +157,13 @@ impl Mounted {
             .expect("append");
         // This page's tests do not share a lock or a channel, remember nothing, and keep
         // timers out of the way.
-        let config = ClientConfig {
-            lock_name: None,
-            channel_name: None,
-            pending_sign_out_key: None,
-            proactive_refresh: false,
-            wake_check_every: std::time::Duration::ZERO,
-            ..ClientConfig::default()
-        };
+        let config = ClientConfig::builder("components")
+            .lock_mode(LockMode::Off)
+            .channel_name(None)
+            .pending_sign_out_key(None)
+            .proactive_refresh(false)
+            .wake_check_every(std::time::Duration::ZERO)
+            .build();
         let transport: Rc<dyn Transport> = Rc::new(fake.clone());
         let handle = mount_to(container.clone(), move || {
             app_with(transport.clone(), config.clone())

@@ -3,8 +3,10 @@
 //! Everything that crosses HTTP is defined here once, so the two sides cannot drift apart.
 //! Field names are the JSON contract: change them only together with the README's API table.
 
-use serde::{Deserialize, Serialize};
-
+#[macro_use]
+mod wire_type;
+#[cfg(feature = "js")]
+pub mod js;
 pub mod rules;
 
 /// Every path the SPA calls, in one place.
@@ -30,11 +32,13 @@ pub mod paths {
 pub const CSRF_HEADER: &str = "X-Requested-With";
 pub const CSRF_HEADER_VALUE: &str = "XMLHttpRequest";
 
-/// Body of `POST /api/auth/login` and `POST /api/auth/register`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
+wire_type! {
+    /// Body of `POST /api/auth/login` and `POST /api/auth/register`.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Credentials {
+        pub username: String,
+        pub password: String,
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -47,34 +51,38 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// The user as the token endpoints describe them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserSummary {
-    pub id: i64,
-    pub username: String,
+wire_type! {
+    /// The user as the token endpoints describe them.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserSummary {
+        pub id: i64,
+        pub username: String,
+    }
 }
 
-/// Answer of login, register and refresh. The refresh token is *not* here: it travels only in
-/// the HttpOnly `Set-Cookie` of the same response.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    /// Always `"Bearer"`.
-    pub token_type: String,
-    /// Seconds until the access token expires, counted by the server when it answered.
-    pub expires_in: u64,
-    /// The server-side session (refresh-token family) this token belongs to; the same for
-    /// every token of one sign-in, new for each sign-in. Also the access token's `sid` claim.
-    /// Tabs use it to tell a message about this sign-in from one about an older one.
-    pub session_id: String,
-    /// Seconds until the session ends if it is not refreshed (its idle timeout, never past
-    /// its absolute end). Each refresh moves it. `None` from a server that does not say.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idle_expires_in: Option<u64>,
-    /// Seconds until the session's absolute end, which refreshing never moves.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_expires_in: Option<u64>,
-    pub user: UserSummary,
+wire_type! {
+    /// Answer of login, register and refresh. The refresh token is *not* here: it travels only
+    /// in the HttpOnly `Set-Cookie` of the same response.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct TokenResponse {
+        pub access_token: String,
+        /// Always `"Bearer"`.
+        pub token_type: String,
+        /// Seconds until the access token expires, counted by the server when it answered.
+        pub expires_in: u64,
+        /// The server-side session (refresh-token family) this token belongs to; the same for
+        /// every token of one sign-in, new for each sign-in. Also the access token's `sid`
+        /// claim. Tabs use it to tell a message about this sign-in from one about an older one.
+        pub session_id: String,
+        /// Seconds until the session ends if it is not refreshed (its idle timeout, never past
+        /// its absolute end). Each refresh moves it. `None` from a server that does not say.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub idle_expires_in: Option<u64>,
+        /// Seconds until the session's absolute end, which refreshing never moves.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub session_expires_in: Option<u64>,
+        pub user: UserSummary,
+    }
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -91,40 +99,45 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
-/// Answer of `GET /api/me`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    pub id: i64,
-    pub username: String,
-    /// RFC 3339, UTC.
-    pub created_at: String,
+wire_type! {
+    /// Answer of `GET /api/me`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Me {
+        pub id: i64,
+        pub username: String,
+        /// RFC 3339, UTC.
+        pub created_at: String,
+    }
 }
 
-/// One entry of `GET /api/sessions`: a signed-in device (a refresh-token family).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionInfo {
-    pub id: String,
-    /// RFC 3339, UTC.
-    pub created_at: String,
-    /// RFC 3339, UTC: the last sign-in or refresh.
-    pub last_used_at: String,
-    /// RFC 3339, UTC: the absolute end of the session; refreshing never moves it.
-    pub expires_at: String,
-    pub user_agent: Option<String>,
-    /// A readable name for the device, from the user agent ("Chrome on Windows").
-    #[serde(default)]
-    pub device: String,
-    /// True for the session the request's access token belongs to.
-    pub current: bool,
+wire_type! {
+    /// One entry of `GET /api/sessions`: a signed-in device (a refresh-token family).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SessionInfo {
+        pub id: String,
+        /// RFC 3339, UTC.
+        pub created_at: String,
+        /// RFC 3339, UTC: the last sign-in or refresh.
+        pub last_used_at: String,
+        /// RFC 3339, UTC: the absolute end of the session; refreshing never moves it.
+        pub expires_at: String,
+        pub user_agent: Option<String>,
+        /// A readable name for the device, from the user agent ("Chrome on Windows").
+        pub device: String = default,
+        /// True for the session the request's access token belongs to.
+        pub current: bool,
+    }
 }
 
-/// Every error the API returns has this body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// A stable snake_case code for programs (see [`codes`]).
-    pub error: String,
-    /// A sentence for people.
-    pub message: String,
+wire_type! {
+    /// Every error the API returns has this body.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ErrorBody {
+        /// A stable snake_case code for programs (see [`codes`]).
+        pub error: String,
+        /// A sentence for people.
+        pub message: String,
+    }
 }
 
 /// The stable error codes.

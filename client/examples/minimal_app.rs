@@ -3,15 +3,29 @@
 
 use leptos::prelude::*;
 use leptos_router::{components::*, path};
-use tokenpair_api::{Credentials, Me};
+use serde::Deserialize;
 use tokenpair_client::{
-    login_redirect, provide_auth, safe_return_path, use_auth, ClientConfig, SignOutScope,
+    login_redirect, provide_auth, safe_return_path, use_auth, AuthEvent, ClientConfig,
+    SignOutScope, TokenpairProtocol, TokenpairSignIn,
 };
+
+/// What `GET /api/me` answers (any serde type works).
+#[derive(Deserialize)]
+struct Me {
+    username: String,
+}
 
 #[component]
 fn App() -> impl IntoView {
-    // One client per tab: restores the session through the HttpOnly cookie, joins the other tabs.
-    let auth = provide_auth(ClientConfig::default());
+    // One client per tab: restores the session through the HttpOnly cookie, joins the other
+    // tabs. The app id names its lock, channel and storage key ("my-app:refresh", …).
+    let auth = provide_auth(TokenpairProtocol::new(), ClientConfig::new("my-app"));
+    // Typed events, delivered after the cross-tab lock is released: a listener may call the client.
+    auth.on_event(|event| {
+        if let AuthEvent::SignedOut { reason } = event {
+            leptos::logging::log!("signed out: {reason:?}"); // e.g. clear the app's caches here
+        }
+    });
     view! {
         <Router>
             // A transient problem (server unreachable, 429, timeout…): the session is kept and retried.
@@ -30,7 +44,7 @@ fn App() -> impl IntoView {
 
 #[component]
 fn Home() -> impl IntoView {
-    let auth = use_auth();
+    let auth = use_auth::<TokenpairProtocol>();
     let me = RwSignal::new(None::<String>);
     // Bearer call: on a 401 the client refreshes once (shared by concurrent calls) and retries once.
     leptos::task::spawn_local(async move {
@@ -46,7 +60,7 @@ fn Home() -> impl IntoView {
 
 #[component]
 fn Login() -> impl IntoView {
-    let auth = use_auth();
+    let auth = use_auth::<TokenpairProtocol>();
     let navigate = leptos_router::hooks::use_navigate();
     let next = leptos_router::hooks::use_query_map();
     // Signed in (here or in another tab): go back where the user wanted — same origin only.
@@ -59,12 +73,9 @@ fn Login() -> impl IntoView {
         }
     });
     let submit = move |_| {
-        let credentials = Credentials {
-            username: "user1".into(),
-            password: "password1".into(),
-        };
+        let credentials = TokenpairSignIn::password("user1", "password1");
         leptos::task::spawn_local(async move {
-            let _ = auth.endpoints().sign_in(&credentials).await;
+            let _ = auth.endpoints().sign_in(credentials).await;
         });
     };
     view! {

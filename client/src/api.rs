@@ -1,168 +1,212 @@
-//! Where the 401 retry happens: [`ApiClient`], the handle for Bearer-authenticated calls.
+//! **Where the 401 retry happens**: [`ApiClient`], the handle for Bearer-authenticated calls.
 //!
 //! [`ApiClient::send`], top-down:
-//! 1. refuses the cookie endpoints (`/api/auth/*`): they have their own handle,
-//!    [`crate::AuthEndpoints`], and are never intercepted;
-//! 2. waits for a refresh that is already running instead of sending a token about to be
+//! 1. waits for a refresh that is already running instead of sending a token about to be
 //!    replaced;
+//! 2. resolves the URL and refuses — before anything is sent — an origin that may not receive
+//!    the token, or a cookie endpoint ([`crate::http::target`]);
 //! 3. sends with `Authorization: Bearer <access token>` and a deadline;
 //! 4. on a 401, refreshes **once** (single flight, [`crate::refresh`]) — or takes the token
-//!    another request or tab already got — and retries **once**, but only if the user and the
-//!    [`SessionVersion`](crate::SessionVersion) are still the ones the request was sent as.
-//!    A second 401 is returned as an error: no loop.
+//!    another request or tab already got — and retries **once**. A second 401 is returned as
+//!    an error: no loop;
+//! 5. drops any answer that arrives after the sign-in changed (another user, a sign-out):
+//!    [`ClientError::UserChanged`], so one user's data never reaches another's view.
 
 use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 
-use crate::wire::FromJson;
-
 use crate::core::Core;
 use crate::error::ClientError;
-use crate::events::EventKind;
+use crate::http::target::Targets;
+use crate::http::{Request, Response, TransportError};
 use crate::problem::Problem;
-use crate::refresh::{RefreshOutcome, RefreshReason};
+use crate::protocol::Protocol;
+use crate::single_flight::{RefreshOutcome, RefreshReason};
 use crate::state::AuthState;
-use crate::transport::{HttpRequest, HttpResponse};
+use crate::timeline::TimelineKind;
+use crate::token::AccessToken;
 
 /// The most pages [`ApiClient::get_json_pages`] fetches for one list.
 pub const MAX_PAGES: usize = 50;
 
 /// Bearer calls to the API. Cheap to clone.
-#[derive(Clone)]
-pub struct ApiClient {
-    pub(crate) core: Rc<Core>,
+pub struct ApiClient<P: Protocol> {
+    pub(crate) core: Rc<Core<P>>,
 }
 
-impl ApiClient {
-    /// Sends `request` with the access token; on 401 refreshes once and retries once.
-    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ClientError> {
-        let core = &self.core;
-        if request.path.starts_with(core.config.endpoints.auth_prefix) {
-            return Err(ClientError::Misuse(
-                "the cookie endpoints are sent through AuthEndpoints, not the Bearer client",
-            ));
+impl<P: Protocol> Clone for ApiClient<P> {
+    fn clone(&self) -> Self {
+        ApiClient {
+            core: self.core.clone(),
         }
-        let running = core.inflight.borrow().clone();
-        if let Some(refresh) = running {
+    }
+}
+
+impl<P: Protocol> ApiClient<P> {
+    /// Sends `request` with the access token; on 401 refreshes once and retries once. An
+    /// answer below 400 is `Ok`; 5xx is [`ClientError::Unavailable`] (the client probes until
+    /// the server is back, then emits `AuthEvent::Recovered`); any other status is
+    /// [`ClientError::Api`].
+    pub async fn send(&self, request: Request) -> Result<Response, ClientError> {
+        let core = &self.core;
+        if let Some(refresh) = core.refresh_slot.running() {
             refresh.await;
         }
-        let (user_id, token) = match core.store.state_untracked() {
-            AuthState::SignedIn { user, token } => (user.id, token),
+        let (user, token) = match core.state.auth() {
+            AuthState::SignedIn { user, token } => (user, token),
             AuthState::Restoring => {
-                let problem = core
-                    .store
-                    .problem_untracked()
-                    .unwrap_or(Problem::Unreachable);
+                let problem = core.state.problem().unwrap_or(Problem::Unreachable);
                 return Err(ClientError::Unavailable(problem));
             }
             AuthState::SignedOut => return Err(ClientError::SignedOut),
         };
-        let version = core.store.version_untracked();
-        let unchanged = || {
-            core.store.version_untracked() == version
-                && core.store.user_id_untracked() == Some(user_id)
-        };
+        let version = core.state.version();
+        let unchanged = || core.state.version() == version && core.state.user_is(&user);
 
-        let first = self.send_as(&request, token.bearer()).await?;
+        let first = self.answer(
+            core.send_prepared(
+                self.with_token(&request, &token)?,
+                core.config.request_timeout,
+            )
+            .await,
+        )?;
+        if !unchanged() {
+            return Err(ClientError::UserChanged);
+        }
         if first.status != 401 {
             return self.finish(first);
         }
-        if !unchanged() {
-            return Err(ClientError::SignedOut);
-        }
         // Another request (or tab) may have refreshed meanwhile: then just use its token.
-        let retry_token = match core.store.token_untracked() {
+        let retry_token = match core.state.token() {
             Some(current) if current.bearer() != token.bearer() => current,
             _ => match core.refresh(RefreshReason::After401).await {
-                RefreshOutcome::Refreshed => {
-                    core.store.token_untracked().ok_or(ClientError::SignedOut)?
-                }
+                RefreshOutcome::Refreshed => core.state.token().ok_or(ClientError::SignedOut)?,
                 RefreshOutcome::Ended => return Err(ClientError::SessionEnded),
                 RefreshOutcome::Unavailable(problem) => {
                     return Err(ClientError::Unavailable(problem))
                 }
-                RefreshOutcome::Stale => return Err(ClientError::SignedOut),
+                RefreshOutcome::Stale => return Err(ClientError::UserChanged),
             },
         };
         // Never re-send a request as somebody else, or under a newer sign-in.
         if !unchanged() {
-            return Err(ClientError::SignedOut);
+            return Err(ClientError::UserChanged);
         }
-        core.store.log(
-            EventKind::Retry,
-            &format!("{} retried once with the new token", request.path),
+        core.state.store.log(
+            TimelineKind::Retry,
+            &[&request.url, " retried once with the new token"].concat(),
         );
-        let second = self.send_as(&request, retry_token.bearer()).await?;
+        let second = self.answer(
+            core.send_prepared(
+                self.with_token(&request, &retry_token)?,
+                core.config.request_timeout,
+            )
+            .await,
+        )?;
+        if !unchanged() {
+            return Err(ClientError::UserChanged);
+        }
         self.finish(second)
     }
 
-    /// `GET path` and decode the JSON answer.
-    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let response = self.send(HttpRequest::get(path)).await?;
-        crate::json::from_str(&response.body).map_err(ClientError::BadResponse)
+    /// `GET url` and decode the JSON answer through serde.
+    pub async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, ClientError> {
+        self.send_json(Request::get(url)).await
     }
 
-    /// `GET path` and decode one of tokenpair-api's wire types without serde
-    /// ([`crate::wire`]: a smaller bundle than [`ApiClient::get_json`]).
-    pub async fn get_wire<T: FromJson>(&self, path: &str) -> Result<T, ClientError> {
-        let response = self.send(HttpRequest::get(path)).await?;
-        crate::wire::decode(&response.body).map_err(ClientError::BadResponse)
+    /// Sends `request` and decodes the JSON answer through serde.
+    pub async fn send_json<T: DeserializeOwned>(&self, request: Request) -> Result<T, ClientError> {
+        self.send(request)
+            .await?
+            .json()
+            .map_err(ClientError::BadResponse)
     }
 
-    /// `GET path` for a paginated list (a JSON array per page, the next page named by a
+    /// `GET url` for a paginated list (a JSON array per page, the next page named by a
     /// `Link: <…>; rel="next"` header): follows the links and returns every item, in order.
-    /// Stops after [`MAX_PAGES`] pages, so a misbehaving server cannot keep it looping.
-    pub async fn get_wire_pages<T: FromJson>(&self, path: &str) -> Result<Vec<T>, ClientError> {
+    /// A next link to another origin is not followed ([`ClientError::Misuse`]: the token
+    /// stays home). Stops after [`MAX_PAGES`] pages, so a misbehaving server cannot keep it
+    /// looping.
+    pub async fn get_json_pages<T: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<Vec<T>, ClientError> {
+        self.get_pages(url, Response::json).await
+    }
+
+    /// [`ApiClient::get_json_pages`] with the app's own `decode` for each page's answer (for
+    /// types that are not read through serde).
+    pub async fn get_pages<T>(
+        &self,
+        url: &str,
+        decode: impl Fn(&Response) -> Result<Vec<T>, String>,
+    ) -> Result<Vec<T>, ClientError> {
         let mut items = Vec::new();
-        let mut next = Some(path.to_owned());
+        let mut next = Some(url.to_owned());
         for _ in 0..MAX_PAGES {
-            let Some(path) = next.take() else { break };
-            let response = self.send(HttpRequest::get(path)).await?;
-            let page: Vec<T> =
-                crate::wire::decode(&response.body).map_err(ClientError::BadResponse)?;
+            let Some(url) = next.take() else { break };
+            let here = self
+                .core
+                .targets
+                .resolve(&Request::get(url.as_str()))
+                .map_err(ClientError::Misuse)?;
+            let response = self.send(Request::get(url)).await?;
+            let page = decode(&response).map_err(ClientError::BadResponse)?;
             items.extend(page);
-            next = response.next_page;
+            next = match response.next_link() {
+                None => None,
+                Some(link) => Some(Targets::same_origin_link(&here, &link).ok_or_else(|| {
+                    ClientError::Misuse(
+                        [
+                            "the next page (",
+                            &link,
+                            ") is on another origin; not followed",
+                        ]
+                        .concat(),
+                    )
+                })?),
+            };
         }
         Ok(items)
     }
 
-    /// `DELETE path`.
-    pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
-        self.send(HttpRequest::delete(path)).await.map(|_| ())
+    /// `DELETE url`.
+    pub async fn delete(&self, url: &str) -> Result<(), ClientError> {
+        self.send(Request::delete(url)).await.map(|_| ())
     }
 
-    async fn send_as(
-        &self,
-        request: &HttpRequest,
-        token: &str,
-    ) -> Result<HttpResponse, ClientError> {
-        let mut request = request.clone();
-        request.bearer = Some(token.to_owned());
-        match self.core.send(request).await {
-            Ok(response) => Ok(response),
-            Err(error) => {
-                let problem = Problem::from_transport(&error);
-                self.core.went_unavailable(problem.clone());
-                Err(ClientError::Unavailable(problem))
-            }
-        }
+    /// `request` with `token`, if it may go where it goes (nothing is sent otherwise).
+    fn with_token(&self, request: &Request, token: &AccessToken) -> Result<Request, ClientError> {
+        self.core
+            .prepare(request.clone(), Some(token.bearer()), true)
+            .map_err(ClientError::Misuse)
     }
 
-    fn finish(&self, response: HttpResponse) -> Result<HttpResponse, ClientError> {
+    /// An answer, or the problem that no answer stands for.
+    fn answer(&self, sent: Result<Response, TransportError>) -> Result<Response, ClientError> {
+        sent.map_err(|error| {
+            let problem = Problem::from_transport(&error);
+            self.core.went_unavailable(problem.clone());
+            ClientError::Unavailable(problem)
+        })
+    }
+
+    fn finish(&self, response: Response) -> Result<Response, ClientError> {
+        let core = &self.core;
         match response.status {
-            200..=299 => {
-                if self.core.store.problem_untracked().is_some() {
-                    self.core.probe_now();
+            0..=399 => {
+                if core.state.problem().is_some() {
+                    core.probe_now();
                 }
                 Ok(response)
             }
             500..=599 => {
                 let problem = Problem::from_response(&response);
-                self.core.went_unavailable(problem.clone());
+                core.went_unavailable(problem.clone());
                 Err(ClientError::Unavailable(problem))
             }
-            _ => Err(ClientError::from_response(&response)),
+            _ => Err(ClientError::Api(core.protocol.api_error(&response))),
         }
     }
 }

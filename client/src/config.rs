@@ -1,64 +1,27 @@
-//! Every knob of the client in one struct, with defaults that suit the tokenpair server.
+//! Every knob of the client, with defaults that suit a typical token-pair backend.
 //!
 //! ```
 //! # use std::time::Duration;
 //! # use tokenpair_client::ClientConfig;
-//! let config = ClientConfig {
-//!     request_timeout: Duration::from_secs(8),
-//!     ..ClientConfig::default()
-//! };
-//! # let _ = config;
+//! let config = ClientConfig::builder("my-app")
+//!     .request_timeout(Duration::from_secs(8))
+//!     .allow_origin("https://api.my-app.example")
+//!     .build();
+//! assert_eq!(config.lock_name.as_deref(), Some("my-app:refresh"));
 //! ```
+//!
+//! The backend itself (base URL, paths, the CSRF header, credentials mode) is described by the
+//! [`Protocol`](crate::Protocol), not here.
 
 use std::time::Duration;
 
-use tokenpair_api::paths;
-
-/// The server's endpoints. The cookie endpoints (`login`, `register`, `refresh`, `logout*`)
-/// all live under [`Endpoints::auth_prefix`]; the Bearer client refuses to send anything there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoints {
-    /// Sign in with a username and password.
-    pub login: &'static str,
-    /// Create an account and sign in.
-    pub register: &'static str,
-    /// Rotate the refresh cookie, get a new access token.
-    pub refresh: &'static str,
-    /// The same at page load, where "no session" is a normal outcome: the server answers 204
-    /// instead of 401 when there is no cookie at all (no failed request in the console).
-    pub restore: &'static str,
-    /// End this browser's session.
-    pub logout: &'static str,
-    /// End every session of the user.
-    pub logout_everywhere: &'static str,
-    /// Answers 200 when the server is up; probed while the server is unreachable and the
-    /// access token is still good.
-    pub health: &'static str,
-    /// The prefix of the cookie-authenticated endpoints (and the refresh cookie's `Path`).
-    pub auth_prefix: &'static str,
-}
-
-impl Default for Endpoints {
-    fn default() -> Self {
-        Endpoints {
-            login: paths::LOGIN,
-            register: paths::REGISTER,
-            refresh: paths::REFRESH,
-            restore: paths::REFRESH_OPTIONAL,
-            logout: paths::LOGOUT,
-            logout_everywhere: paths::LOGOUT_GLOBAL,
-            health: "/api/health",
-            auth_prefix: paths::AUTH_PREFIX,
-        }
-    }
-}
-
 /// Exponential backoff with jitter for retries while the server is unavailable.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Backoff {
     /// The first retry waits about this long…
     pub initial: Duration,
-    /// …each following one twice as long…
+    /// …each following one `factor` times as long…
     pub factor: f64,
     /// …never longer than this.
     pub max: Duration,
@@ -67,31 +30,56 @@ pub struct Backoff {
     pub jitter: f64,
 }
 
-impl Default for Backoff {
-    fn default() -> Self {
+impl Backoff {
+    /// A backoff from its four numbers.
+    pub fn new(initial: Duration, factor: f64, max: Duration, jitter: f64) -> Backoff {
         Backoff {
-            initial: Duration::from_secs(1),
-            factor: 2.0,
-            max: Duration::from_secs(30),
-            jitter: 0.5,
+            initial,
+            factor,
+            max,
+            jitter,
         }
     }
 }
 
-/// How the client behaves. `ClientConfig::default()` is what the tokenpair SPA uses.
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new(Duration::from_secs(1), 2.0, Duration::from_secs(30), 0.5)
+    }
+}
+
+/// How the tabs of one origin take turns at the refresh cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LockMode {
+    /// The Web Lock where the browser has `navigator.locks`, otherwise a lease in
+    /// `localStorage` (a key that holds no secret: a random tab id and an expiry time).
+    #[default]
+    Auto,
+    /// Always the `localStorage` lease (for browsers whose Web Locks misbehave; tests).
+    Lease,
+    /// No lock at all: every tab refreshes on its own (only for an app that is never open in
+    /// two tabs).
+    Off,
+}
+
+/// How the client behaves. Build one with [`ClientConfig::builder`] (or start from
+/// [`ClientConfig::new`] and set fields).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ClientConfig {
-    /// The server's endpoints.
-    pub endpoints: Endpoints,
+    /// Names this app's lock, channel and storage keys, so two apps on one origin do not share
+    /// them.
+    pub app_id: String,
     /// Every request is aborted after this long (an `AbortController` deadline). A refresh
     /// that times out counts as "server unreachable": the session is kept and retried.
     /// Keep `request_timeout` + `backoff.initial` below the server's refresh grace window
     /// (10 s on tokenpair): if the server rotated but the answer was lost, the retry presents
     /// the predecessor, which is answered only within that window.
     pub request_timeout: Duration,
-    /// Waiting for the cross-tab refresh lock gives up after this long; the tab then
-    /// re-checks its token and proceeds without the lock. Longer than `request_timeout`, so
-    /// a tab holding the lock normally finishes first.
+    /// Waiting for the cross-tab lock gives up after this long (the tab then re-checks and
+    /// proceeds without it), and nothing holds the lock longer than this: requests made under
+    /// the lock share this budget.
     pub lock_timeout: Duration,
     /// Refresh this long before the access token expires at most…
     pub refresh_margin: Duration,
@@ -99,10 +87,15 @@ pub struct ClientConfig {
     pub refresh_margin_fraction: f64,
     /// Refresh proactively before expiry (otherwise only after a 401).
     pub proactive_refresh: bool,
+    /// The proactive refresh fires up to this much earlier, at random, so tabs (and users) do
+    /// not all refresh at the same instant.
+    pub refresh_jitter: Duration,
     /// Retry timing while the server is unreachable or refusing for a transient reason.
     pub backoff: Backoff,
-    /// The Web Lock that serialises everything that changes the refresh cookie (refresh,
-    /// sign-in, register, sign-out) across the tabs of this origin. `None`: no lock.
+    /// How tabs take turns ([`LockMode`]).
+    pub lock_mode: LockMode,
+    /// The Web Lock (and lease key) that serialises everything that changes the refresh
+    /// cookie (refresh, sign-in, sign-out) across the tabs of this origin. `None`: no lock.
     pub lock_name: Option<String>,
     /// The BroadcastChannel the tabs of this origin talk on. `None`: this tab is alone.
     pub channel_name: Option<String>,
@@ -114,37 +107,116 @@ pub struct ClientConfig {
     /// receive the message before one of them takes the lock.
     pub broadcast_settle: Duration,
     /// When the server session is this close to its end (idle timeout or absolute expiry, as
-    /// the token response says), [`AuthStore::session_ending`](crate::AuthStore::session_ending)
-    /// asks the app to warn the user.
+    /// the token response says), the store's `session_ending` asks the app to warn the user.
     pub session_warning: Duration,
     /// How often to compare the wall clock with the monotonic clock to notice that the
     /// machine slept (timers do not run during sleep). `Duration::ZERO`: off.
     pub wake_check_every: Duration,
+    /// Origins (`https://api.example.com`) besides the page's own that may receive the access
+    /// token. Requests anywhere else are refused before anything is sent.
+    pub allowed_origins: Vec<String>,
 }
 
-impl Default for ClientConfig {
-    fn default() -> Self {
+impl ClientConfig {
+    /// The defaults, with names derived from `app_id`: the lock `"{app_id}:refresh"`, the
+    /// channel `"{app_id}:auth"`, the pending-sign-out key `"{app_id}:pending-sign-out"`.
+    pub fn new(app_id: &str) -> ClientConfig {
         ClientConfig {
-            endpoints: Endpoints::default(),
+            app_id: app_id.to_owned(),
             request_timeout: Duration::from_secs(8),
             lock_timeout: Duration::from_secs(15),
             refresh_margin: Duration::from_secs(30),
             refresh_margin_fraction: 0.2,
             proactive_refresh: true,
+            refresh_jitter: Duration::from_millis(500),
             backoff: Backoff::default(),
-            lock_name: Some("tokenpair-refresh".into()),
-            channel_name: Some("tokenpair-auth".into()),
-            pending_sign_out_key: Some("tokenpair-pending-sign-out".into()),
+            lock_mode: LockMode::Auto,
+            lock_name: Some([app_id, ":refresh"].concat()),
+            channel_name: Some([app_id, ":auth"].concat()),
+            pending_sign_out_key: Some([app_id, ":pending-sign-out"].concat()),
             broadcast_settle: Duration::from_millis(40),
             session_warning: Duration::from_secs(60),
             wake_check_every: Duration::from_secs(5),
+            allowed_origins: Vec::new(),
         }
     }
-}
 
-impl ClientConfig {
+    /// A builder starting from [`ClientConfig::new`]`(app_id)`.
+    pub fn builder(app_id: &str) -> ClientConfigBuilder {
+        ClientConfigBuilder(ClientConfig::new(app_id))
+    }
+
     /// How long before expiry a token of `lifetime_ms` is refreshed.
     pub(crate) fn margin_ms(&self, lifetime_ms: f64) -> f64 {
         (self.refresh_margin.as_millis() as f64).min(lifetime_ms * self.refresh_margin_fraction)
+    }
+}
+
+/// `ClientConfig::new("tokenpair-client")`.
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig::new("tokenpair-client")
+    }
+}
+
+/// Builds a [`ClientConfig`]; every method sets one field.
+#[derive(Clone, Debug)]
+pub struct ClientConfigBuilder(ClientConfig);
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.0.$name = value;
+                self
+            }
+        )*
+    };
+}
+
+impl ClientConfigBuilder {
+    setters! {
+        /// [`ClientConfig::request_timeout`].
+        request_timeout: Duration,
+        /// [`ClientConfig::lock_timeout`].
+        lock_timeout: Duration,
+        /// [`ClientConfig::refresh_margin`].
+        refresh_margin: Duration,
+        /// [`ClientConfig::refresh_margin_fraction`].
+        refresh_margin_fraction: f64,
+        /// [`ClientConfig::proactive_refresh`].
+        proactive_refresh: bool,
+        /// [`ClientConfig::refresh_jitter`].
+        refresh_jitter: Duration,
+        /// [`ClientConfig::backoff`].
+        backoff: Backoff,
+        /// [`ClientConfig::lock_mode`].
+        lock_mode: LockMode,
+        /// [`ClientConfig::lock_name`].
+        lock_name: Option<String>,
+        /// [`ClientConfig::channel_name`].
+        channel_name: Option<String>,
+        /// [`ClientConfig::pending_sign_out_key`].
+        pending_sign_out_key: Option<String>,
+        /// [`ClientConfig::broadcast_settle`].
+        broadcast_settle: Duration,
+        /// [`ClientConfig::session_warning`].
+        session_warning: Duration,
+        /// [`ClientConfig::wake_check_every`].
+        wake_check_every: Duration,
+    }
+
+    /// Lets the access token go to `origin` too (`https://api.example.com`, no path).
+    pub fn allow_origin(mut self, origin: &str) -> Self {
+        self.0
+            .allowed_origins
+            .push(origin.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> ClientConfig {
+        self.0
     }
 }

@@ -2,17 +2,17 @@
 //!
 //! ```no_run
 //! use leptos::prelude::*;
-//! use tokenpair_client::{provide_auth, use_auth, ClientConfig};
+//! use tokenpair_client::{provide_auth, use_auth, ClientConfig, TokenpairProtocol};
 //!
 //! #[component]
 //! fn App() -> impl IntoView {
-//!     provide_auth(ClientConfig::default()); // starts the silent restore
+//!     provide_auth(TokenpairProtocol::new(), ClientConfig::new("my-app")); // starts the restore
 //!     view! { <Who/> }
 //! }
 //!
 //! #[component]
 //! fn Who() -> impl IntoView {
-//!     let auth = use_auth();
+//!     let auth = use_auth::<TokenpairProtocol>();
 //!     move || match auth.store().user() {
 //!         Some(user) => format!("Signed in as {}", user.username),
 //!         None => "Signed out".to_owned(),
@@ -28,60 +28,96 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use crate::api::ApiClient;
+use crate::auth::AuthEndpoints;
 use crate::client::TokenClient;
 use crate::config::ClientConfig;
-use crate::endpoints::AuthEndpoints;
-use crate::state::AuthStore;
-use crate::transport::{FetchTransport, Transport};
+use crate::events::AuthEvent;
+use crate::http::{FetchTransport, Transport};
+use crate::protocol::{Protocol, TokenpairProtocol};
+use crate::store::AuthStore;
 
 /// The client in a Leptos context: `Copy`, so closures can capture it.
-#[derive(Clone, Copy)]
-pub struct Auth {
-    client: StoredValue<TokenClient, LocalStorage>,
-    store: AuthStore,
+pub struct Auth<P: Protocol = TokenpairProtocol> {
+    client: StoredValue<TokenClient<P>, LocalStorage>,
+    store: AuthStore<P::User>,
     /// `store.signed_in()`, memoised: it changes on sign-in and sign-out only, not with every
     /// refreshed token (a guard re-rendering on each refresh would rebuild the whole page).
     signed_in: Memo<Option<bool>>,
 }
 
-impl Auth {
+impl<P: Protocol> Clone for Auth<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P: Protocol> Copy for Auth<P> {}
+
+impl<P: Protocol> Auth<P> {
     /// The auth state, as signals.
-    pub fn store(&self) -> AuthStore {
+    pub fn store(&self) -> AuthStore<P::User> {
         self.store
     }
 
     /// The Bearer client (401 → refresh → one retry).
-    pub fn api(&self) -> ApiClient {
+    pub fn api(&self) -> ApiClient<P> {
         self.client.with_value(TokenClient::api)
     }
 
-    /// Sign-in, registration, sign-out.
-    pub fn endpoints(&self) -> AuthEndpoints {
+    /// Sign-in, sign-out, adopting a session.
+    pub fn endpoints(&self) -> AuthEndpoints<P> {
         self.client.with_value(TokenClient::auth)
     }
 
     /// The whole client.
-    pub fn client(&self) -> TokenClient {
+    pub fn client(&self) -> TokenClient<P> {
         self.client.get_value()
     }
 
-    /// For leptos_router's `ProtectedRoute` `condition`: `None` while restoring, then
-    /// whether someone is signed in. Memoised, so a refreshed token does not re-render the
-    /// guarded view.
+    /// For a route guard's `condition`: `None` while restoring, then whether someone is signed
+    /// in. Memoised, so a refreshed token does not re-render the guarded view.
     pub fn route_condition(&self) -> Option<bool> {
-        self.signed_in.get()
+        self.signed_in.try_get().flatten()
+    }
+
+    /// The events as a signal: the latest one with its sequence number (1, 2, …), set after
+    /// the callbacks ran. Lives until the current owner (the component) is cleaned up.
+    pub fn events(&self) -> ReadSignal<Option<(u64, AuthEvent<P::User>)>> {
+        let signal = RwSignal::new(None);
+        let count = std::cell::Cell::new(0u64);
+        self.on_event(move |event| {
+            count.set(count.get() + 1);
+            let _ = signal.try_set(Some((count.get(), event.clone())));
+        });
+        signal.read_only()
+    }
+
+    /// Calls `listener` with every [`AuthEvent`] until the current owner (the component) is
+    /// cleaned up. Listeners run after the cross-tab lock is released and may call the client.
+    pub fn on_event(&self, listener: impl Fn(&AuthEvent<P::User>) + 'static) {
+        let Some(id) = self.client.try_with_value(|c| c.on_event(listener)) else {
+            return;
+        };
+        let client = self.client;
+        on_cleanup(move || {
+            client.try_with_value(|c| c.remove_listener(id));
+        });
     }
 }
 
 /// Creates the client over `fetch`, starts it, provides it as context, and shuts it down
 /// when the owner is cleaned up.
-pub fn provide_auth(config: ClientConfig) -> Auth {
-    provide_auth_with(Rc::new(FetchTransport), config)
+pub fn provide_auth<P: Protocol>(protocol: P, config: ClientConfig) -> Auth<P> {
+    provide_auth_with(protocol, config, Rc::new(FetchTransport))
 }
 
 /// [`provide_auth`] over any transport.
-pub fn provide_auth_with(transport: Rc<dyn Transport>, config: ClientConfig) -> Auth {
-    let client = TokenClient::with_transport(transport, config);
+pub fn provide_auth_with<P: Protocol>(
+    protocol: P,
+    config: ClientConfig,
+    transport: Rc<dyn Transport>,
+) -> Auth<P> {
+    let client = TokenClient::with_transport(protocol, config, transport);
     let store = client.store();
     let auth = Auth {
         store,
@@ -98,6 +134,6 @@ pub fn provide_auth_with(transport: Rc<dyn Transport>, config: ClientConfig) -> 
 }
 
 /// The [`Auth`] an ancestor provided. Panics (with Leptos' message) if none did.
-pub fn use_auth() -> Auth {
-    expect_context::<Auth>()
+pub fn use_auth<P: Protocol>() -> Auth<P> {
+    expect_context::<Auth<P>>()
 }

@@ -1,105 +1,406 @@
-//! The state every part of the client shares: one [`Core`] per tab (or per simulated tab in
-//! tests), behind an `Rc`. Each concern adds its own `impl Core` block in its own file:
-//! [`crate::refresh`], [`crate::api`], [`crate::endpoints`], [`crate::sign_out`],
-//! [`crate::probe`], [`crate::timers`], [`crate::tab_sync`].
+//! [`Core`]: one per tab (or per simulated tab in tests), behind an `Rc`. It owns each
+//! concern's state — the token ([`State`]), the refresh in flight ([`RefreshSlot`]), the
+//! timers, the probe, the tab channel, the pending sign-out — and is **the one place** where
+//! what follows a new token or the end of a sign-in happens ([`Core::token_arrived`],
+//! [`Core::signed_out_here`]): the store, the probe, the timers, the broadcast, the events.
+//!
+//! The flows that drive it live beside it, each in the file named for it: [`crate::refresh`],
+//! [`crate::sign_in`], [`crate::sign_out`], [`crate::tab_sync`], [`crate::recovery`]. They
+//! call into `Core`; `Core` imports none of them.
 //!
 //! Timers and event handlers hold only a `Weak<Core>`, so dropping the last handle (or
-//! calling [`crate::TokenClient::shutdown`]) stops everything.
+//! calling `TokenClient::shutdown`) stops everything.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::config::ClientConfig;
-use crate::events::EventKind;
+use crate::events::{AuthEvent, EventBus, SignOutReason};
+use crate::http::target::Targets;
+use crate::http::{with_deadline, Request, SendFuture, Transport, TransportError};
 use crate::listener::Listener;
-use crate::lock::{with_lock, LockTimedOut};
-use crate::probe::ProbeState;
-use crate::refresh::RefreshFuture;
-use crate::state::AuthStore;
-use crate::tabs::{Channel, TabMessage};
-use crate::timers::Timers;
-use crate::transport::{send_with_deadline, HttpRequest, HttpResponse, Transport, TransportError};
+use crate::lock::{CookieLock, Held, Job};
+use crate::pending_sign_out::PendingSignOut;
+use crate::probe::Probe;
+use crate::protocol::{Grant, Protocol};
+use crate::single_flight::{RefreshReason, RefreshSlot};
+use crate::state::{AuthState, Notice, SessionEnding, State};
+use crate::tabs::{Channel, TabMessage, UserCodec, WireGrant};
+use crate::time::{from_ms, Instant};
+use crate::timeline::TimelineKind;
+use crate::timers::{SessionTimers, WakeWatch};
 
-pub(crate) struct Core {
-    pub(crate) transport: Rc<dyn Transport>,
-    pub(crate) config: ClientConfig,
-    pub(crate) store: AuthStore,
-    /// The refresh in flight: every caller awaits this one (single flight).
-    pub(crate) inflight: RefCell<Option<RefreshFuture>>,
-    pub(crate) channel: RefCell<Option<Channel>>,
-    pub(crate) timers: Timers,
-    pub(crate) probe: ProbeState,
-    pub(crate) listeners: RefCell<Vec<Listener>>,
-    pub(crate) shut_down: Cell<bool>,
+/// How a new token reached this tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    /// This tab signed in (or adopted a session started elsewhere): tell the other tabs.
+    SignedIn(&'static str),
+    /// This tab refreshed (or restored): tell the other tabs.
+    Refreshed(RefreshReason),
+    /// Another tab signed in.
+    TabSignedIn,
+    /// Another tab refreshed (or restored) the session.
+    TabRefreshed,
 }
 
-impl Core {
-    pub(crate) fn new(transport: Rc<dyn Transport>, config: ClientConfig) -> Core {
+pub(crate) struct Core<P: Protocol> {
+    pub(crate) protocol: P,
+    pub(crate) transport: Rc<dyn Transport>,
+    pub(crate) config: ClientConfig,
+    pub(crate) targets: Targets,
+    pub(crate) state: State<P::User>,
+    pub(crate) events: EventBus<P::User>,
+    pub(crate) lock: CookieLock,
+    pub(crate) refresh_slot: RefreshSlot,
+    pub(crate) channel: RefCell<Option<Channel>>,
+    pub(crate) timers: SessionTimers,
+    pub(crate) wake: WakeWatch,
+    pub(crate) probe: Probe,
+    pub(crate) pending: PendingSignOut,
+    pub(crate) window_listeners: RefCell<Vec<Listener>>,
+    started: Cell<bool>,
+    shut_down: Cell<bool>,
+}
+
+impl<P: Protocol> Core<P> {
+    pub(crate) fn new(protocol: P, transport: Rc<dyn Transport>, config: ClientConfig) -> Self {
+        let endpoints = protocol.endpoints();
+        let targets = Targets::new(
+            &endpoints.base_url,
+            &endpoints.cookie_paths,
+            &config.allowed_origins,
+        );
+        let state = State::new();
+        let events = EventBus::new();
         Core {
+            targets,
+            events,
+            lock: CookieLock::new(&config),
+            pending: PendingSignOut::new(config.pending_sign_out_key.clone()),
+            state,
+            protocol,
             transport,
             config,
-            store: AuthStore::new(),
-            inflight: RefCell::new(None),
+            refresh_slot: RefreshSlot::default(),
             channel: RefCell::new(None),
-            timers: Timers::default(),
-            probe: ProbeState::default(),
-            listeners: RefCell::new(Vec::new()),
+            timers: SessionTimers::default(),
+            wake: WakeWatch::default(),
+            probe: Probe::default(),
+            window_listeners: RefCell::new(Vec::new()),
+            started: Cell::new(false),
             shut_down: Cell::new(false),
         }
     }
 
-    /// Sends `request` with the configured deadline.
-    pub(crate) async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        send_with_deadline(&*self.transport, request, self.config.request_timeout).await
+    // ---- sending ----
+
+    /// `request` as it goes on the wire: its absolute URL (with the query), the backend's CSRF
+    /// header and credentials mode, and `Authorization: Bearer` with `bearer`, if given.
+    /// An API call (`to_api`) is refused unless the token may go there ([`crate::http::target`]:
+    /// an allowed origin, not a cookie endpoint); a cookie-endpoint request just goes without
+    /// the token where the origin is not allowed.
+    pub(crate) fn prepare(
+        &self,
+        mut request: Request,
+        bearer: Option<&str>,
+        to_api: bool,
+    ) -> Result<Request, String> {
+        if let Some(why) = request.invalid.take() {
+            return Err(why);
+        }
+        let resolved = if to_api {
+            self.targets.for_bearer(&request)?
+        } else {
+            self.targets.resolve(&request)?
+        };
+        let bearer = bearer.filter(|_| to_api || self.targets.allows(&resolved));
+        let endpoints = self.protocol.endpoints();
+        request.url = resolved.url;
+        request.query.clear();
+        if let Some((name, value)) = &endpoints.csrf_header {
+            request = request.header(name, value);
+        }
+        if let Some(token) = bearer {
+            request = request.header("Authorization", &["Bearer ", token].concat());
+        }
+        request.credentials = request.credentials.or(Some(endpoints.credentials));
+        Ok(request)
     }
 
-    /// Runs `work` inside the cross-tab lock around everything that sets the refresh cookie
-    /// ([`crate::lock`]). If the lock is not granted within `lock_timeout`, the wait is logged
-    /// and `work` runs without it: a stuck tab must not freeze the others. `work` re-checks
-    /// whatever it needs itself, so running it late or unlocked is safe.
+    /// Sends a cookie-endpoint request (no token) under `held`: its deadline is the request
+    /// timeout or what is left of the lock's budget, whichever is sooner.
+    pub(crate) fn send_locked(
+        &self,
+        request: Request,
+        bearer: Option<&str>,
+        held: &Held,
+        share: f64,
+    ) -> SendFuture {
+        match self.prepare(request, bearer, false) {
+            Ok(request) => {
+                let budget = held.remaining().mul_f64(share.clamp(0.0, 1.0));
+                self.send_prepared(request, budget)
+            }
+            Err(why) => Box::pin(std::future::ready(Err(TransportError::Network(why)))),
+        }
+    }
+
+    /// Sends a prepared request with the request timeout (or `limit`, if sooner).
+    pub(crate) fn send_prepared(&self, request: Request, limit: Duration) -> SendFuture {
+        let deadline = self.config.request_timeout.min(limit);
+        with_deadline(self.transport.send(request), deadline)
+    }
+
+    /// Runs `work` inside the cross-tab lock ([`crate::lock`]). If the lock is not granted
+    /// within `lock_timeout`, the wait is logged and `work` runs without it: a stuck tab must
+    /// not freeze the others. `work` re-checks whatever it needs itself, so running it late or
+    /// unlocked is safe. Events are delivered only after it is done.
     pub(crate) async fn with_cookie_lock<F, Fut, T>(&self, work: F) -> T
     where
-        F: Fn() -> Fut + Clone + 'static,
+        F: Fn(Held) -> Fut + Clone + 'static,
         Fut: Future<Output = T> + 'static,
         T: 'static,
     {
-        let name = self.config.lock_name.as_deref();
-        match with_lock(name, self.config.lock_timeout, work.clone()).await {
-            Ok(value) => value,
-            Err(LockTimedOut) => {
-                self.store.log(
-                    EventKind::CrossTab,
-                    "waited too long for another tab's lock; going ahead without it",
+        let _hold = self.events.hold();
+        let out: Rc<RefCell<Option<T>>> = Rc::default();
+        let (sink, locked_work) = (out.clone(), work.clone());
+        let job: Job = Box::new(move |held| {
+            let work = locked_work(held);
+            Box::pin(async move {
+                let value = work.await;
+                *sink.borrow_mut() = Some(value);
+            })
+        });
+        let ran = self.lock.run(job).await;
+        let value = out.borrow_mut().take();
+        match (ran, value) {
+            (Ok(()), Some(value)) => value,
+            _ => {
+                self.state.store.log(
+                    TimelineKind::CrossTab,
+                    &[
+                        "waited too long for another tab's ",
+                        self.lock.describe(),
+                        "; going ahead without it",
+                    ]
+                    .concat(),
                 );
-                work().await
+                work(self.lock.unlocked()).await
             }
         }
     }
 
     /// Tells the other tabs.
-    pub(crate) fn broadcast(&self, message: &TabMessage) {
+    pub(crate) fn broadcast(&self, message: &TabMessage<P::User>) {
         if let Some(channel) = self.channel.borrow().as_ref() {
-            channel.post(message);
+            let protocol = &self.protocol;
+            let codec = UserCodec {
+                to_js: &|u| protocol.user_to_js(u),
+                from_js: &|v| protocol.user_from_js(v),
+            };
+            channel.post(&message.to_js(&codec));
         }
     }
 
     /// After a broadcast made while holding the lock: hold it a moment longer, so the other
     /// tabs have the message before one of them gets the lock.
-    pub(crate) async fn settle_after_broadcast(&self) {
-        if self.channel.borrow().is_some() && !self.config.broadcast_settle.is_zero() {
-            let ms = u32::try_from(self.config.broadcast_settle.as_millis()).unwrap_or(u32::MAX);
-            gloo_timers::future::TimeoutFuture::new(ms).await;
+    pub(crate) async fn settle_after_broadcast(&self, held: &Held) {
+        if self.channel.borrow().is_some() {
+            crate::time::sleep(self.config.broadcast_settle.min(held.remaining())).await;
         }
     }
+
+    // ---- the one place where a new token, and the end of a sign-in, take effect ----
+
+    /// A new access token is here. Updates the state (a new sign-in, or a fresh token for the
+    /// same one), clears any problem and the probe, re-arms the timers, tells the other tabs
+    /// (if it came from this tab), and queues the events.
+    pub(crate) fn token_arrived(self: &Rc<Self>, grant: Grant<P::User>, how: Arrival) {
+        let now = Instant::now();
+        let state = &self.state;
+        let event = match (how, state.auth()) {
+            (Arrival::SignedIn(detail), _) => {
+                state.begin(&grant, now, TimelineKind::SignedIn, detail);
+                AuthEvent::SignedIn {
+                    user: grant.user.clone(),
+                }
+            }
+            (Arrival::TabSignedIn, _) => {
+                state.begin(
+                    &grant,
+                    now,
+                    TimelineKind::CrossTab,
+                    "signed in in another tab",
+                );
+                AuthEvent::SignedIn {
+                    user: grant.user.clone(),
+                }
+            }
+            (Arrival::Refreshed(reason), AuthState::SignedIn { user, token })
+                if same_sign_in(&user, token.session_id(), &grant) =>
+            {
+                let (kind, detail) = match reason {
+                    RefreshReason::After401 => (
+                        TimelineKind::RefreshAfter401,
+                        "a request got 401; refreshed once",
+                    ),
+                    RefreshReason::Retry => {
+                        (TimelineKind::ProactiveRefresh, "refreshed after a retry")
+                    }
+                    _ => (
+                        TimelineKind::ProactiveRefresh,
+                        "refreshed before the access token expired",
+                    ),
+                };
+                state.replace_token(&grant, now, kind, detail);
+                AuthEvent::Refreshed
+            }
+            (Arrival::TabRefreshed, AuthState::SignedIn { .. }) => {
+                state.replace_token(
+                    &grant,
+                    now,
+                    TimelineKind::CrossTab,
+                    "another tab refreshed the access token",
+                );
+                AuthEvent::Refreshed
+            }
+            (Arrival::Refreshed(_), AuthState::SignedIn { .. }) => {
+                state.begin(
+                    &grant,
+                    now,
+                    TimelineKind::CrossTab,
+                    "the cookie belongs to a newer sign-in (another tab); switched to it",
+                );
+                AuthEvent::SignedIn {
+                    user: grant.user.clone(),
+                }
+            }
+            (Arrival::Refreshed(_), _) => {
+                state.begin(
+                    &grant,
+                    now,
+                    TimelineKind::Restored,
+                    "session restored through the refresh cookie",
+                );
+                AuthEvent::Restored {
+                    user: grant.user.clone(),
+                }
+            }
+            (Arrival::TabRefreshed, _) => {
+                state.begin(
+                    &grant,
+                    now,
+                    TimelineKind::CrossTab,
+                    "another tab restored the session",
+                );
+                AuthEvent::Restored {
+                    user: grant.user.clone(),
+                }
+            }
+        };
+        self.probe.cancel();
+        let recovered = state.set_problem(None);
+        self.arm_session_timers();
+        if let (Some(token), Some(user)) = (state.token(), state.user()) {
+            let grant = WireGrant::of(&token, &user);
+            match how {
+                Arrival::SignedIn(_) => self.broadcast(&TabMessage::SignedIn { grant }),
+                Arrival::Refreshed(_) => self.broadcast(&TabMessage::Token { grant }),
+                Arrival::TabSignedIn | Arrival::TabRefreshed => {}
+            }
+        }
+        self.events.emit(event);
+        if recovered {
+            self.events.emit(AuthEvent::Recovered);
+        }
+    }
+
+    /// Nobody is signed in here any more: the timers and the probe stop, the token is
+    /// forgotten (new version), and the event says why. The caller tells the other tabs if it
+    /// should.
+    pub(crate) fn signed_out_here(
+        &self,
+        notice: Option<Notice>,
+        detail: &str,
+        reason: SignOutReason,
+    ) {
+        self.timers.cancel();
+        self.probe.cancel();
+        self.state.end(notice, detail);
+        self.events.emit(AuthEvent::SignedOut { reason });
+    }
+
+    /// (Re)arms the current token's timers: the proactive refresh, the warning before the
+    /// session's end, and the end itself (where the session signs out here: the server would
+    /// refuse the next refresh anyway).
+    pub(crate) fn arm_session_timers(self: &Rc<Self>) {
+        // Every new token (and every sign-out) cancels these timers first, so none of them can
+        // fire for another token than the one they were armed for.
+        self.timers.cancel();
+        if self.is_shut_down() {
+            return;
+        }
+        let Some(token) = self.state.token() else {
+            return;
+        };
+        let now = Instant::now();
+        if self.config.proactive_refresh {
+            let margin = self.config.margin_ms(token.lifetime_ms());
+            let jitter = self.config.refresh_jitter.as_millis() as f64 * crate::backoff::random();
+            let delay = (token.remaining_ms(&now) - margin - jitter).max(250.0);
+            let weak = Rc::downgrade(self);
+            self.timers.arm_proactive(from_ms(delay), move || {
+                if let Some(core) = weak.upgrade() {
+                    core.refresh_in_background(RefreshReason::Proactive);
+                }
+            });
+        }
+        let Some(left) = token.session_remaining_ms(&now) else {
+            return;
+        };
+        let ending = if token.session_end_is_extendable() {
+            SessionEnding::Idle
+        } else {
+            SessionEnding::Absolute
+        };
+        let warn_in = left - self.config.session_warning.as_millis() as f64;
+        let weak = Rc::downgrade(self);
+        self.timers.arm_warning(from_ms(warn_in), move || {
+            if let Some(core) = weak.upgrade() {
+                core.state.store.set_session_ending(Some(ending));
+                core.events.emit(AuthEvent::SessionEndingSoon { ending });
+            }
+        });
+        let weak = Rc::downgrade(self);
+        self.timers.arm_end(from_ms(left), move || {
+            if let Some(core) = weak.upgrade() {
+                core.signed_out_here(
+                    Some(Notice::SessionEnded),
+                    "the session reached its end without a refresh",
+                    SignOutReason::SessionExpired,
+                );
+            }
+        });
+    }
+
+    // ---- life cycle ----
 
     /// Stops every timer, handler and the channel. Idempotent.
     pub(crate) fn stop(&self) {
         self.shut_down.set(true);
-        self.timers.cancel_all();
+        self.timers.cancel();
+        self.wake.stop();
         self.probe.cancel();
-        self.listeners.borrow_mut().clear();
+        self.window_listeners.borrow_mut().clear();
         self.channel.borrow_mut().take();
+        self.events.clear();
+    }
+
+    /// Marks the client started; `false` if it already was (or is shut down).
+    pub(crate) fn mark_started(&self) -> bool {
+        !self.is_shut_down() && !self.started.replace(true)
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
@@ -107,7 +408,20 @@ impl Core {
     }
 }
 
-impl Drop for Core {
+/// Whether `grant` continues the sign-in of `user` in session `session_id`: the same session
+/// where the backend names sessions, otherwise the same user.
+pub(crate) fn same_sign_in<U: PartialEq>(
+    user: &U,
+    session_id: Option<&str>,
+    grant: &Grant<U>,
+) -> bool {
+    match (session_id, grant.session_id.as_deref()) {
+        (Some(a), Some(b)) => a == b && *user == grant.user,
+        _ => *user == grant.user,
+    }
+}
+
+impl<P: Protocol> Drop for Core<P> {
     fn drop(&mut self) {
         self.stop();
     }

@@ -1,46 +1,44 @@
 //! Sign-out that the server confirms.
 //!
 //! Locally it is immediate: the access token is forgotten, every tab signs out, and the store
-//! says a sign-out is pending. Then the client keeps `POST`ing the logout endpoint (inside the
-//! cross-tab lock, with backoff and `Retry-After`) until the server answers 2xx — only then is
-//! the user told "You are signed out" (or "…everywhere"). Never before: the HttpOnly cookie
-//! and the server-side session live until the server has ended them.
+//! says a sign-out is pending. Then the client keeps sending the protocol's logout request
+//! (inside the cross-tab lock, with backoff and `Retry-After`) until the server answers. Only
+//! then is the user told "You are signed out" (or "…everywhere"): the HttpOnly cookie and the
+//! server-side session live until the server has ended them.
 //!
-//! **A reload meanwhile** does not sign back in through the still-valid cookie: the pending
-//! sign-out is remembered in `localStorage` (the key [`ClientConfig::pending_sign_out_key`],
-//! value `here` or `everywhere` — no secret), and the next start resumes the sign-out instead
-//! of restoring the session. A new sign-in first finishes (or tries once) the pending sign-out.
-//!
-//! [`ClientConfig::pending_sign_out_key`]: crate::ClientConfig::pending_sign_out_key
+//! * **Only what may pass is retried**: no answer, a timeout, 408, 429, 5xx. "Already ended"
+//!   counts as done. Any other refusal stops the loop and says so
+//!   ([`Notice::SignOutRefused`]) — signed out here, but the session may live on.
+//! * **A retry never ends a later sign-in.** The loop re-checks *under the lock*, right before
+//!   each attempt, that its sign-in version is still current and that the pending marker
+//!   ([`crate::pending_sign_out`]) is still set: a sign-in (here or in another tab, which
+//!   holds the same lock and clears the marker before releasing it) or another tab's
+//!   confirmation stops the loop before it can post the new cookie.
+//! * **A reload meanwhile** resumes the sign-out instead of signing back in through the
+//!   still-valid cookie (the marker survives reloads). A new sign-in first finishes (or tries
+//!   once) the pending sign-out, with the old cookie.
 
 use std::rc::Rc;
 
-use gloo_timers::future::TimeoutFuture;
-
 use crate::backoff::random;
 use crate::core::Core;
+use crate::events::SignOutReason;
+use crate::lock::Held;
+use crate::pending_sign_out::Step;
 use crate::problem::Problem;
-use crate::state::{AuthState, Notice, SignOutScope};
+use crate::protocol::Protocol;
+use crate::state::{Notice, SessionVersion, SignOutScope};
 use crate::tabs::TabMessage;
-use crate::transport::HttpRequest;
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
-impl Core {
+impl<P: Protocol> Core<P> {
     pub(crate) async fn sign_out(self: Rc<Self>, scope: SignOutScope) {
-        let (user_id, session_id, bearer) = match self.store.state_untracked() {
-            AuthState::SignedIn { user, token } => (
-                Some(user.id),
-                Some(token.session_id.clone()),
-                Some(token.bearer().to_owned()),
-            ),
-            _ => (None, None, None),
-        };
-        self.timers.cancel_proactive();
-        self.probe.cancel();
-        self.store.end(
+        let token = self.state.token();
+        let user = self.state.user();
+        let session_id = token
+            .as_ref()
+            .and_then(|t| t.session_id().map(str::to_owned));
+        let bearer = token.map(|t| t.bearer().to_owned());
+        self.signed_out_here(
             None,
             match scope {
                 SignOutScope::ThisDevice => "signed out; waiting for the server to confirm",
@@ -48,10 +46,12 @@ impl Core {
                     "signed out everywhere; waiting for the server to confirm"
                 }
             },
+            SignOutReason::ByUser { scope },
         );
-        self.remember_pending_sign_out(scope);
+        self.pending.remember(scope);
+        self.state.set_pending_sign_out(Some(scope));
         self.broadcast(&TabMessage::SignedOut {
-            user_id,
+            user,
             session_id,
             everywhere: scope == SignOutScope::Everywhere,
             session_ended: false,
@@ -59,80 +59,109 @@ impl Core {
         self.confirm_sign_out(scope, bearer).await;
     }
 
-    /// The retry loop: until the server confirms, or a new sign-in supersedes this one.
+    /// The retry loop: until the server confirms or refuses, or a new sign-in (or another
+    /// tab) makes it moot.
     pub(crate) async fn confirm_sign_out(
         self: Rc<Self>,
         scope: SignOutScope,
         bearer: Option<String>,
     ) {
-        let version = self.store.version_untracked();
+        let version = self.state.version();
         let weak = Rc::downgrade(&self);
         drop(self);
         let mut attempt = 0u32;
         loop {
             let Some(core) = weak.upgrade() else { return };
-            if core.is_shut_down() || core.store.version_untracked() != version {
-                return;
-            }
-            let problem = match core.logout_once(scope, bearer.clone()).await {
-                Ok(()) => return,
-                Err(problem) => problem,
+            let problem = match core.logout_once(scope, bearer.clone(), version).await {
+                Some(Step::Retry(problem)) => problem,
+                Some(Step::Confirmed | Step::Refused { .. }) | None => return,
             };
-            if core.store.version_untracked() != version {
+            if !core.still_signing_out(version) {
                 return;
             }
-            core.store.set_problem(Some(problem.clone()));
-            let retry_after = problem
-                .retry_after_secs()
-                .map(|s| std::time::Duration::from_secs(u64::from(s)));
-            let wait = core.config.backoff.delay(attempt, random(), retry_after);
+            core.state.set_problem(Some(problem.clone()));
+            let wait = core
+                .config
+                .backoff
+                .delay(attempt, random(), problem.retry_after());
             attempt = attempt.saturating_add(1);
             drop(core);
-            TimeoutFuture::new(u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)).await;
+            crate::time::sleep(wait).await;
         }
     }
 
-    /// One `POST` of the logout endpoint inside the lock; on 2xx the sign-out is confirmed.
-    pub(crate) async fn logout_once(
+    /// Whether the sign-out of `version` is still this tab's to finish.
+    fn still_signing_out(&self, version: SessionVersion) -> bool {
+        !self.is_shut_down()
+            && self.state.version() == version
+            && self.state.pending_sign_out().is_some()
+            && self.pending.still_waiting()
+    }
+
+    /// One attempt inside the lock, if the sign-out is still this tab's to finish once the
+    /// lock is held (`None` otherwise: nothing was sent).
+    async fn logout_once(
         self: &Rc<Self>,
         scope: SignOutScope,
         bearer: Option<String>,
-    ) -> Result<(), Problem> {
+        version: SessionVersion,
+    ) -> Option<Step> {
         let core = self.clone();
-        self.with_cookie_lock(move || {
+        self.with_cookie_lock(move |held| {
             let (core, bearer) = (core.clone(), bearer.clone());
-            async move { core.logout_holding_lock(scope, bearer).await }
+            async move {
+                if !core.still_signing_out(version) {
+                    return None;
+                }
+                Some(core.logout_holding_lock(scope, bearer, &held, 1.0).await)
+            }
         })
         .await
     }
 
+    /// Sends the logout request (with the old access token too, where the backend accepts it
+    /// as a fallback) and applies the answer. Uses `share` of the lock's remaining budget.
     pub(crate) async fn logout_holding_lock(
         self: &Rc<Self>,
         scope: SignOutScope,
         bearer: Option<String>,
-    ) -> Result<(), Problem> {
-        let endpoints = &self.config.endpoints;
-        let mut request = HttpRequest::post(match scope {
-            SignOutScope::ThisDevice => endpoints.logout,
-            SignOutScope::Everywhere => endpoints.logout_everywhere,
-        });
-        request.bearer = bearer;
-        match self.send(request).await {
-            Ok(r) if (200..300).contains(&r.status) => {
-                self.sign_out_confirmed(scope);
-                Ok(())
-            }
-            Ok(r) => Err(Problem::from_response(&r)),
-            Err(e) => Err(Problem::from_transport(&e)),
+        held: &Held,
+        share: f64,
+    ) -> Step {
+        // A backend that cannot end every session ends this one.
+        let (scope, request) = match self.protocol.logout_request(scope) {
+            Some(request) => (scope, request),
+            None => match self.protocol.logout_request(SignOutScope::ThisDevice) {
+                Some(request) => (SignOutScope::ThisDevice, request),
+                None => {
+                    return Step::Refused {
+                        status: 0,
+                        code: "no_logout_endpoint".into(),
+                    }
+                }
+            },
+        };
+        let step = match self
+            .send_locked(request, bearer.as_deref(), held, share)
+            .await
+        {
+            Ok(response) => Step::from(self.protocol.logout_verdict(&response)),
+            Err(error) => Step::Retry(Problem::from_transport(&error)),
+        };
+        match &step {
+            Step::Confirmed => self.sign_out_confirmed(scope),
+            Step::Refused { status, code } => self.sign_out_refused(*status, code),
+            Step::Retry(_) => {}
         }
+        step
     }
 
     fn sign_out_confirmed(&self, scope: SignOutScope) {
-        self.forget_pending_sign_out();
-        if matches!(self.store.state_untracked(), AuthState::SignedOut) {
-            self.store.set_pending_sign_out(None);
-            self.store.set_problem(None);
-            self.store.set_notice(Some(match scope {
+        self.pending.forget();
+        if self.state.is_signed_out() {
+            self.state.set_pending_sign_out(None);
+            self.state.set_problem(None);
+            self.state.store.set_notice(Some(match scope {
                 SignOutScope::ThisDevice => Notice::SignedOut,
                 SignOutScope::Everywhere => Notice::SignedOutEverywhere,
             }));
@@ -142,29 +171,19 @@ impl Core {
         });
     }
 
-    fn remember_pending_sign_out(&self, scope: SignOutScope) {
-        self.store.set_pending_sign_out(Some(scope));
-        if let (Some(key), Some(storage)) = (&self.config.pending_sign_out_key, local_storage()) {
-            let value = match scope {
-                SignOutScope::ThisDevice => "here",
-                SignOutScope::Everywhere => "everywhere",
-            };
-            let _ = storage.set_item(key, value);
+    fn sign_out_refused(&self, status: u16, code: &str) {
+        self.pending.forget();
+        if self.state.is_signed_out() {
+            self.state.set_pending_sign_out(None);
+            self.state.set_problem(None);
+            self.state.store.set_notice(Some(Notice::SignOutRefused {
+                status,
+                code: code.to_owned(),
+            }));
         }
-    }
-
-    pub(crate) fn forget_pending_sign_out(&self) {
-        if let (Some(key), Some(storage)) = (&self.config.pending_sign_out_key, local_storage()) {
-            let _ = storage.remove_item(key);
-        }
-    }
-
-    /// A sign-out a previous page left waiting, if any.
-    pub(crate) fn remembered_sign_out(&self) -> Option<SignOutScope> {
-        let key = self.config.pending_sign_out_key.as_ref()?;
-        match local_storage()?.get_item(key).ok().flatten()?.as_str() {
-            "everywhere" => Some(SignOutScope::Everywhere),
-            _ => Some(SignOutScope::ThisDevice),
-        }
+        self.broadcast(&TabMessage::SignOutStopped {
+            status,
+            code: code.to_owned(),
+        });
     }
 }

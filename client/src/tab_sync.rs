@@ -1,126 +1,128 @@
 //! What this tab does with the other tabs' messages ([`crate::tabs`]).
 //!
 //! * `SignedIn`: a new sign-in replaces whatever this tab had.
-//! * `Token`: adopted only while restoring, or for the **same user and session** this tab
-//!   holds, and only if it lasts longer than ours. A token of another session is stale or
-//!   foreign and ignored.
-//! * `SignedOut`: applied only if it names the session this tab holds (or, for "everywhere",
+//! * `Token`: adopted only while restoring, or for the **same sign-in** this tab holds (the
+//!   same session id where the backend names sessions, otherwise the same user), and only if
+//!   it lasts longer than ours. A token of another sign-in is stale or foreign and ignored.
+//! * `SignedOut`: applied only if it names the sign-in this tab holds (or, for "everywhere",
 //!   its user), or while restoring. A stale sign-out of an older sign-in changes nothing.
-//! * `SignOutConfirmed`: the pending sign-out is over; show the notice.
+//! * `SignOutConfirmed` / `SignOutStopped`: the pending sign-out is over; show the notice.
 
 use std::rc::Rc;
 
-use crate::clock::Instant;
-use crate::core::Core;
-use crate::events::EventKind;
+use crate::core::{same_sign_in, Arrival, Core};
+use crate::events::SignOutReason;
+use crate::protocol::Protocol;
 use crate::state::{AuthState, Notice, SignOutScope};
-use crate::tabs::{Channel, TabMessage};
+use crate::tabs::{Channel, TabMessage, UserCodec};
+use crate::time::Instant;
+use crate::timeline::TimelineKind;
 
-impl Core {
+impl<P: Protocol> Core<P> {
     /// Opens the channel (if configured) and applies the other tabs' messages here.
     pub(crate) fn join_tabs(self: &Rc<Self>) {
         let Some(name) = self.config.channel_name.clone() else {
             return;
         };
         let weak = Rc::downgrade(self);
-        let channel = Channel::open(&name, move |message| {
-            if let Some(core) = weak.upgrade() {
+        let channel = Channel::open(&name, move |data| {
+            let Some(core) = weak.upgrade() else { return };
+            let protocol = &core.protocol;
+            let codec = UserCodec {
+                to_js: &|u| protocol.user_to_js(u),
+                from_js: &|v| protocol.user_from_js(v),
+            };
+            if let Some(message) = TabMessage::from_js(&data, &codec) {
                 core.on_tab_message(message);
             }
         });
         *self.channel.borrow_mut() = channel;
     }
 
-    fn on_tab_message(self: &Rc<Self>, message: TabMessage) {
+    fn on_tab_message(self: &Rc<Self>, message: TabMessage<P::User>) {
         if self.is_shut_down() {
             return;
         }
-        let store = self.store;
+        let log = |detail: &str| self.state.store.log(TimelineKind::CrossTab, detail);
         match message {
-            TabMessage::SignedIn { response } => {
-                store.begin(&response, EventKind::CrossTab, "signed in in another tab");
-                self.recovered();
-                self.schedule_proactive();
+            TabMessage::SignedIn { grant } => {
+                self.token_arrived(grant.grant(), Arrival::TabSignedIn);
             }
-            TabMessage::Token { response } => match store.state_untracked() {
-                AuthState::Restoring => {
-                    store.begin(
-                        &response,
-                        EventKind::CrossTab,
-                        "another tab restored the session",
-                    );
-                    self.recovered();
-                    self.schedule_proactive();
-                }
-                AuthState::SignedIn { user, token }
-                    if user.id == response.user.id && token.session_id == response.session_id =>
-                {
-                    let now = Instant::now();
-                    if response.expires_in as f64 * 1000.0 > token.remaining_ms(&now) {
-                        store.replace_token(
-                            &response,
-                            EventKind::CrossTab,
-                            "another tab refreshed the access token",
-                        );
-                        self.recovered();
-                        self.schedule_proactive();
+            TabMessage::Token { grant } => {
+                let grant = grant.grant();
+                match self.state.auth() {
+                    AuthState::Restoring => self.token_arrived(grant, Arrival::TabRefreshed),
+                    AuthState::SignedIn { user, token }
+                        if same_sign_in(&user, token.session_id(), &grant) =>
+                    {
+                        let lasts_longer = grant.expires_in.as_millis() as f64
+                            > token.remaining_ms(&Instant::now());
+                        if lasts_longer {
+                            self.token_arrived(grant, Arrival::TabRefreshed);
+                        }
                     }
+                    _ => log("ignored another tab's token for a different sign-in"),
                 }
-                _ => store.log(
-                    EventKind::CrossTab,
-                    "ignored another tab's token for a different sign-in",
-                ),
-            },
+            }
             TabMessage::SignedOut {
-                user_id,
+                user,
                 session_id,
                 everywhere,
                 session_ended,
             } => {
-                let applies = match store.state_untracked() {
+                let applies = match self.state.auth() {
                     AuthState::Restoring => true,
-                    AuthState::SignedIn { user, token } => {
-                        session_id.as_deref() == Some(token.session_id.as_str())
-                            || (everywhere && user_id == Some(user.id))
+                    AuthState::SignedIn { user: mine, token } => {
+                        let same_session = match (session_id.as_deref(), token.session_id()) {
+                            (Some(a), Some(b)) => a == b,
+                            _ => user.as_ref() == Some(&mine),
+                        };
+                        same_session || (everywhere && user.as_ref() == Some(&mine))
                     }
                     AuthState::SignedOut => false,
                 };
+                let scope = if everywhere {
+                    SignOutScope::Everywhere
+                } else {
+                    SignOutScope::ThisDevice
+                };
                 if applies {
-                    self.timers.cancel_all();
-                    self.probe.cancel();
-                    let notice = if session_ended {
-                        Notice::SessionEnded
+                    let (notice, reason) = if session_ended {
+                        let code = "ended in another tab".to_owned();
+                        (Notice::SessionEnded, SignOutReason::SessionEnded { code })
                     } else {
-                        Notice::SignedOutInAnotherTab
+                        (
+                            Notice::SignedOutInAnotherTab,
+                            SignOutReason::ByUser { scope },
+                        )
                     };
-                    store.end(Some(notice), "signed out in another tab");
-                } else if !matches!(store.state_untracked(), AuthState::SignedOut) {
-                    store.log(
-                        EventKind::CrossTab,
-                        "ignored another tab's sign-out of a different sign-in",
-                    );
+                    self.signed_out_here(Some(notice), "signed out in another tab", reason);
+                } else if !self.state.is_signed_out() {
+                    log("ignored another tab's sign-out of a different sign-in");
                     return;
                 }
                 if !session_ended {
-                    let scope = if everywhere {
-                        SignOutScope::Everywhere
-                    } else {
-                        SignOutScope::ThisDevice
-                    };
-                    store.set_pending_sign_out(Some(scope));
+                    self.state.set_pending_sign_out(Some(scope));
                 }
             }
             TabMessage::SignOutConfirmed { everywhere } => {
-                if store.pending_sign_out_untracked().is_some()
-                    && matches!(store.state_untracked(), AuthState::SignedOut)
-                {
-                    store.set_pending_sign_out(None);
-                    store.set_problem(None);
-                    store.set_notice(Some(if everywhere {
+                if self.state.pending_sign_out().is_some() && self.state.is_signed_out() {
+                    self.state.set_pending_sign_out(None);
+                    self.state.set_problem(None);
+                    self.state.store.set_notice(Some(if everywhere {
                         Notice::SignedOutEverywhere
                     } else {
                         Notice::SignedOut
                     }));
+                }
+            }
+            TabMessage::SignOutStopped { status, code } => {
+                if self.state.pending_sign_out().is_some() && self.state.is_signed_out() {
+                    self.state.set_pending_sign_out(None);
+                    self.state.set_problem(None);
+                    self.state
+                        .store
+                        .set_notice(Some(Notice::SignOutRefused { status, code }));
                 }
             }
         }

@@ -1,105 +1,202 @@
 //! Messages between the tabs of one origin, over a `BroadcastChannel`.
 //!
-//! Every message names the user and the server-side session (the `session_id` of the token
-//! response: the same for all tabs sharing one refresh cookie, new for each sign-in), so a
-//! receiver can ignore what is stale or foreign (see [`crate::tab_sync`]). The access token
-//! only ever travels between same-origin tabs' memory.
+//! Every message names the sign-in it is about — the user, and the server-side session id
+//! when the backend gives one — so a receiver can ignore what is stale or foreign (see
+//! [`crate::tab_sync`]). The access token only ever travels between same-origin tabs' memory.
+//! On the channel a message is a plain object (structured clone) whose `kind` is `signed_in`,
+//! `token`, `signed_out`, `sign_out_confirmed` or `sign_out_stopped`; the user goes through
+//! serde, the rest is read field by field.
 
-use tokenpair_api::TokenResponse;
-
-use crate::wire::{Builder, Fields, FromJson, ToJson};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// What one tab tells the others.
-/// On the channel as JSON with a `type` member (`signed_in`, `token`, `signed_out`,
-/// `sign_out_confirmed`), written and read without serde ([`crate::wire`]).
+use crate::protocol::Grant;
+use crate::time::{from_ms, Instant};
+use crate::token::AccessToken;
+
+/// A grant as it travels: lifetimes as milliseconds left when it was sent.
 #[derive(Clone, Debug)]
-pub enum TabMessage {
-    /// A new sign-in (password or register): every tab adopts it.
-    SignedIn {
-        /// The new sign-in's token response.
-        response: TokenResponse,
-    },
-    /// A refreshed access token for the session `response.session_id`.
-    Token {
-        /// The refresh's token response.
-        response: TokenResponse,
-    },
-    /// Signed out of `session_id` (of user `user_id`): by the user (`everywhere` if all
-    /// sessions end; the server may not have confirmed it yet), or because the server refused
-    /// the refresh (`session_ended`).
-    SignedOut {
-        /// The user who was signed in, if known.
-        user_id: Option<i64>,
-        /// The server session that ended, if known.
-        session_id: Option<String>,
-        /// Every session of the user ends.
-        everywhere: bool,
-        /// The server refused the refresh (not a sign-out by the user).
-        session_ended: bool,
-    },
-    /// The server confirmed the sign-out.
-    SignOutConfirmed {
-        /// It was a sign-out everywhere.
-        everywhere: bool,
-    },
+pub(crate) struct WireGrant<U> {
+    access_token: String,
+    expires_in_ms: f64,
+    session_id: Option<String>,
+    idle_ms: Option<f64>,
+    absolute_ms: Option<f64>,
+    user: U,
+    /// `Date.now()` when sent: the receiver subtracts the time in transit (a frozen tab may
+    /// get the message late).
+    sent_at: f64,
 }
 
-impl ToJson for TabMessage {
-    fn to_json(&self) -> JsValue {
-        match self {
-            TabMessage::SignedIn { response } => Builder::new()
-                .set("type", "signed_in")
-                .set("response", response.to_json()),
-            TabMessage::Token { response } => Builder::new()
-                .set("type", "token")
-                .set("response", response.to_json()),
-            TabMessage::SignedOut {
-                user_id,
-                session_id,
-                everywhere,
-                session_ended,
-            } => Builder::new()
-                .set("type", "signed_out")
-                .set_some("user_id", user_id.map(|id| id as f64))
-                .set_some("session_id", session_id.as_deref())
-                .set("everywhere", *everywhere)
-                .set("session_ended", *session_ended),
-            TabMessage::SignOutConfirmed { everywhere } => Builder::new()
-                .set("type", "sign_out_confirmed")
-                .set("everywhere", *everywhere),
+impl<U: Clone> WireGrant<U> {
+    /// The token this tab holds, as it is now.
+    pub(crate) fn of(token: &AccessToken, user: &U) -> Self {
+        let now = Instant::now();
+        let (idle_ms, absolute_ms) = token.session_left_ms(&now);
+        WireGrant {
+            access_token: token.bearer().to_owned(),
+            expires_in_ms: token.remaining_ms(&now),
+            session_id: token.session_id().map(str::to_owned),
+            idle_ms,
+            absolute_ms,
+            user: user.clone(),
+            sent_at: now.wall_ms,
         }
-        .build()
+    }
+
+    /// The grant as of now, at the receiver.
+    pub(crate) fn grant(self) -> Grant<U> {
+        let transit = (js_sys::Date::now() - self.sent_at).max(0.0);
+        let left = |ms: f64| from_ms(ms - transit);
+        Grant::new(self.access_token, left(self.expires_in_ms), self.user)
+            .with_session_id(self.session_id)
+            .with_session_end(self.idle_ms.map(left), self.absolute_ms.map(left))
     }
 }
 
-impl FromJson for TabMessage {
-    fn from_json(value: &JsValue) -> Result<Self, String> {
-        let f = Fields::of(value, "a tab message")?;
-        match f.string("type")?.as_str() {
-            "signed_in" => Ok(TabMessage::SignedIn {
-                response: f.object("response")?,
-            }),
-            "token" => Ok(TabMessage::Token {
-                response: f.object("response")?,
-            }),
-            "signed_out" => Ok(TabMessage::SignedOut {
-                user_id: f.opt_int("user_id")?,
-                session_id: f.opt_string("session_id")?,
-                everywhere: f.opt_boolean("everywhere")?.unwrap_or(false),
-                session_ended: f.opt_boolean("session_ended")?.unwrap_or(false),
-            }),
-            "sign_out_confirmed" => Ok(TabMessage::SignOutConfirmed {
-                everywhere: f.opt_boolean("everywhere")?.unwrap_or(false),
-            }),
-            other => Err(["unknown tab message type ", other].concat()),
-        }
+/// What one tab tells the others.
+#[derive(Clone, Debug)]
+pub(crate) enum TabMessage<U> {
+    /// A new sign-in: every tab adopts it.
+    SignedIn { grant: WireGrant<U> },
+    /// A refreshed access token for the sign-in `grant` names.
+    Token { grant: WireGrant<U> },
+    /// Signed out of a sign-in: by the user (`everywhere` if every session ends; the server
+    /// may not have confirmed it yet), or because the server refused the refresh
+    /// (`session_ended`).
+    SignedOut {
+        user: Option<U>,
+        session_id: Option<String>,
+        everywhere: bool,
+        session_ended: bool,
+    },
+    /// The server confirmed the sign-out.
+    SignOutConfirmed { everywhere: bool },
+    /// The server refused the sign-out for good; nobody retries it any more.
+    SignOutStopped { status: u16, code: String },
+}
+
+// On the channel: a plain object `{kind, …}` (structured clone), the user through serde.
+
+fn field(object: &JsValue, name: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn set(object: &Object, name: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(object, &JsValue::from_str(name), &value.into());
+}
+
+fn set_some(object: &Object, name: &str, value: Option<impl Into<JsValue>>) {
+    if let Some(value) = value {
+        set(object, name, value);
+    }
+}
+
+/// How the user travels: the protocol's [`user_to_js`](crate::Protocol::user_to_js) and back.
+pub(crate) struct UserCodec<'a, U> {
+    pub(crate) to_js: &'a dyn Fn(&U) -> JsValue,
+    pub(crate) from_js: &'a dyn Fn(&JsValue) -> Result<U, String>,
+}
+
+impl<U> WireGrant<U> {
+    fn to_js(&self, codec: &UserCodec<U>) -> JsValue {
+        let o = Object::new();
+        set(&o, "access_token", self.access_token.as_str());
+        set(&o, "expires_in_ms", self.expires_in_ms);
+        set_some(&o, "session_id", self.session_id.as_deref());
+        set_some(&o, "idle_ms", self.idle_ms);
+        set_some(&o, "absolute_ms", self.absolute_ms);
+        set(&o, "user", (codec.to_js)(&self.user));
+        set(&o, "sent_at", self.sent_at);
+        o.into()
+    }
+
+    fn from_js(o: &JsValue, codec: &UserCodec<U>) -> Option<Self> {
+        Some(WireGrant {
+            access_token: field(o, "access_token").as_string()?,
+            expires_in_ms: field(o, "expires_in_ms").as_f64()?,
+            session_id: field(o, "session_id").as_string(),
+            idle_ms: field(o, "idle_ms").as_f64(),
+            absolute_ms: field(o, "absolute_ms").as_f64(),
+            user: (codec.from_js)(&field(o, "user")).ok()?,
+            sent_at: field(o, "sent_at").as_f64()?,
+        })
+    }
+}
+
+impl<U> TabMessage<U> {
+    pub(crate) fn to_js(&self, codec: &UserCodec<U>) -> JsValue {
+        let o = Object::new();
+        let kind = match self {
+            TabMessage::SignedIn { grant } => {
+                set(&o, "grant", grant.to_js(codec));
+                "signed_in"
+            }
+            TabMessage::Token { grant } => {
+                set(&o, "grant", grant.to_js(codec));
+                "token"
+            }
+            TabMessage::SignedOut {
+                user,
+                session_id,
+                everywhere,
+                session_ended,
+            } => {
+                set_some(&o, "user", user.as_ref().map(|u| (codec.to_js)(u)));
+                set_some(&o, "session_id", session_id.as_deref());
+                set(&o, "everywhere", *everywhere);
+                set(&o, "session_ended", *session_ended);
+                "signed_out"
+            }
+            TabMessage::SignOutConfirmed { everywhere } => {
+                set(&o, "everywhere", *everywhere);
+                "sign_out_confirmed"
+            }
+            TabMessage::SignOutStopped { status, code } => {
+                set(&o, "status", u32::from(*status));
+                set(&o, "code", code.as_str());
+                "sign_out_stopped"
+            }
+        };
+        set(&o, "kind", kind);
+        o.into()
+    }
+
+    /// The message `o` holds; `None` for anything else (another app's message, a newer
+    /// version's).
+    pub(crate) fn from_js(o: &JsValue, codec: &UserCodec<U>) -> Option<Self> {
+        let flag = |name| field(o, name).as_bool().unwrap_or(false);
+        Some(match field(o, "kind").as_string()?.as_str() {
+            "signed_in" => TabMessage::SignedIn {
+                grant: WireGrant::from_js(&field(o, "grant"), codec)?,
+            },
+            "token" => TabMessage::Token {
+                grant: WireGrant::from_js(&field(o, "grant"), codec)?,
+            },
+            "signed_out" => TabMessage::SignedOut {
+                user: match field(o, "user") {
+                    v if v.is_undefined() || v.is_null() => None,
+                    v => Some((codec.from_js)(&v).ok()?),
+                },
+                session_id: field(o, "session_id").as_string(),
+                everywhere: flag("everywhere"),
+                session_ended: flag("session_ended"),
+            },
+            "sign_out_confirmed" => TabMessage::SignOutConfirmed {
+                everywhere: flag("everywhere"),
+            },
+            "sign_out_stopped" => TabMessage::SignOutStopped {
+                status: field(o, "status").as_f64().map_or(0, |n| n as u16),
+                code: field(o, "code").as_string().unwrap_or_default(),
+            },
+            _ => return None,
+        })
     }
 }
 
 /// The BroadcastChannel; dropping it closes the channel and removes its handler.
-pub struct Channel {
+pub(crate) struct Channel {
     channel: web_sys::BroadcastChannel,
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
 }
@@ -107,17 +204,12 @@ pub struct Channel {
 impl Channel {
     /// Opens channel `name` and calls `on_message` for every message another tab (or another
     /// client in this page) posts. `None` where BroadcastChannel is unavailable.
-    pub fn open(name: &str, on_message: impl Fn(TabMessage) + 'static) -> Option<Channel> {
+    /// Messages are read raw: the caller decodes them ([`TabMessage::from_js`]).
+    pub(crate) fn open(name: &str, on_message: impl Fn(JsValue) + 'static) -> Option<Channel> {
         let channel = web_sys::BroadcastChannel::new(name).ok()?;
         let handler =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                if let Some(message) = e
-                    .data()
-                    .as_string()
-                    .and_then(|s| crate::wire::decode(&s).ok())
-                {
-                    on_message(message);
-                }
+                on_message(e.data());
             });
         channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         Some(Channel {
@@ -127,10 +219,8 @@ impl Channel {
     }
 
     /// Posts `message` to every other listener.
-    pub fn post(&self, message: &TabMessage) {
-        if let Some(text) = crate::wire::encode(message) {
-            let _ = self.channel.post_message(&JsValue::from_str(&text));
-        }
+    pub(crate) fn post(&self, message: &JsValue) {
+        let _ = self.channel.post_message(message);
     }
 }
 

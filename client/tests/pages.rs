@@ -5,18 +5,18 @@
 mod common;
 
 use common::{config, signed_in, FakeServer};
-use tokenpair_client::transport::next_link;
+use tokenpair_client::http::next_link;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
-async fn get_wire_pages_follows_rel_next_to_the_last_page_and_keeps_the_order() {
+async fn get_json_pages_follows_rel_next_to_the_last_page_and_keeps_the_order() {
     let server = FakeServer::with_session(300);
     let client = signed_in(&server, config("pages-follow")).await;
     let items: Vec<i64> = client
         .api()
-        .get_wire_pages("/api/pages")
+        .get_json_pages("/api/pages")
         .await
         .expect("every page");
     assert_eq!(items, [1, 2, 3, 4, 5]);

@@ -6,7 +6,7 @@ mod common;
 
 use common::{config, eventually, signed_in, sleep, FakeServer, Fault};
 use tokenpair_api::{paths, Me};
-use tokenpair_client::{EventKind, Problem};
+use tokenpair_client::{Problem, TimelineKind};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -88,7 +88,7 @@ async fn waking_from_sleep_is_noticed_and_an_expired_token_is_refreshed_at_once(
                 .store()
                 .timeline()
                 .iter()
-                .any(|e| e.kind == EventKind::Woke)
+                .any(|e| e.kind == TimelineKind::Woke)
         })
         .await;
         eventually(1_000, "the expired token is refreshed", || {

@@ -7,9 +7,7 @@ mod common;
 use common::{config, eventually, signed_in, sleep, FakeServer, Fault};
 use futures::future::join_all;
 use tokenpair_api::{paths, Me};
-use tokenpair_client::{
-    AuthState, ClientError, HttpRequest, Notice, Problem, RefreshOutcome, TokenClient,
-};
+use tokenpair_client::{AuthState, ClientError, Notice, Problem, RefreshOutcome, Request};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -70,7 +68,7 @@ async fn the_original_request_is_retried_at_most_once() {
     );
     let result = client.api().get_json::<Me>(paths::ME).await;
     assert!(
-        matches!(result, Err(ClientError::Api { status: 401, .. })),
+        matches!(&result, Err(ClientError::Api(e)) if e.status == 401),
         "{result:?}"
     );
     sleep(100).await;
@@ -186,7 +184,7 @@ async fn a_429_is_not_retried_before_its_retry_after() {
     assert_eq!(
         client.store().problem(),
         Some(Problem::RateLimited {
-            retry_after_secs: Some(1)
+            retry_after: Some(std::time::Duration::from_secs(1))
         })
     );
     assert_eq!(client.store().signed_in(), Some(true));
@@ -202,7 +200,7 @@ async fn a_429_is_not_retried_before_its_retry_after() {
 async fn a_hung_refresh_at_boot_times_out_shows_the_problem_and_recovers_when_the_server_answers() {
     let server = FakeServer::with_session(300);
     server.set_fault(paths::REFRESH, Fault::Hang);
-    let client = TokenClient::with_transport(server.transport(), config("hung-boot"));
+    let client = common::client(&server, config("hung-boot"));
     client.start();
     let store = client.store();
     // Deadline 500 ms in the test config.
@@ -256,7 +254,7 @@ async fn a_401_is_not_retried_when_the_sign_in_changed_meanwhile() {
     let result = client.api().get_json::<Me>(paths::ME).await;
     assert_eq!(
         result,
-        Err(ClientError::SignedOut),
+        Err(ClientError::UserChanged),
         "never re-sent as user2"
     );
     assert_eq!(
@@ -276,7 +274,7 @@ async fn the_bearer_client_refuses_the_cookie_endpoints() {
     let server = FakeServer::with_session(300);
     let client = signed_in(&server, config("misuse")).await;
     let before = server.counters(|c| c.refresh_requests);
-    let result = client.api().send(HttpRequest::post(paths::REFRESH)).await;
+    let result = client.api().send(Request::post(paths::REFRESH)).await;
     assert!(matches!(result, Err(ClientError::Misuse(_))), "{result:?}");
     assert_eq!(server.counters(|c| c.refresh_requests), before);
     client.shutdown();
@@ -284,25 +282,25 @@ async fn the_bearer_client_refuses_the_cookie_endpoints() {
 
 #[wasm_bindgen_test]
 fn request_and_response_debug_output_never_shows_tokens_or_bodies() {
-    let mut request = HttpRequest::post("/api/auth/login").json(&tokenpair_api::Credentials {
-        username: "u".into(),
-        password: "hunter22-secret".into(),
-    });
-    request.bearer = Some("eyJ.secret.sig".into());
+    let request = Request::post("/api/auth/login")
+        .json(&tokenpair_api::Credentials {
+            username: "u".into(),
+            password: "hunter22-secret".into(),
+        })
+        .header("Authorization", "Bearer eyJ.secret.sig");
     let shown = format!("{request:?}");
     assert!(
         !shown.contains("hunter22") && !shown.contains("eyJ.secret"),
         "{shown}"
     );
-    let response =
-        tokenpair_client::HttpResponse::new(200, "{\"access_token\":\"eyJ.secret.sig\"}");
+    let response = tokenpair_client::Response::new(200, "{\"access_token\":\"eyJ.secret.sig\"}");
     assert!(!format!("{response:?}").contains("eyJ.secret"));
 }
 
 #[wasm_bindgen_test]
 async fn a_visit_without_any_session_restores_to_signed_out_without_a_failed_request() {
     let server = FakeServer::new(); // no sign-in: no cookie in the jar
-    let client = TokenClient::with_transport(server.transport(), config("no-cookie"));
+    let client = common::client(&server, config("no-cookie"));
     client.start();
     let store = client.store();
     eventually(1_000, "signed out", || store.signed_in() == Some(false)).await;

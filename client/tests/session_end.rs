@@ -7,13 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::{config, eventually, signed_in, FakeServer};
-use tokenpair_client::{Notice, RefreshOutcome, SessionEnding, TokenClient};
+use tokenpair_client::{Notice, RefreshOutcome, SessionEnding};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// A server whose sessions idle out after `idle_s` seconds, and a client warning 1 s before.
-async fn tab(server: &FakeServer, name: &str) -> TokenClient {
+async fn tab(server: &FakeServer, name: &str) -> common::Client {
     let mut cfg = config(name);
     cfg.session_warning = Duration::from_secs(1);
     signed_in(server, cfg).await

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{config, eventually, signed_in, FakeServer, Fault};
-use tokenpair_api::{paths, Credentials};
-use tokenpair_client::{Notice, SignOutScope, TokenClient};
+use tokenpair_api::paths;
+use tokenpair_client::{Notice, SignOutScope, TokenpairSignIn};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -40,7 +40,7 @@ async fn a_sign_out_the_server_cannot_hear_keeps_retrying_and_says_so_until_it_i
     );
     assert_eq!(
         local_storage()
-            .get_item("test-pending-outage")
+            .get_item("test-outage:pending-sign-out")
             .unwrap()
             .as_deref(),
         Some("everywhere"),
@@ -51,7 +51,9 @@ async fn a_sign_out_the_server_cannot_hear_keeps_retrying_and_says_so_until_it_i
     assert_eq!(store.notice(), Some(Notice::SignedOutEverywhere));
     assert_eq!(server.live_families(), 0, "the server ended every session");
     assert_eq!(
-        local_storage().get_item("test-pending-outage").unwrap(),
+        local_storage()
+            .get_item("test-outage:pending-sign-out")
+            .unwrap(),
         None
     );
     client.shutdown();
@@ -78,7 +80,7 @@ async fn a_reload_during_a_pending_sign_out_resumes_it_instead_of_signing_back_i
     first.shutdown();
     drop(first);
     let restores_before = server.counters(|c| c.refresh_requests);
-    let reloaded = TokenClient::with_transport(server.transport(), config("reload"));
+    let reloaded = common::client(&server, config("reload"));
     reloaded.start();
     let store = reloaded.store();
     eventually(500, "signed out", || store.signed_in() == Some(false)).await;
@@ -109,15 +111,8 @@ async fn signing_in_while_a_sign_out_is_pending_ends_the_old_session_first() {
     })
     .await;
     server.clear_faults();
-    let credentials = Credentials {
-        username: "user2".into(),
-        password: "password2".into(),
-    };
-    client
-        .auth()
-        .sign_in(&credentials)
-        .await
-        .expect("signed in");
+    let credentials = TokenpairSignIn::password("user2", "password2");
+    client.auth().sign_in(credentials).await.expect("signed in");
     let store = client.store();
     assert_eq!(store.user().map(|u| u.username).as_deref(), Some("user2"));
     assert_eq!(store.pending_sign_out(), None);

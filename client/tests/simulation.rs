@@ -7,7 +7,7 @@ mod common;
 
 use common::{config, eventually, sleep, FakeServer, Fault};
 use tokenpair_api::paths;
-use tokenpair_client::{RefreshOutcome, TokenClient};
+use tokenpair_client::RefreshOutcome;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -17,9 +17,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 const LIFETIME_S: u64 = 1;
 const CYCLE_MS: f64 = 800.0;
 
-async fn tabs(server: &FakeServer, name: &str, n: usize) -> Vec<TokenClient> {
-    let tabs: Vec<TokenClient> = (0..n)
-        .map(|_| TokenClient::with_transport(server.transport(), config(name)))
+async fn tabs(server: &FakeServer, name: &str, n: usize) -> Vec<common::Client> {
+    let tabs: Vec<common::Client> = (0..n)
+        .map(|_| common::client(server, config(name)))
         .collect();
     for t in &tabs {
         t.start();
@@ -130,7 +130,7 @@ async fn a_starved_lock_is_given_up_at_its_deadline_and_the_refresh_proceeds() {
     let tabs = tabs(&server, "sim-starved", 2).await;
     // Something holds the refresh lock and never lets go.
     let release: js_sys::Function = js_sys::eval(
-        "(() => { let release; navigator.locks.request('test-lock-sim-starved', () => new Promise(r => { release = r; })); return () => release(); })()",
+        "(() => { let release; navigator.locks.request('test-sim-starved:refresh', () => new Promise(r => { release = r; })); return () => release(); })()",
     )
     .unwrap()
     .unchecked_into();

@@ -1,12 +1,19 @@
-//! The wire types without serde (client/src/wire.rs), in Chromium: the server's JSON decodes
-//! with its documented field names, what the client writes reads back, and bad input is an
-//! error naming the field — never a panic.
+//! The wire types in the browser without serde (tokenpair-api's `js` codecs, generated from the
+//! same field list as the server's serde derives), in Chromium: the server's JSON decodes with
+//! its documented field names, what the client writes reads back, bad input is an error naming
+//! the field — never a panic — and tokenpair's protocol reads what the server serialises.
 #![cfg(target_arch = "wasm32")]
 
+use std::time::Duration;
+
+use tokenpair_api::js::{parse as decode, stringify};
 use tokenpair_api::{Credentials, ErrorBody, Me, SessionInfo, TokenResponse, UserSummary};
-use tokenpair_client::tabs::TabMessage;
-use tokenpair_client::wire::{decode, encode};
+use tokenpair_client::{Protocol, Response, TokenpairProtocol, TokenpairSignIn, TokenpairUser};
 use wasm_bindgen_test::*;
+
+fn encode<T: tokenpair_api::js::ToJs>(value: &T) -> Option<String> {
+    Some(stringify(value))
+}
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -84,31 +91,57 @@ fn bad_input_is_an_error_naming_what_did_not_fit() {
 }
 
 #[wasm_bindgen_test]
-fn tab_messages_round_trip_and_unknown_ones_are_refused() {
-    let token: TokenResponse = decode(TOKEN).unwrap();
-    for message in [
-        TabMessage::SignedIn {
-            response: token.clone(),
+fn tokenpairs_protocol_reads_the_token_response_the_server_serialises() {
+    // The server's side: serde, from tokenpair-api's own type.
+    let sent = TokenResponse {
+        access_token: "a.b.c".into(),
+        token_type: "Bearer".into(),
+        expires_in: 300,
+        session_id: "s-9".into(),
+        idle_expires_in: Some(1_800),
+        session_expires_in: None,
+        user: UserSummary {
+            id: 7,
+            username: "user7".into(),
         },
-        TabMessage::Token { response: token },
-        TabMessage::SignedOut {
-            user_id: Some(7),
-            session_id: Some("s-1".into()),
-            everywhere: true,
-            session_ended: false,
-        },
-        TabMessage::SignedOut {
-            user_id: None,
-            session_id: None,
-            everywhere: false,
-            session_ended: true,
-        },
-        TabMessage::SignOutConfirmed { everywhere: true },
+    };
+    let body = serde_json::to_string(&sent).unwrap();
+    let grant = TokenpairProtocol::new()
+        .read_grant(&Response::new(200, body))
+        .expect("reads");
+    assert_eq!(grant.access_token, "a.b.c");
+    assert_eq!(grant.expires_in, Duration::from_secs(300));
+    assert_eq!(grant.session_id.as_deref(), Some("s-9"));
+    assert_eq!(grant.idle_expires_in, Some(Duration::from_secs(1_800)));
+    assert_eq!(grant.session_expires_in, None);
+    assert_eq!(
+        grant.user,
+        TokenpairUser {
+            id: 7,
+            username: "user7".into()
+        }
+    );
+}
+
+#[wasm_bindgen_test]
+fn tokenpairs_sign_in_request_is_what_the_server_deserialises() {
+    let protocol = TokenpairProtocol::new();
+    for (sign_in, path) in [
+        (
+            TokenpairSignIn::password("user1", "pa\"ss"),
+            "/api/auth/login",
+        ),
+        (
+            TokenpairSignIn::register("user1", "pa\"ss"),
+            "/api/auth/register",
+        ),
     ] {
-        let text = encode(&message).expect("encodes");
-        let back: TabMessage = decode(&text).expect("decodes");
-        assert_eq!(format!("{back:?}"), format!("{message:?}"), "{text}");
+        let request = protocol.sign_in_request(&sign_in);
+        assert_eq!(request.url, path);
+        let body: Credentials = serde_json::from_str(&request.body_text().unwrap()).unwrap();
+        assert_eq!(
+            (body.username.as_str(), body.password.as_str()),
+            ("user1", "pa\"ss")
+        );
     }
-    assert!(decode::<TabMessage>(r#"{"type":"launch_missiles"}"#).is_err());
-    assert!(decode::<TabMessage>(r#"{"SignedIn":{}}"#).is_err());
 }

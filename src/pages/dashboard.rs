@@ -6,8 +6,7 @@ use tokenpair_api::{paths, Me};
 
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
-use crate::effect::effect;
-use crate::loading::fetch_json;
+use crate::loading::{failure, fetch_json};
 use crate::time;
 
 #[component]
@@ -30,17 +29,6 @@ pub fn Dashboard() -> impl IntoView {
             .map(|e| format!("{}: {}", e.kind.label(), e.detail))
     };
     let refreshes = move || store.refresh_count();
-    // An answer that failed because the server was unavailable is asked again when it is back.
-    effect(move |was_down: Option<bool>| {
-        let down = store.problem().is_some();
-        let failed = me.with_untracked(|m| {
-            matches!(m, Some(Err(tokenpair_client::ClientError::Unavailable(_))))
-        });
-        if was_down == Some(true) && !down && failed {
-            calls.update(|n| *n += 1);
-        }
-        down
-    });
 
     view! {
         <section class="card">
@@ -55,7 +43,7 @@ pub fn Dashboard() -> impl IntoView {
                             <dt>"Account created"</dt><dd>{created(me.created_at)}</dd>
                         </dl>
                     }.into_any(),
-                    Err(e) => view! { <p class="banner error" role="alert" data-testid="me-error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="banner error" role="alert" data-testid="me-error">{failure(&e)}</p> }.into_any(),
                 },
             }}
             <button data-testid="call-api" on:click=move |_| calls.update(|n| *n += 1)>"Call GET /api/me again"</button>

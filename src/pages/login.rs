@@ -4,8 +4,8 @@
 //! same-origin paths only).
 
 use leptos::prelude::*;
-use tokenpair_api::{codes, rules, Credentials};
-use tokenpair_client::{safe_return_path, ClientError, SignOutScope};
+use tokenpair_api::{codes, rules};
+use tokenpair_client::{safe_return_path, ClientError, SignOutScope, TokenpairSignIn};
 
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
@@ -166,19 +166,16 @@ fn AuthForm(register: bool) -> impl IntoView {
         if !check() {
             return;
         }
-        let credentials = Credentials {
-            username: username.value(),
-            password: password.value(),
+        let credentials = if register {
+            TokenpairSignIn::register(&username.value(), &password.value())
+        } else {
+            TokenpairSignIn::password(&username.value(), &password.value())
         };
         store.clear_notice();
         pending.set(true);
         let endpoints = auth.endpoints();
         leptos::task::spawn_local(async move {
-            let result = if register {
-                endpoints.register(&credentials).await
-            } else {
-                endpoints.sign_in(&credentials).await
-            };
+            let result = endpoints.sign_in(credentials).await;
             pending.try_set(false);
             let Err(error) = result else { return };
             // A failed attempt never leaves the password behind.
@@ -186,25 +183,21 @@ fn AuthForm(register: bool) -> impl IntoView {
                 input.set_value("");
             }
             match &error {
-                ClientError::Api { code, message, .. } if code == codes::USERNAME_TAKEN => {
-                    username.error.try_set(Some(message.clone()));
+                ClientError::Api(e) if e.code == codes::USERNAME_TAKEN => {
+                    username.error.try_set(Some(e.message.clone()));
                     username.focus();
                 }
-                ClientError::Api { code, message, .. } if code == codes::VALIDATION_FAILED => {
-                    let field = if message.starts_with("Password") {
+                ClientError::Api(e) if e.code == codes::VALIDATION_FAILED => {
+                    let field = if e.message.starts_with("Password") {
                         password
                     } else {
                         username
                     };
-                    field.error.try_set(Some(message.clone()));
+                    field.error.try_set(Some(e.message.clone()));
                     field.focus();
                 }
-                ClientError::Api {
-                    code,
-                    retry_after_secs,
-                    ..
-                } if code == codes::TOO_MANY_ATTEMPTS => {
-                    let secs = f64::from(retry_after_secs.unwrap_or(1).max(1));
+                ClientError::Api(e) if e.code == codes::TOO_MANY_ATTEMPTS => {
+                    let secs = e.retry_after.map_or(1, |d| d.as_secs()).max(1) as f64;
                     retry_at.try_set(Some(js_sys::Date::now() + secs * 1000.0));
                     password.focus();
                 }

@@ -10,7 +10,7 @@ use tokenpair_client::SignOutScope;
 use crate::components::dialog::trap_tab;
 use crate::components::page_heading::PageHeading;
 use crate::context::{use_auth, use_clock};
-use crate::loading::fetch_json_pages;
+use crate::loading::{failure, fetch_json_pages};
 use crate::time;
 
 /// What the confirmation dialog is about.
@@ -104,10 +104,11 @@ pub fn Sessions() -> impl IntoView {
         }
     };
 
-    let list = move || match sessions.get() {
+    let list = move || {
+        match sessions.get() {
         None => view! { <p class="loading">"Loading…"</p> }.into_any(),
         Some(Err(e)) => {
-            view! { <p class="banner error" role="alert">{e.to_string()}</p> }.into_any()
+            view! { <p class="banner error" role="alert" data-testid="sessions-error">{failure(&e)}</p> }.into_any()
         }
         Some(Ok(mut list)) => {
             // This device first, the others in the server's order (a rotation, not a sort: a
@@ -122,6 +123,7 @@ pub fn Sessions() -> impl IntoView {
             }
             .into_any()
         }
+    }
     };
     let question = move || match asking.get() {
         Some(Ask::Revoke { device, .. }) => (

@@ -19,8 +19,20 @@ use futures::future::{FutureExt, LocalBoxFuture};
 use gloo_timers::future::TimeoutFuture;
 use tokenpair_api::{paths, TokenResponse, UserSummary};
 use tokenpair_client::{
-    ClientConfig, HttpRequest, HttpResponse, Method, TokenClient, Transport, TransportError,
+    Backoff, ClientConfig, Method, Request, Response, TokenClient, TokenpairProtocol, Transport,
+    TransportError,
 };
+
+/// A client for the fake server (tokenpair's protocol).
+pub type Client = TokenClient<TokenpairProtocol>;
+
+/// The path and query of an absolute URL (the client sends absolute URLs).
+pub fn path_of(url: &str) -> String {
+    match web_sys::Url::new(url) {
+        Ok(u) => [u.pathname(), u.search()].concat(),
+        Err(_) => url.to_owned(),
+    }
+}
 
 /// What an endpoint does with the next requests.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,12 +129,12 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-fn error(status: u16, code: &str, retry_after: Option<u32>) -> HttpResponse {
-    HttpResponse {
-        status,
-        body: serde_json::json!({ "error": code, "message": format!("fake: {code}") }).to_string(),
-        retry_after_secs: retry_after,
-        next_page: None,
+fn error(status: u16, code: &str, retry_after: Option<u32>) -> Response {
+    let body = serde_json::json!({ "error": code, "message": format!("fake: {code}") });
+    let response = Response::new(status, body.to_string());
+    match retry_after {
+        Some(s) => response.with_header("retry-after", &s.to_string()),
+        None => response,
     }
 }
 
@@ -276,7 +288,7 @@ impl ServerState {
     }
 
     /// `POST /api/auth/refresh` with `cookie`: (answer, new cookie value to set).
-    fn refresh(&mut self, cookie: Option<String>) -> (HttpResponse, Option<Option<String>>) {
+    fn refresh(&mut self, cookie: Option<String>) -> (Response, Option<Option<String>>) {
         self.counters.refresh_requests += 1;
         let Some(cookie) = cookie else {
             return (error(401, "invalid_refresh_token", None), Some(None));
@@ -308,7 +320,7 @@ impl ServerState {
             self.counters.rotations += 1;
             let body = self.token_response(index);
             return (
-                HttpResponse::new(200, serde_json::to_string(&body).unwrap()),
+                Response::new(200, serde_json::to_string(&body).unwrap()),
                 Some(Some(next)),
             );
         }
@@ -318,7 +330,7 @@ impl ServerState {
                 let current = family.current.clone();
                 let body = self.token_response(index);
                 return (
-                    HttpResponse::new(200, serde_json::to_string(&body).unwrap()),
+                    Response::new(200, serde_json::to_string(&body).unwrap()),
                     Some(Some(current)),
                 );
             }
@@ -329,7 +341,7 @@ impl ServerState {
         (error(401, "refresh_token_reused", None), Some(None))
     }
 
-    fn me(&mut self, bearer: Option<&str>) -> HttpResponse {
+    fn me(&mut self, bearer: Option<&str>) -> Response {
         self.counters.me_requests += 1;
         let ok = bearer
             .and_then(|b| self.access.get(b))
@@ -342,7 +354,7 @@ impl ServerState {
             })
             .map(|(sid, _)| sid.clone());
         match ok.and_then(|sid| self.families.iter().find(|f| f.session_id == sid)) {
-            Some(f) => HttpResponse::new(
+            Some(f) => Response::new(
                 200,
                 serde_json::json!({ "id": f.user.id, "username": f.user.username, "created_at": "2026-01-01T00:00:00Z" })
                     .to_string(),
@@ -354,10 +366,10 @@ impl ServerState {
         }
     }
 
-    fn login(&mut self, body: Option<&str>) -> (HttpResponse, Option<Option<String>>) {
+    fn login(&mut self, body: Option<String>) -> (Response, Option<Option<String>>) {
         self.counters.login_requests += 1;
         let creds: tokenpair_api::Credentials =
-            match body.and_then(|b| serde_json::from_str(b).ok()) {
+            match body.and_then(|b| serde_json::from_str(&b).ok()) {
                 Some(c) => c,
                 None => return (error(400, "bad_request", None), None),
             };
@@ -373,7 +385,7 @@ impl ServerState {
                 let cookie = self.jar.clone();
                 let body = self.token_response(index);
                 (
-                    HttpResponse::new(200, serde_json::to_string(&body).unwrap()),
+                    Response::new(200, serde_json::to_string(&body).unwrap()),
                     Some(cookie),
                 )
             }
@@ -385,7 +397,7 @@ impl ServerState {
         &mut self,
         cookie: Option<String>,
         everywhere: bool,
-    ) -> (HttpResponse, Option<Option<String>>) {
+    ) -> (Response, Option<Option<String>>) {
         self.counters.logout_requests += 1;
         if let Some(cookie) = cookie {
             let user = self
@@ -399,18 +411,16 @@ impl ServerState {
                 }
             }
         }
-        (HttpResponse::new(204, ""), Some(None))
+        (Response::new(204, ""), Some(None))
     }
 }
 
 impl Transport for FakeServer {
-    fn send(
-        &self,
-        request: HttpRequest,
-    ) -> LocalBoxFuture<'static, Result<HttpResponse, TransportError>> {
+    fn send(&self, request: Request) -> LocalBoxFuture<'static, Result<Response, TransportError>> {
         let server = self.0.clone();
         async move {
-            let key = request.path.split('?').next().unwrap_or("").to_owned();
+            let path = path_of(&request.url);
+            let key = path.split('?').next().unwrap_or("").to_owned();
             let _in_flight = {
                 let mut s = server.borrow_mut();
                 s.arrivals.entry(key.clone()).or_default().push(now());
@@ -448,10 +458,10 @@ impl Transport for FakeServer {
                     if key == paths::REFRESH {
                         server.borrow_mut().counters.refresh_requests += 1;
                     }
-                    if request.path.starts_with(paths::LOGOUT) {
+                    if path.starts_with(paths::LOGOUT) {
                         server.borrow_mut().counters.logout_requests += 1;
                     }
-                    if request.path == "/api/health" {
+                    if path == "/api/health" {
                         server.borrow_mut().counters.health_requests += 1;
                     }
                     return Ok(error(*status, code, *retry_after));
@@ -460,16 +470,16 @@ impl Transport for FakeServer {
             }
             let (response, set_cookie) = {
                 let mut s = server.borrow_mut();
-                match (request.method, request.path.as_str()) {
+                match (request.method, path.as_str()) {
                     (Method::Post, paths::REFRESH_OPTIONAL) if cookie.is_none() => {
                         s.counters.refresh_requests += 1;
-                        (HttpResponse::new(204, ""), None)
+                        (Response::new(204, ""), None)
                     }
                     (Method::Post, paths::REFRESH | paths::REFRESH_OPTIONAL) => s.refresh(cookie),
-                    (Method::Post, paths::LOGIN) => s.login(request.json_body.as_deref()),
+                    (Method::Post, paths::LOGIN) => s.login(request.body_text()),
                     (Method::Post, paths::LOGOUT) => s.logout(cookie, false),
                     (Method::Post, paths::LOGOUT_GLOBAL) => s.logout(cookie, true),
-                    (Method::Get, paths::ME) => (s.me(request.bearer.as_deref()), None),
+                    (Method::Get, paths::ME) => (s.me(request.bearer()), None),
                     // A paginated list: items 1–5, two per page, linked by `rel="next"`.
                     (Method::Get, path) if path.starts_with("/api/pages") => {
                         let page: u32 = path
@@ -478,19 +488,18 @@ impl Transport for FakeServer {
                             .and_then(|p| p.parse().ok())
                             .unwrap_or(0);
                         let items: Vec<u32> = (page * 2 + 1..=(page * 2 + 2).min(5)).collect();
-                        let mut response = HttpResponse::new(
-                            200,
-                            serde_json::to_string(&items).unwrap_or_default(),
-                        );
+                        let mut response =
+                            Response::new(200, serde_json::to_string(&items).unwrap_or_default());
                         if page < 2 {
-                            response.next_page = Some(format!("/api/pages?page={}", page + 1));
+                            let next = format!("</api/pages?page={}>; rel=\"next\"", page + 1);
+                            response = response.with_header("link", &next);
                         }
                         s.counters.page_requests += 1;
                         (response, None)
                     }
                     (Method::Get, "/api/health") => {
                         s.counters.health_requests += 1;
-                        (HttpResponse::new(200, "{\"status\":\"ok\"}"), None)
+                        (Response::new(200, "{\"status\":\"ok\"}"), None)
                     }
                     _ => (error(404, "not_found", None), None),
                 }
@@ -508,29 +517,32 @@ impl Transport for FakeServer {
     }
 }
 
-/// A configuration for tests: its own lock and channel names (tests do not hear each other),
-/// fast backoff, short deadlines, no wake detector.
+/// A configuration for tests: its own lock, channel and storage names (from the app id `test-{name}`:
+/// tests do not hear each other), fast backoff, short deadlines, no refresh jitter, no wake
+/// detector.
 pub fn config(name: &str) -> ClientConfig {
-    ClientConfig {
-        request_timeout: std::time::Duration::from_millis(500),
-        lock_timeout: std::time::Duration::from_millis(800),
-        backoff: tokenpair_client::Backoff {
-            initial: std::time::Duration::from_millis(50),
-            factor: 2.0,
-            max: std::time::Duration::from_millis(400),
-            jitter: 0.5,
-        },
-        lock_name: Some(format!("test-lock-{name}")),
-        channel_name: Some(format!("test-channel-{name}")),
-        pending_sign_out_key: Some(format!("test-pending-{name}")),
-        wake_check_every: std::time::Duration::ZERO,
-        ..ClientConfig::default()
-    }
+    ClientConfig::builder(&format!("test-{name}"))
+        .request_timeout(std::time::Duration::from_millis(500))
+        .lock_timeout(std::time::Duration::from_millis(800))
+        .backoff(Backoff::new(
+            std::time::Duration::from_millis(50),
+            2.0,
+            std::time::Duration::from_millis(400),
+            0.5,
+        ))
+        .refresh_jitter(std::time::Duration::ZERO)
+        .wake_check_every(std::time::Duration::ZERO)
+        .build()
+}
+
+/// A client of tokenpair's protocol over `server` (not started).
+pub fn client(server: &FakeServer, cfg: ClientConfig) -> Client {
+    TokenClient::with_transport(TokenpairProtocol::new(), cfg, server.transport())
 }
 
 /// A started client over `server` whose restore has finished (signed in or not).
-pub async fn started(server: &FakeServer, cfg: ClientConfig) -> TokenClient {
-    let client = TokenClient::with_transport(server.transport(), cfg);
+pub async fn started(server: &FakeServer, cfg: ClientConfig) -> Client {
+    let client = client(server, cfg);
     client.start();
     let store = client.store();
     eventually(2_000, "the restore answered", || {
@@ -542,7 +554,7 @@ pub async fn started(server: &FakeServer, cfg: ClientConfig) -> TokenClient {
 }
 
 /// A started client that restored the server's session.
-pub async fn signed_in(server: &FakeServer, cfg: ClientConfig) -> TokenClient {
+pub async fn signed_in(server: &FakeServer, cfg: ClientConfig) -> Client {
     let client = started(server, cfg).await;
     assert_eq!(
         client.store().signed_in(),
