@@ -87,8 +87,8 @@ pub struct ClientConfig {
     pub refresh_margin_fraction: f64,
     /// Refresh proactively before expiry (otherwise only after a 401).
     pub proactive_refresh: bool,
-    /// The proactive refresh fires up to this much earlier, at random, so tabs (and users) do
-    /// not all refresh at the same instant.
+    /// The proactive refresh fires up to this much earlier (and never more than the refresh
+    /// margin again), at random, so tabs (and users) do not all refresh at the same instant.
     pub refresh_jitter: Duration,
     /// Retry timing while the server is unreachable or refusing for a transient reason.
     pub backoff: Backoff,

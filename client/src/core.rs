@@ -348,7 +348,10 @@ impl<P: Protocol> Core<P> {
         let now = Instant::now();
         if self.config.proactive_refresh {
             let margin = self.config.margin_ms(token.lifetime_ms());
-            let jitter = self.config.refresh_jitter.as_millis() as f64 * crate::backoff::random();
+            // Up to `refresh_jitter` earlier (never more than the margin again), so tabs and
+            // users do not all refresh at the same instant.
+            let spread = (self.config.refresh_jitter.as_millis() as f64).min(margin);
+            let jitter = spread * crate::backoff::random();
             let delay = (token.remaining_ms(&now) - margin - jitter).max(250.0);
             let weak = Rc::downgrade(self);
             self.timers.arm_proactive(from_ms(delay), move || {

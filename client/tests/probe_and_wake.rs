@@ -116,3 +116,44 @@ async fn a_dropped_client_sends_nothing_more() {
     );
     let _ = (store, JsValue::NULL);
 }
+
+#[wasm_bindgen_test]
+async fn the_wake_detector_keeps_running_through_a_signed_out_visit_and_a_later_sign_in() {
+    let server = FakeServer::new(); // nobody signed in: the restore ends signed out
+    let mut cfg = config("wake-after-visit");
+    cfg.wake_check_every = std::time::Duration::from_millis(100);
+    let client = common::started(&server, cfg).await;
+    assert_eq!(client.store().signed_in(), Some(false));
+    assert!(
+        client.is_watching_for_wake(),
+        "still watching after the signed-out visit"
+    );
+    client
+        .auth()
+        .sign_in(tokenpair_client::TokenpairSignIn::password(
+            "user1",
+            "password1",
+        ))
+        .await
+        .unwrap();
+    let rotations = server.counters(|c| c.rotations);
+    eval("window.__realNow = Date.now; Date.now = () => window.__realNow() + 600000;");
+    let woke = async {
+        eventually(1_000, "a wake is detected", || {
+            client
+                .store()
+                .timeline()
+                .iter()
+                .any(|e| e.kind == TimelineKind::Woke)
+        })
+        .await;
+        eventually(1_000, "the expired token is refreshed", || {
+            server.counters(|c| c.rotations) > rotations
+        })
+        .await;
+    };
+    woke.await;
+    eval("Date.now = window.__realNow;");
+    client.shutdown();
+    assert!(!client.is_watching_for_wake(), "stopped at shutdown");
+}

@@ -310,3 +310,38 @@ async fn a_visit_without_any_session_restores_to_signed_out_without_a_failed_req
     assert_eq!(server.requests(paths::REFRESH), 1);
     client.shutdown();
 }
+
+#[wasm_bindgen_test]
+async fn an_answer_that_arrives_after_the_user_changed_is_dropped() {
+    let server = FakeServer::with_session(300);
+    let client = signed_in(&server, config("answer-after-switch")).await;
+    server.set_latency(paths::ME, 200);
+    // The server reads the token when the request arrives: user1's answer is valid, only late.
+    server.0.borrow_mut().decide_on_arrival = true;
+    let api = client.api();
+    let pending = wasm_bindgen_futures::JsFuture::from(wasm_bindgen_futures::future_to_promise({
+        let api = api.clone();
+        async move {
+            let answer = api.get_json::<Me>(paths::ME).await;
+            Ok(wasm_bindgen::JsValue::from_str(&format!("{answer:?}")))
+        }
+    }));
+    sleep(50).await;
+    // user1's request is on the wire when user2 signs in.
+    client
+        .auth()
+        .sign_in(tokenpair_client::TokenpairSignIn::password(
+            "user2",
+            "password2",
+        ))
+        .await
+        .unwrap();
+    let answer = pending.await.unwrap().as_string().unwrap();
+    assert_eq!(
+        answer,
+        format!("{:?}", Err::<Me, _>(ClientError::UserChanged)),
+        "user1's data never reaches user2's view"
+    );
+    assert_eq!(client.store().user().map(|u| u.id), Some(2));
+    client.shutdown();
+}

@@ -77,6 +77,8 @@ pub struct Counters {
     pub me_requests: u32,
     pub me_401: u32,
     pub logout_requests: u32,
+    /// Logouts the server carried out (answered 204).
+    pub logout_done: u32,
     pub login_requests: u32,
     pub health_requests: u32,
     /// Requests for the paginated test list (`/api/pages`).
@@ -97,6 +99,13 @@ pub struct ServerState {
     pub absolute_s: Option<u64>,
     pub grace_ms: f64,
     pub latency_ms: u32,
+    /// Latency for one path (instead of `latency_ms`), each way.
+    pub latency_for: HashMap<String, u32>,
+    /// Work out the answer when the request arrives, before any latency (a server whose
+    /// answer was on its way back while the browser changed users).
+    pub decide_on_arrival: bool,
+    /// Every URL requested, with the access token it carried.
+    pub sent: Vec<(String, Option<String>)>,
     next_id: u32,
     /// Users by name: (id, password).
     users: HashMap<String, (i64, String)>,
@@ -154,6 +163,9 @@ impl FakeServer {
             absolute_s: None,
             grace_ms: 10_000.0,
             latency_ms: 5,
+            latency_for: HashMap::new(),
+            decide_on_arrival: false,
+            sent: Vec::new(),
             next_id: 0,
             users,
             hung: 0,
@@ -175,6 +187,31 @@ impl FakeServer {
     /// the jar's.
     pub fn sign_in_elsewhere(&self, user_id: i64, username: &str) {
         self.0.borrow_mut().start_family(user_id, username);
+    }
+
+    /// Answers on `path` take `ms` milliseconds each way.
+    pub fn set_latency(&self, path: &str, ms: u32) {
+        self.0.borrow_mut().latency_for.insert(path.to_owned(), ms);
+    }
+
+    /// Every URL requested so far.
+    pub fn urls(&self) -> Vec<String> {
+        self.0
+            .borrow()
+            .sent
+            .iter()
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+
+    /// The access token sent with the request to `url`, if that URL was requested.
+    pub fn bearer_sent_to(&self, url: &str) -> Option<Option<String>> {
+        self.0
+            .borrow()
+            .sent
+            .iter()
+            .find(|(u, _)| u == url)
+            .map(|(_, b)| b.clone())
     }
 
     pub fn set_fault(&self, path: &'static str, fault: Fault) {
@@ -399,6 +436,7 @@ impl ServerState {
         everywhere: bool,
     ) -> (Response, Option<Option<String>>) {
         self.counters.logout_requests += 1;
+        self.counters.logout_done += 1;
         if let Some(cookie) = cookie {
             let user = self
                 .families
@@ -424,6 +462,8 @@ impl Transport for FakeServer {
             let _in_flight = {
                 let mut s = server.borrow_mut();
                 s.arrivals.entry(key.clone()).or_default().push(now());
+                s.sent
+                    .push((request.url.clone(), request.bearer().map(str::to_owned)));
                 let n = s.in_flight.entry(key.clone()).or_default();
                 *n += 1;
                 let n = *n;
@@ -439,9 +479,13 @@ impl Transport for FakeServer {
                     .find(|(p, _)| **p == key.as_str())
                     .map(|(_, f)| f.clone())
                     .unwrap_or(Fault::None);
-                (s.latency_ms, fault, s.jar.clone())
+                let latency = s.latency_for.get(&key).copied().unwrap_or(s.latency_ms);
+                (latency, fault, s.jar.clone())
             };
-            TimeoutFuture::new(latency).await;
+            let decide_on_arrival = server.borrow().decide_on_arrival;
+            if !decide_on_arrival {
+                TimeoutFuture::new(latency).await;
+            }
             match &fault {
                 Fault::Hang => {
                     server.borrow_mut().hung += 1;
@@ -497,6 +541,12 @@ impl Transport for FakeServer {
                         s.counters.page_requests += 1;
                         (response, None)
                     }
+                    // One page whose next link leaves the origin.
+                    (Method::Get, "/api/away-pages") => {
+                        s.counters.page_requests += 1;
+                        let away = "<https://evil.example/api/pages?page=1>; rel=\"next\"";
+                        (Response::new(200, "[1]").with_header("link", away), None)
+                    }
                     (Method::Get, "/api/health") => {
                         s.counters.health_requests += 1;
                         (Response::new(200, "{\"status\":\"ok\"}"), None)
@@ -504,6 +554,9 @@ impl Transport for FakeServer {
                     _ => (error(404, "not_found", None), None),
                 }
             };
+            if decide_on_arrival {
+                TimeoutFuture::new(latency).await;
+            }
             TimeoutFuture::new(latency).await;
             if fault == Fault::LoseAnswer {
                 return Err(TransportError::Network("fake: answer lost".into()));
