@@ -79,6 +79,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings
 	cargo clippy -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo package -p tokenpair-api -p tokenpair-client --allow-dirty
 
 clean:
 	rm -rf dist

@@ -5,7 +5,9 @@
 #                            the server's integration tests again on PostgreSQL (a throwaway
 #                            cluster from scripts/pg.sh), the two-instance tests on PostgreSQL
 #   scripts/test.sh wasm     wasm-pack test --headless --chrome (the SPA and client/, in Chromium)
-#   scripts/test.sh e2e      the e2e crate: real Chromium against the real release server + SPA
+#   scripts/test.sh e2e      the e2e crate: real Chromium against the real release server + SPA,
+#                            and the client's example app against a second, third-party-shaped
+#                            backend
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tokenpair/target}"
@@ -76,7 +78,8 @@ run_e2e_layer() {
 
 build_for_e2e() {
   trunk build --release && bash scripts/compress-dist.sh dist &&
-    cargo build --release -p tokenpair-server --bin tokenpair-server
+    cargo build --release -p tokenpair-server --bin tokenpair-server &&
+    bash scripts/build-examples.sh
 }
 
 case "$what" in all|native|wasm|e2e) ;; *) echo "usage: $0 [all|native|wasm|e2e]" >&2; exit 2 ;; esac
@@ -84,7 +87,8 @@ case "$what" in all|native|wasm|e2e) ;; *) echo "usage: $0 [all|native|wasm|e2e]
 if [ "$what" = all ]; then
   run_layer lint bash -c 'cargo fmt --all -- --check &&
     cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings &&
-    cargo clippy -q -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings'
+    cargo clippy -q -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings &&
+    cargo package -q -p tokenpair-api -p tokenpair-client --allow-dirty'
 fi
 # Both backends under one throwaway PostgreSQL cluster. The two-instance tests always use
 # PostgreSQL, so the second pass leaves them out (`--skip two_instances_`) instead of running

@@ -72,10 +72,16 @@ fn error(status: u16, code: &str, message: &str) -> Result<Response, TransportEr
 impl Transport for Fake {
     fn send(&self, req: Request) -> LocalBoxFuture<'static, Result<Response, TransportError>> {
         let script = self.0.clone();
-        // The client sends absolute URLs: keep the path and query.
+        // The client sends absolute URLs, the query apart: keep the path and query.
+        let query: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let path = web_sys::Url::new(&req.url)
-            .map(|u| [u.pathname(), u.search()].concat())
+            .map(|u| u.pathname())
             .unwrap_or_else(|_| req.url.clone());
+        let path = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", query.join("&"))
+        };
         async move {
             script.borrow_mut().log.push(path.clone());
             match (req.method, path.as_str()) {

@@ -18,7 +18,6 @@ use serde::de::DeserializeOwned;
 
 use crate::core::Core;
 use crate::error::ClientError;
-use crate::http::target::Targets;
 use crate::http::{Request, Response, TransportError};
 use crate::problem::Problem;
 use crate::protocol::Protocol;
@@ -146,17 +145,12 @@ impl<P: Protocol> ApiClient<P> {
         let mut next = Some(url.to_owned());
         for _ in 0..MAX_PAGES {
             let Some(url) = next.take() else { break };
-            let here = self
-                .core
-                .targets
-                .resolve(&Request::get(url.as_str()))
-                .map_err(ClientError::Misuse)?;
-            let response = self.send(Request::get(url)).await?;
+            let response = self.send(Request::get(url.as_str())).await?;
             let page = decode(&response).map_err(ClientError::BadResponse)?;
             items.extend(page);
             next = match response.next_link() {
                 None => None,
-                Some(link) => Some(Targets::same_origin_link(&here, &link).ok_or_else(|| {
+                Some(link) => Some(self.core.targets.next_page(&url, &link).ok_or_else(|| {
                     ClientError::Misuse(
                         [
                             "the next page (",

@@ -87,8 +87,9 @@ pub struct ClientConfig {
     pub refresh_margin_fraction: f64,
     /// Refresh proactively before expiry (otherwise only after a 401).
     pub proactive_refresh: bool,
-    /// The proactive refresh fires up to this much earlier (and never more than the refresh
-    /// margin again), at random, so tabs (and users) do not all refresh at the same instant.
+    /// Where the tabs take turns through the `localStorage` lease (no Web Locks), the
+    /// proactive refresh fires up to this much earlier (never more than the refresh margin
+    /// again), at random, so the tabs do not all reach for the lease at the same instant.
     pub refresh_jitter: Duration,
     /// Retry timing while the server is unreachable or refusing for a transient reason.
     pub backoff: Backoff,

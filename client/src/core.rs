@@ -118,7 +118,7 @@ impl<P: Protocol> Core<P> {
         let bearer = bearer.filter(|_| to_api || self.targets.allows(&resolved));
         let endpoints = self.protocol.endpoints();
         request.url = resolved.url;
-        request.query.clear();
+        request.query = resolved.query;
         if let Some((name, value)) = &endpoints.csrf_header {
             request = request.header(name, value);
         }
@@ -348,9 +348,14 @@ impl<P: Protocol> Core<P> {
         let now = Instant::now();
         if self.config.proactive_refresh {
             let margin = self.config.margin_ms(token.lifetime_ms());
-            // Up to `refresh_jitter` earlier (never more than the margin again), so tabs and
-            // users do not all refresh at the same instant.
-            let spread = (self.config.refresh_jitter.as_millis() as f64).min(margin);
+            // Taking turns through the storage lease, up to `refresh_jitter` earlier (never
+            // more than the margin again), so the tabs do not all reach for it at the same
+            // instant. (A Web Lock queues them in order: no need.)
+            let spread = if self.lock.is_lease() {
+                (self.config.refresh_jitter.as_millis() as f64).min(margin)
+            } else {
+                0.0
+            };
             let jitter = spread * crate::backoff::random();
             let delay = (token.remaining_ms(&now) - margin - jitter).max(250.0);
             let weak = Rc::downgrade(self);

@@ -78,7 +78,9 @@ impl<U: Clone + PartialEq + Send + Sync + 'static> AuthStore<U> {
             .unwrap_or(AuthState::Restoring)
     }
 
-    /// For route guards: `None` while restoring, then whether someone is signed in.
+    /// `None` while restoring, then whether someone is signed in. This re-reads the whole
+    /// state, so a view built from it is rebuilt with every refreshed token: to choose views
+    /// (a route guard), use the memoised [`Auth::route_condition`](crate::Auth::route_condition).
     pub fn signed_in(&self) -> Option<bool> {
         self.state
             .try_with(|(s, _)| match s {

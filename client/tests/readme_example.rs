@@ -1,20 +1,45 @@
-//! The README's example is the compiled `examples/minimal_app.rs`, word for word.
+//! The README's examples are the compiled example files, word for word: `examples/minimal_app.rs`
+//! whole, and the `Protocol` impl of `examples/third_party_app.rs`.
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+const README: &str = include_str!("../../README.md");
+
 #[wasm_bindgen_test]
 fn the_readme_example_is_the_compiled_example_file() {
-    let readme = include_str!("../../README.md");
     let example = include_str!("../examples/minimal_app.rs");
     let code = example
         .split_once("\n\n")
         .map(|(_header, code)| code)
         .expect("a header comment, a blank line, then the code");
     assert!(
-        readme.contains(code),
+        README.contains(code),
         "README.md's example differs from client/examples/minimal_app.rs"
     );
+}
+
+/// The text of `example` from the line starting with `start` to the next line that is `}`.
+fn item<'a>(example: &'a str, start: &str) -> &'a str {
+    let from = example.find(start).expect(start);
+    let len = example[from..].find("\n}\n").expect("the item's end") + 2;
+    &example[from..from + len]
+}
+
+#[wasm_bindgen_test]
+fn the_readme_protocol_for_another_backend_is_the_compiled_example() {
+    let example = include_str!("../examples/third_party_app.rs");
+    for start in [
+        "pub struct OAuthStyle {",
+        "impl OAuthStyle {",
+        "impl Protocol for OAuthStyle {",
+    ] {
+        let code = item(example, start);
+        assert!(
+            README.contains(code),
+            "README.md's `{start}` differs from client/examples/third_party_app.rs"
+        );
+    }
 }

@@ -7,7 +7,9 @@
 //!   the browser, also when a test panics);
 //! * [`proxy`]: [`Proxy`] and its [`Fault`]s;
 //! * [`page`]: waiting for, reading and clicking elements, windows, reloads;
-//! * [`a11y`]: axe-core in the page, colour scheme and viewport emulation, the console log.
+//! * [`a11y`]: axe-core in the page, colour scheme and viewport emulation, the console log;
+//! * [`third_party`]: a second backend shaped like a typical third-party token API, serving
+//!   the client's example app built for it.
 //!
 //! `make test` builds the server and the SPA first. Run alone: `make e2e`.
 //! Paths can be overridden with `TOKENPAIR_SERVER_BIN` and `TOKENPAIR_DIST`.
@@ -17,9 +19,11 @@ pub mod browser;
 pub mod page;
 pub mod proxy;
 pub mod server;
+pub mod third_party;
 
 pub use a11y::{axe, Scheme, Violation};
 pub use browser::{Browser, Driver, Proc};
 pub use page::*;
 pub use proxy::{Exchange, Fault, Proxy};
 pub use server::{dist_dir, http_get, wait_for_http, HttpAnswer, Server, ServerOptions};
+pub use third_party::ThirdParty;

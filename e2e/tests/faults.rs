@@ -576,3 +576,38 @@ async fn two_tabs_of_one_browser_send_no_more_refreshes_than_one_tab_plus_the_se
         rig.server.log()
     );
 }
+
+#[tokio::test]
+async fn a_view_that_failed_to_load_during_an_outage_loads_again_when_the_server_is_back() {
+    let mut rig = rig("300s").await;
+    let browser = rig.signed_in_browser().await;
+    // The server goes down; the user opens the sessions view (no reload: the SPA's own link).
+    rig.server.stop().await;
+    click(&browser, "a[href='/sessions']").await;
+    rig.eventually(
+        Duration::from_secs(15),
+        "the sessions view says it failed",
+        || async {
+            text_now(&browser, "[data-testid=sessions-error]")
+                .await
+                .is_some()
+        },
+    )
+    .await;
+    let asked_while_down = rig.proxy.count("GET", "/api/sessions");
+    assert!(asked_while_down >= 1);
+    // The server comes back: the client's probe notices, and the view asks again by itself.
+    rig.server.start_again().await;
+    rig.eventually(
+        Duration::from_secs(40),
+        "the list loads without a click or reload",
+        || async { exists(&browser, "[data-testid=sessions] li").await },
+    )
+    .await;
+    assert!(!exists(&browser, "[data-testid=sessions-error]").await);
+    assert!(
+        rig.proxy.count("GET", "/api/sessions") > asked_while_down,
+        "the view asked again after the outage"
+    );
+    browser.close().await.expect("close");
+}

@@ -26,7 +26,8 @@ pub enum TransportError {
 
 /// Sends requests. Implementations need not enforce deadlines ([`send_with_deadline`] does),
 /// but should stop the underlying request when the returned future is dropped. The request's
-/// `url` is absolute and already carries its query; its headers are final.
+/// `url` is absolute, without a query: its parameters are `query`, in order. Its headers are
+/// final.
 pub trait Transport {
     /// Sends `request`; resolves with the answer, or with why there is none.
     fn send(&self, request: Request) -> LocalBoxFuture<'static, Result<Response, TransportError>>;
@@ -90,6 +91,7 @@ async fn fetch(request: Request) -> Result<Response, TransportError> {
     };
     let mut builder = RequestBuilder::new(&request.url)
         .method(method)
+        .query(request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .credentials(match request.credentials.unwrap_or_default() {
             CredentialsMode::SameOrigin => web_sys::RequestCredentials::SameOrigin,
             CredentialsMode::Include => web_sys::RequestCredentials::Include,

@@ -10,13 +10,18 @@
 //!   protocol's cookie paths is refused. `/api/authors` is not under `/api/auth`;
 //!   `/api//auth/x` and `https://this-origin/api/%61uth/x` are.
 
+use wasm_bindgen::JsCast;
+
 use super::request::Request;
 
-/// A URL the client may send to, absolute, with its query.
+/// A URL the client may send to: absolute, without its query (which is in `query`, in order,
+/// the request's own parameters last) or fragment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Resolved {
     pub url: String,
+    pub query: Vec<(String, String)>,
     pub origin: String,
+    pub path: String,
 }
 
 /// The rules above, for one client.
@@ -93,15 +98,20 @@ impl Targets {
         if !matches!(url.protocol().as_str(), "http:" | "https:") {
             return Err([&request.url, " is not an http(s) URL"].concat());
         }
-        if !request.query.is_empty() {
-            let params = url.search_params();
-            for (name, value) in &request.query {
-                params.append(name, value);
-            }
+        let mut query = Vec::new();
+        for pair in js_sys::Array::from(&url.search_params()).iter() {
+            let pair: js_sys::Array = pair.unchecked_into();
+            let text = |i| pair.get(i).as_string().unwrap_or_default();
+            query.push((text(0), text(1)));
         }
+        query.extend(request.query.iter().cloned());
+        url.set_search("");
+        url.set_hash("");
         Ok(Resolved {
             url: url.href(),
+            query,
             origin: url.origin(),
+            path: url.pathname(),
         })
     }
 
@@ -121,8 +131,7 @@ impl Targets {
             ]
             .concat());
         }
-        let url = web_sys::Url::new(&resolved.url).map_err(|_| "not a URL".to_owned())?;
-        let path = segments(&url.pathname())
+        let path = segments(&resolved.path)
             .map_err(|_| [&request.url, " has a malformed path"].concat())?;
         let under_cookie_path = self
             .cookie_paths
@@ -138,11 +147,12 @@ impl Targets {
         Ok(resolved)
     }
 
-    /// Whether `next` (a `Link` target, relative to `current`) stays on `current`'s origin;
-    /// the absolute URL if so.
-    pub(crate) fn same_origin_link(current: &Resolved, next: &str) -> Option<String> {
-        let url = web_sys::Url::new_with_base(next, &current.url).ok()?;
-        (url.origin() == current.origin).then(|| url.href())
+    /// The next page `link` (a `Link` target, relative to the page at `current`), if it stays
+    /// on `current`'s origin.
+    pub(crate) fn next_page(&self, current: &str, link: &str) -> Option<String> {
+        let here = self.parse(current)?;
+        let next = web_sys::Url::new_with_base(link, &here.href()).ok()?;
+        (next.origin() == here.origin()).then(|| next.href())
     }
 }
 

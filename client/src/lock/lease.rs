@@ -42,16 +42,18 @@ impl Lease {
         })
     }
 
-    fn holder(&self) -> Option<(String, u64)> {
+    /// Who holds the lease, and until when (ms). (`parseInt`: no number parser in the wasm.)
+    fn holder(&self) -> Option<(String, f64)> {
         let value = self.storage.get_item(&self.key).ok()??;
         let (owner, until) = value.split_once(' ')?;
-        Some((owner.to_owned(), until.parse().ok()?))
+        let until = js_sys::Number::parse_int(until, 10);
+        (!until.is_nan()).then(|| (owner.to_owned(), until))
     }
 
     async fn try_take(&self, timeout: Duration) -> bool {
         let free = match self.holder() {
             None => true,
-            Some((owner, until)) => owner == self.owner || until < now_ms(),
+            Some((owner, until)) => owner == self.owner || until < js_sys::Date::now(),
         };
         if !free {
             return false;

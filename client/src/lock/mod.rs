@@ -79,6 +79,11 @@ impl CookieLock {
         }
     }
 
+    /// Whether the tabs take turns through the `localStorage` lease.
+    pub(crate) fn is_lease(&self) -> bool {
+        matches!(self.kind, Kind::Lease(_))
+    }
+
     /// Which lock this is (for the timeline).
     pub(crate) fn describe(&self) -> &'static str {
         match self.kind {

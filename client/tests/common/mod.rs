@@ -26,11 +26,26 @@ use tokenpair_client::{
 /// A client for the fake server (tokenpair's protocol).
 pub type Client = TokenClient<TokenpairProtocol>;
 
-/// The path and query of an absolute URL (the client sends absolute URLs).
+/// The path of an absolute URL (the client sends absolute URLs, the query apart).
 pub fn path_of(url: &str) -> String {
     match web_sys::Url::new(url) {
-        Ok(u) => [u.pathname(), u.search()].concat(),
+        Ok(u) => u.pathname(),
         Err(_) => url.to_owned(),
+    }
+}
+
+/// The path and query of a request, as a server sees them (`/api/auth/logout?scope=global`).
+pub fn target_of(request: &Request) -> String {
+    let params = web_sys::UrlSearchParams::new().unwrap();
+    for (name, value) in &request.query {
+        params.append(name, value);
+    }
+    let query = String::from(params.to_string());
+    let path = path_of(&request.url);
+    if query.is_empty() {
+        path
+    } else {
+        [path.as_str(), "?", &query].concat()
     }
 }
 
@@ -457,7 +472,7 @@ impl Transport for FakeServer {
     fn send(&self, request: Request) -> LocalBoxFuture<'static, Result<Response, TransportError>> {
         let server = self.0.clone();
         async move {
-            let path = path_of(&request.url);
+            let path = target_of(&request);
             let key = path.split('?').next().unwrap_or("").to_owned();
             let _in_flight = {
                 let mut s = server.borrow_mut();
