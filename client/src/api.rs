@@ -16,13 +16,13 @@ use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 
+use crate::auth_state::AuthState;
 use crate::core::Core;
 use crate::error::ClientError;
 use crate::http::{Request, Response, TransportError};
 use crate::problem::Problem;
 use crate::protocol::Protocol;
 use crate::single_flight::{RefreshOutcome, RefreshReason};
-use crate::state::AuthState;
 use crate::timeline::TimelineKind;
 use crate::token::AccessToken;
 

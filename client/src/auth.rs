@@ -4,11 +4,11 @@
 use std::future::Future;
 use std::rc::Rc;
 
+use crate::auth_state::SignOutScope;
 use crate::core::Core;
 use crate::error::ClientError;
 use crate::http::Response;
 use crate::protocol::{Grant, Protocol};
-use crate::state::SignOutScope;
 
 /// Sign-in, sign-out, adopting a session. Cheap to clone.
 pub struct AuthEndpoints<P: Protocol> {

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::auth_state::{AuthState, Notice, SessionEnding};
 use crate::config::ClientConfig;
 use crate::events::{AuthEvent, EventBus, SignOutReason};
 use crate::http::target::Targets;
@@ -26,7 +27,7 @@ use crate::pending_sign_out::PendingSignOut;
 use crate::probe::Probe;
 use crate::protocol::{Grant, Protocol};
 use crate::single_flight::{RefreshReason, RefreshSlot};
-use crate::state::{AuthState, Notice, SessionEnding, State};
+use crate::state::State;
 use crate::tabs::{Channel, TabMessage, UserCodec, WireGrant};
 use crate::time::{from_ms, Instant};
 use crate::timeline::TimelineKind;

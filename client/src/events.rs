@@ -13,8 +13,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use crate::auth_state::{SessionEnding, SignOutScope};
 use crate::problem::Problem;
-use crate::state::{SessionEnding, SignOutScope};
 
 /// Something the client did.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,8 +9,8 @@
 //! 1. `context.rs` — [`provide_auth`]`(protocol, config)` creates a [`TokenClient`], puts it
 //!    in the Leptos context and starts it: the session is restored through the cookie.
 //! 2. `state.rs` — **where the token is kept**: in memory, in plain `RefCell`s, mirrored into
-//!    the [`AuthStore`] signals views read (`store.rs`). Nothing is written to any browser
-//!    storage.
+//!    the [`AuthStore`] signals views read (`store.rs`); its words (`AuthState`,
+//!    `SessionVersion`, …) are in `auth_state.rs`. Nothing is written to any browser storage.
 //! 3. `sign_in.rs` — a sign-in through the [`Protocol`] (or a session adopted from
 //!    elsewhere), inside the cross-tab lock (`lock/`); `core.rs` is the one place where a new
 //!    token takes effect (store, timers, probe, broadcast to the other tabs, [`AuthEvent`]s).
@@ -37,6 +37,7 @@
 
 mod api;
 mod auth;
+mod auth_state;
 mod backoff;
 mod client;
 mod config;
@@ -69,6 +70,7 @@ mod token;
 
 pub use api::{ApiClient, MAX_PAGES};
 pub use auth::AuthEndpoints;
+pub use auth_state::{AuthState, Notice, SessionEnding, SessionVersion, SignOutScope};
 pub use client::TokenClient;
 pub use config::{Backoff, ClientConfig, ClientConfigBuilder, LockMode};
 pub use context::{provide_auth, provide_auth_with, use_auth, Auth};
@@ -83,7 +85,6 @@ pub use protocol::tokenpair::{PasswordCredentials, TokenpairSignIn, TokenpairUse
 pub use protocol::{Endpoints, Grant, LogoutVerdict, Protocol, RefreshVerdict, TokenpairProtocol};
 pub use redirect::{login_redirect, safe_return_path, safe_return_path_for};
 pub use single_flight::{RefreshOutcome, RefreshReason};
-pub use state::{AuthState, Notice, SessionEnding, SessionVersion, SignOutScope};
 pub use store::AuthStore;
 pub use time::Instant;
 pub use timeline::{TimelineEntry, TimelineKind, TIMELINE_LEN};

@@ -6,8 +6,8 @@
 //! in (or has the sign-out confirmed, or refused) removes it, which is how a retry loop in
 //! this tab learns, under the lock, that its work is over.
 
+use crate::auth_state::SignOutScope;
 use crate::protocol::LogoutVerdict;
-use crate::state::SignOutScope;
 
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()

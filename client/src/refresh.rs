@@ -20,13 +20,13 @@ use std::rc::Rc;
 
 use futures::future::FutureExt;
 
+use crate::auth_state::{Notice, SessionVersion};
 use crate::core::{Arrival, Core};
 use crate::events::{AuthEvent, RefreshFailure, SignOutReason};
 use crate::lock::Held;
 use crate::problem::Problem;
 use crate::protocol::{Protocol, RefreshVerdict};
 use crate::single_flight::{RefreshFuture, RefreshOutcome, RefreshReason};
-use crate::state::{Notice, SessionVersion};
 use crate::tabs::TabMessage;
 use crate::time::Instant;
 use crate::timeline::TimelineKind;

@@ -20,6 +20,7 @@
 
 use std::rc::Rc;
 
+use crate::auth_state::{Notice, SessionVersion, SignOutScope};
 use crate::backoff::random;
 use crate::core::Core;
 use crate::events::SignOutReason;
@@ -27,7 +28,6 @@ use crate::lock::Held;
 use crate::pending_sign_out::Step;
 use crate::problem::Problem;
 use crate::protocol::Protocol;
-use crate::state::{Notice, SessionVersion, SignOutScope};
 use crate::tabs::TabMessage;
 
 impl<P: Protocol> Core<P> {

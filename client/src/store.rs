@@ -10,8 +10,8 @@
 
 use leptos::prelude::*;
 
+use crate::auth_state::{AuthState, Notice, SessionEnding, SessionVersion, SignOutScope};
 use crate::problem::Problem;
-use crate::state::{AuthState, Notice, SessionEnding, SessionVersion, SignOutScope};
 use crate::timeline::{TimelineEntry, TimelineKind, TIMELINE_LEN};
 use crate::token::AccessToken;
 

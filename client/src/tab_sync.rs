@@ -10,10 +10,10 @@
 
 use std::rc::Rc;
 
+use crate::auth_state::{AuthState, Notice, SignOutScope};
 use crate::core::{same_sign_in, Arrival, Core};
 use crate::events::SignOutReason;
 use crate::protocol::Protocol;
-use crate::state::{AuthState, Notice, SignOutScope};
 use crate::tabs::{Channel, TabMessage, UserCodec};
 use crate::time::Instant;
 use crate::timeline::TimelineKind;

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::protocol::Grant;
 use crate::time::Instant;
 
 /// The access token with what the server said about it.
@@ -19,14 +18,22 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    pub(crate) fn from_grant<U>(grant: &Grant<U>, received_at: Instant) -> AccessToken {
+    /// The token `value`, valid for `lifetime` from `received_at`, of server session
+    /// `session_id`, whose idle and absolute ends are as given.
+    pub(crate) fn new(
+        value: String,
+        lifetime: Duration,
+        received_at: Instant,
+        session_id: Option<String>,
+        (idle_expires_in, session_expires_in): (Option<Duration>, Option<Duration>),
+    ) -> AccessToken {
         AccessToken {
-            value: grant.access_token.clone(),
-            lifetime: grant.expires_in,
+            value,
+            lifetime,
             received_at,
-            session_id: grant.session_id.clone(),
-            idle_expires_in: grant.idle_expires_in,
-            session_expires_in: grant.session_expires_in,
+            session_id,
+            idle_expires_in,
+            session_expires_in,
         }
     }
 

@@ -225,9 +225,10 @@ fn AuthForm(register: bool) -> impl IntoView {
                 <PageHeading title=title/>
                 {move || store.pending_sign_out().map(|scope| view! {
                     <p class="banner warn" role="status" data-testid="sign-out-pending">
-                        {match scope {
-                            SignOutScope::ThisDevice => "Signing you out — waiting for the server to confirm. ",
-                            SignOutScope::Everywhere => "Signing you out everywhere — waiting for the server to confirm. ",
+                        {if scope == SignOutScope::Everywhere {
+                            "Signing you out everywhere — waiting for the server to confirm. "
+                        } else {
+                            "Signing you out — waiting for the server to confirm. "
                         }}
                         "Until it does, the session may still be active on the server; this page keeps trying, even after a reload."
                     </p>

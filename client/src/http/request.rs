@@ -33,6 +33,7 @@ impl Method {
 
 /// Whether the browser sends cookies with a request (`fetch`'s `credentials`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum CredentialsMode {
     /// Only to the page's own origin (the default: the refresh cookie is same-origin).
     #[default]

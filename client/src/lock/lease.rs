@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::{Held, Job};
+use super::held::{Held, Job};
 use crate::backoff::random;
 use crate::time::{sleep, Instant};
 

@@ -13,46 +13,24 @@
 //! some embedded browsers) a short lease in `localStorage` ([`lease`]), whose key holds no
 //! secret — a random tab id and an expiry time.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::config::{ClientConfig, LockMode};
-use crate::time::Instant;
 
+mod held;
 mod lease;
 mod web_locks;
+
+pub(crate) use held::{Held, Job};
 
 pub use web_locks::web_locks_available;
 
 /// The lock was not granted before the deadline; the work did not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LockTimedOut;
-
-/// Holding the lock (or running without it after a timeout) until `deadline`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Held {
-    pub(crate) deadline: Instant,
-}
-
-impl Held {
-    fn from_now(budget: Duration) -> Held {
-        Held {
-            deadline: Instant::now().plus_ms(budget.as_millis() as f64),
-        }
-    }
-
-    /// What is left of the budget.
-    pub(crate) fn remaining(&self) -> Duration {
-        crate::time::from_ms(self.deadline.remaining_ms())
-    }
-}
-
-/// The work to run under the lock; it reports its own result.
-pub(crate) type Job = Box<dyn FnOnce(Held) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 enum Kind {
     WebLocks(String),

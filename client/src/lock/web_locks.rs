@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use wasm_bindgen::prelude::*;
 
-use super::{Held, Job};
+use super::held::{Held, Job};
 use crate::time::Timer;
 
 #[wasm_bindgen]

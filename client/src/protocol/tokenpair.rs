@@ -23,7 +23,7 @@ use tokenpair_api::js::{self, FromJs, ToJs};
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 use wasm_bindgen::JsValue;
 
-use super::{Endpoints, Grant, Protocol, RefreshVerdict};
+use super::seam::{Endpoints, Grant, Protocol, RefreshVerdict};
 use crate::http::{Request, Response};
 use crate::problem::Problem;
 
