@@ -21,13 +21,19 @@ async fn a_session_is_one_row_whatever_its_rotation_count_and_old_tokens_are_sti
     }
     assert_eq!(server.generation(&current.sid).await, Some(200));
     assert_eq!(server.db().count("SELECT COUNT(*) FROM sessions").await, 1);
-    if server.sqlite_path().is_some() {
-        let tables = server
-            .db()
-            .count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'refresh_tokens'")
-            .await;
-        assert_eq!(tables, 0, "no per-token table any more");
-    }
+    let tables_named_refresh_tokens = match test_backend() {
+        TestBackend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'refresh_tokens'"
+        }
+        TestBackend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'refresh_tokens'"
+        }
+    };
+    assert_eq!(
+        server.db().count(tables_named_refresh_tokens).await,
+        0,
+        "no per-token table any more"
+    );
     // Generation 3 of 200: no row was kept for it, and it is still recognised as a replay.
     expect_refresh_refused(server.refresh(&tokens[3]).await, "refresh_token_reused").await;
     assert_eq!(

@@ -53,17 +53,49 @@ async fn prune_deletes_ended_sessions_and_keeps_live_ones() {
 }
 
 #[tokio::test]
-async fn prune_deletes_sessions_that_went_idle_or_expired() {
+async fn prune_deletes_sessions_that_went_idle() {
     let server = start_with(|c| {
         c.refresh_token_idle_timeout = Duration::from_secs(3600);
+        c.refresh_token_expiry = Duration::from_secs(30 * 24 * 3600);
     })
     .await;
     let idle = server.session(USER1_ID).await;
+    let soon = now_ms() + ENDED_RETENTION_MS + 1_000;
+    let kept = prune(&server.state, soon).await.unwrap();
+    assert_eq!(kept.sessions, 0, "idle for less than an hour: kept");
+    assert_eq!(server.generation(&idle.sid).await, Some(0));
     let later = now_ms() + 3_600_000 + ENDED_RETENTION_MS + 1_000;
     let pruned = prune(&server.state, later).await.unwrap();
     assert_eq!(pruned.sessions, 1);
     assert_eq!(server.generation(&idle.sid).await, None);
     expect_refresh_refused(server.refresh(&idle.refresh).await, "invalid_refresh_token").await;
+}
+
+#[tokio::test]
+async fn prune_deletes_sessions_past_their_absolute_expiry() {
+    // The idle timeout is far away: only the absolute end can delete this session.
+    let server = start_with(|c| {
+        c.refresh_token_expiry = Duration::from_secs(3600);
+        c.refresh_token_idle_timeout = Duration::from_secs(7 * 24 * 3600);
+    })
+    .await;
+    let expired = server.session(USER1_ID).await;
+    let soon = now_ms() + ENDED_RETENTION_MS + 1_000;
+    let kept = prune(&server.state, soon).await.unwrap();
+    assert_eq!(
+        kept.sessions, 0,
+        "not yet past its end plus the retention: kept"
+    );
+    assert_eq!(server.generation(&expired.sid).await, Some(0));
+    let later = now_ms() + 3_600_000 + ENDED_RETENTION_MS + 1_000;
+    let pruned = prune(&server.state, later).await.unwrap();
+    assert_eq!(pruned.sessions, 1);
+    assert_eq!(server.generation(&expired.sid).await, None);
+    expect_refresh_refused(
+        server.refresh(&expired.refresh).await,
+        "invalid_refresh_token",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -88,51 +120,50 @@ async fn prune_forgets_quiet_throttle_counters_only() {
     );
 }
 
-#[tokio::test]
-async fn after_a_prune_the_rows_are_gone_and_an_sqlite_file_shrinks() {
-    let server = start().await;
-    let sessions = &server.state.sessions;
-    for _ in 0..400 {
-        let grant = sessions
-            .start(USER1_ID, "user1".into(), None)
-            .await
-            .unwrap();
-        let ended = sessions
-            .revoke(
-                &grant.session_id,
-                None,
-                tokenpair_server::sessions::EndReason::Logout,
-            )
-            .await
-            .unwrap();
-        assert!(ended);
-    }
-    let file_size = |server: &TestServer| {
-        server
+/// The file itself is SQLite's alone (the PostgreSQL pass skips `sqlite_file::`; there,
+/// autovacuum gives space back by itself).
+mod sqlite_file {
+    use super::*;
+
+    #[tokio::test]
+    async fn after_a_prune_the_rows_are_gone_and_the_sqlite_file_shrinks() {
+        let server = start().await;
+        let path = server
             .sqlite_path()
-            .map(|p| std::fs::metadata(p).expect("the SQLite file").len())
-    };
-    let checkpoint = |server: &TestServer| {
-        let pool = server.state.db.pool.clone();
-        let sqlite = server.sqlite_path().is_some();
-        async move {
-            if sqlite {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
+            .expect("an SQLite run (the PostgreSQL pass skips sqlite_file::)")
+            .to_path_buf();
+        let sessions = &server.state.sessions;
+        for _ in 0..400 {
+            let grant = sessions
+                .start(USER1_ID, "user1".into(), None)
+                .await
+                .unwrap();
+            let ended = sessions
+                .revoke(
+                    &grant.session_id,
+                    None,
+                    tokenpair_server::sessions::EndReason::Logout,
+                )
+                .await
+                .unwrap();
+            assert!(ended);
         }
-    };
-    checkpoint(&server).await;
-    let before = file_size(&server);
-    let pruned = prune(&server.state, now_ms() + ENDED_RETENTION_MS + 1_000)
-        .await
-        .unwrap();
-    assert_eq!(pruned.sessions, 400);
-    assert_eq!(count(&server, "sessions").await, 0);
-    checkpoint(&server).await;
-    if let (Some(before), Some(after)) = (before, file_size(&server)) {
+        let checkpoint = || async {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&server.state.db.pool)
+                .await
+                .unwrap();
+        };
+        let file_size = || std::fs::metadata(&path).expect("the SQLite file").len();
+        checkpoint().await;
+        let before = file_size();
+        let pruned = prune(&server.state, now_ms() + ENDED_RETENTION_MS + 1_000)
+            .await
+            .unwrap();
+        assert_eq!(pruned.sessions, 400);
+        assert_eq!(count(&server, "sessions").await, 0);
+        checkpoint().await;
+        let after = file_size();
         assert!(
             after < before,
             "the SQLite file gave pages back: {before} -> {after} bytes"

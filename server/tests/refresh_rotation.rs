@@ -265,17 +265,19 @@ async fn an_unknown_or_missing_refresh_token_is_refused_and_the_cookie_cleared()
 async fn the_absolute_lifetime_ends_the_session_however_often_it_is_refreshed() {
     let server = start_with(|c| {
         c.access_token_expiry = Duration::from_secs(1);
-        c.refresh_token_expiry = Duration::from_secs(3);
+        c.refresh_token_expiry = Duration::from_secs(4);
     })
     .await;
+    let signed_in = tokio::time::Instant::now();
     let t0 = server.login(USER1).await;
     let mut current = t0.refresh.clone();
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(800)).await;
         current = server.refresh_ok(&current).await.refresh;
     }
-    // ~2.4 s in; by 3.2 s the session is over, although it was refreshed 0.8 s ago.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // ~2.4 s in (1.6 s to spare on a slow machine); past 4 s the session is over, although
+    // it was refreshed moments ago.
+    tokio::time::sleep_until(signed_in + Duration::from_millis(4_200)).await;
     let err = expect_refresh_refused(server.refresh(&current).await, "session_expired").await;
     assert!(err.message.contains("ended"), "{}", err.message);
     assert_eq!(
@@ -301,18 +303,19 @@ async fn an_access_token_never_outlives_its_session() {
 
 #[tokio::test]
 async fn an_idle_session_times_out_while_an_active_one_does_not() {
-    let server = start_with(|c| c.refresh_token_idle_timeout = Duration::from_secs(1)).await;
+    let server = start_with(|c| c.refresh_token_idle_timeout = Duration::from_secs(2)).await;
     let active = server.session(USER1_ID).await;
     let idle = server.session(USER1_ID).await;
-    // Refreshing every 0.6 s keeps a session alive past the 1 s idle timeout …
+    // Refreshing every 0.8 s (1.2 s to spare each time) keeps a session alive past the 2 s
+    // idle timeout …
     let mut current = active.refresh.clone();
-    for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(600)).await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(800)).await;
         current = server.refresh_ok(&current).await.refresh;
     }
-    // … while one left alone for 1.2 s has ended.
+    // … while one left alone for 2.4 s has ended, and so does the active one once left alone.
     expect_refresh_refused(server.refresh(&idle.refresh).await, "session_expired").await;
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
     expect_refresh_refused(server.refresh(&current).await, "session_expired").await;
 }
 

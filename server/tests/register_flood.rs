@@ -65,38 +65,110 @@ async fn a_parallel_flood_of_registrations_from_one_address_is_throttled() {
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 
+/// What another user meets while one address floods the password queue with 20 new
+/// registrations (each would need an Argon2 run).
+struct Crowding {
+    /// The other user's sign-in.
+    other: StatusCode,
+    /// Argon2 runs started between that sign-in being sent and answered, its own included:
+    /// how many of the flood's runs it waited behind, plus one.
+    runs_while_waiting: u64,
+    flood: Vec<StatusCode>,
+}
+
+const FLOOD: usize = 20; // the registration throttle lets exactly 20 through per address
+const QUEUE_PLACES: usize = 12;
+
+/// Floods from `127.0.1.<flooder>` and, once the flood holds `flood_places` places in the
+/// queue (all it can get), signs `user2` in from another address.
+async fn flood_then_sign_in(server: &TestServer, flooder: u8, flood_places: usize) -> Crowding {
+    let flooder_client = client_at(flooder);
+    let passwords = &server.state.passwords;
+    let flood = join_all(
+        (0..FLOOD).map(|i| register_from(server, &flooder_client, format!("flood{flooder}x{i}"))),
+    );
+    let other = async {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while passwords.queue().admitted() < flood_places {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the flood never held {flood_places} places in the queue"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let before = passwords.runs();
+        let r = server
+            .login_from(&client_at(flooder + 1), USER2, None)
+            .await;
+        (r.status(), passwords.runs() - before)
+    };
+    let (flood, (other, runs_while_waiting)) = tokio::join!(flood, other);
+    Crowding {
+        other,
+        runs_while_waiting,
+        flood: flood.iter().map(|r| r.status()).collect(),
+    }
+}
+
+fn queue_of(per_address: usize) -> impl FnOnce(&mut tokenpair_server::Config) {
+    move |cfg| {
+        cfg.password_queue.per_address = per_address;
+        cfg.password_queue.max_admitted = QUEUE_PLACES;
+    }
+}
+
 #[tokio::test]
 async fn one_address_flooding_the_password_queue_leaves_room_for_everybody_else() {
-    let server = start().await;
-    let flooder = client_at(4);
-    // New names, so each would need an Argon2 run: the address gets two places in the queue;
-    // the rest is refused at once (429), not queued behind the others.
-    let flood = join_all((0..16).map(|i| register_from(&server, &flooder, format!("flood{i}"))));
-    let other = async {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        server.login_from(&client_at(5), USER2, None).await
-    };
-    let (flood, other) = tokio::join!(flood, other);
+    // The default limit: two places per address, the rest refused at once (429) instead of
+    // queued ahead of everybody else.
+    let server = start_with(queue_of(2)).await;
+    let seen = flood_then_sign_in(&server, 4, 2).await;
     assert_eq!(
-        other.status(),
+        seen.other,
         StatusCode::OK,
         "another user signs in during the flood"
     );
-    let got: Vec<StatusCode> = flood.iter().map(|r| r.status()).collect();
-    let created = got.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let limited = got
+    // Ahead of it at most the flood's two places (and one more that may start while the
+    // answer travels back), never the whole flood.
+    assert!(
+        seen.runs_while_waiting <= 4,
+        "waited behind {} runs",
+        seen.runs_while_waiting
+    );
+    let created = seen
+        .flood
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let limited = seen
+        .flood
         .iter()
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
-    assert!(created >= 1, "{got:?}");
-    assert_eq!(created + limited, 16, "{got:?}");
+    assert!(created >= 1, "{:?}", seen.flood);
+    assert_eq!(created + limited, FLOOD, "{:?}", seen.flood);
     assert!(
-        limited >= 1,
-        "more than two at once from one address are refused: {got:?}"
+        limited >= FLOOD / 2,
+        "more than two at once from one address are refused: {:?}",
+        seen.flood
     );
     assert_eq!(
         server.state.passwords.queue().admitted(),
         0,
         "every place given back"
+    );
+}
+
+#[tokio::test]
+async fn without_the_per_address_limit_the_same_flood_crowds_the_other_user_out() {
+    // The control for the test above: the same flood, the limit lifted. The flood fills the
+    // queue, and the other user is refused or waits behind most of it.
+    let server = start_with(queue_of(FLOOD)).await;
+    let seen = flood_then_sign_in(&server, 6, QUEUE_PLACES).await;
+    assert!(
+        seen.other == StatusCode::SERVICE_UNAVAILABLE || seen.runs_while_waiting > 8,
+        "crowded out: {:?} after {} runs",
+        seen.other,
+        seen.runs_while_waiting
     );
 }

@@ -81,12 +81,17 @@ async fn the_example_follows_a_key_rotation_by_refetching_the_jwks() {
     let url = serve_example(&server).await;
     let schedule = KeySchedule::from_config(&server.config);
     // Two rotations: the second one's key was not in the JWKS the example fetched at start.
+    let mut newest = String::new();
     for _ in 0..2 {
-        key_store::rotate(&server.state.db, &schedule, now_ms())
+        newest = key_store::rotate(&server.state.db, &schedule, now_ms())
             .await
-            .unwrap();
+            .unwrap()
+            .current;
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    wait_for("the server to sign with the newest key", || async {
+        server.state.tokens.kid().as_deref() == Some(newest.as_str())
+    })
+    .await;
     let t = server.login(USER1).await;
     let (status, body) = hello(&url, Some(&t.access)).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -207,7 +207,11 @@ async fn a_rotation_makes_the_published_next_key_current_and_old_tokens_keep_wor
         "the key published in advance signs now"
     );
     // The running server picks it up within its reload interval (300 ms here, 30 s by default).
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    wait_for(
+        "the running server to sign with the rotated key",
+        || async { server.state.tokens.kid().as_deref() == Some(next.as_str()) },
+    )
+    .await;
     let new = server.login(USER1).await;
     assert_eq!(header_of(&new.access)["kid"], next.as_str());
     server.assert_access_works(&old.access, USER1_ID).await;
@@ -242,27 +246,44 @@ async fn a_token_of_a_key_rotated_in_elsewhere_is_accepted_at_once_after_one_rel
 /// between the read and the write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_while_another_instance_writes_waits_instead_of_failing() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::Arc;
     let server = ed25519_server().await;
     let beside = start_beside(&server).await;
     let schedule = schedule(&server);
-    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let signing_in_now = Arc::new(AtomicBool::new(false));
+    let writing = Arc::new(AtomicBool::new(true));
     let signing_in = {
-        let writing = writing.clone();
+        let (signing_in_now, writing) = (signing_in_now.clone(), writing.clone());
         tokio::spawn(async move {
-            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+            while writing.load(SeqCst) {
+                signing_in_now.store(true, SeqCst);
                 beside.login(USER2).await;
+                signing_in_now.store(false, SeqCst);
             }
         })
     };
+    // Each rotation starts while a sign-in (which writes its session) is under way on the
+    // other instance: counted, so the test cannot pass without the overlap it is about.
+    let mut overlapped = 0;
     for _ in 0..10 {
+        wait_for("a sign-in under way on the other instance", || async {
+            signing_in_now.load(SeqCst)
+        })
+        .await;
+        overlapped += usize::from(signing_in_now.load(SeqCst));
         key_store::rotate(&server.state.db, &schedule, now_ms())
             .await
             .expect("the rotation waits for the other instance's write, then succeeds");
         // `keys rotate` runs at distinct moments (two in one millisecond are not a case).
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    writing.store(false, SeqCst);
     signing_in.await.unwrap();
+    assert!(
+        overlapped >= 8,
+        "rotations that started during a sign-in: {overlapped} of 10"
+    );
     // Each rotation published one new next key (none has retired yet): 2 + 10, in order.
     let keys = key_store::load(&server.state.db).await.unwrap();
     assert_eq!(keys.len(), 12, "{keys:?}");
@@ -356,14 +377,20 @@ async fn an_ed25519_private_key_never_appears_in_a_debug_print() {
     );
 }
 
+/// The file itself is SQLite's alone (the PostgreSQL pass skips `sqlite_file::`; there,
+/// access to the keys is the database role's).
 #[cfg(unix)]
-#[tokio::test]
-async fn the_sqlite_file_that_holds_the_private_keys_is_readable_by_its_owner_only() {
-    use std::os::unix::fs::PermissionsExt;
-    let server = ed25519_server().await;
-    let Some(path) = server.sqlite_path() else {
-        return; // PostgreSQL run: access is the database role's.
-    };
-    let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "{mode:o}");
+mod sqlite_file {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sqlite_file_that_holds_the_private_keys_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let server = ed25519_server().await;
+        let path = server
+            .sqlite_path()
+            .expect("an SQLite run (the PostgreSQL pass skips sqlite_file::)");
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
 }

@@ -45,16 +45,24 @@ async fn a_distributed_attack_cannot_lock_the_owner_out_of_a_known_device() {
         let r = server.login_from(&attacker, USER1, None).await;
         expect_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
     }
-    let mut refused = 0;
+    // 50 failures so far: the next 50 are answered (401), every one after is refused (429).
+    let mut answers = Vec::new();
     for addr in 11..=70 {
         let r = server
             .login_from(&client_at(addr), ("user1", "wrong"), None)
             .await;
-        if r.status() == StatusCode::TOO_MANY_REQUESTS {
-            refused += 1;
-        }
+        answers.push(r.status());
     }
-    assert!(refused > 0, "the account is blocked for untrusted clients");
+    assert_eq!(
+        answers[..50],
+        [StatusCode::UNAUTHORIZED; 50],
+        "the first 100 failures are answered: {answers:?}"
+    );
+    assert_eq!(
+        answers[50..],
+        [StatusCode::TOO_MANY_REQUESTS; 10],
+        "after 100 the account is blocked for untrusted clients: {answers:?}"
+    );
 
     // … but the owner's known device signs in, from a blocked address or any other.
     for from in [1, 200, 250] {

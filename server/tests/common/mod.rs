@@ -4,7 +4,8 @@
 //! * [`db`] — the test database on this run's backend (SQLite or PostgreSQL), seeding, looks
 //!   into the tables;
 //! * [`http`] — requests and exact assertions on token responses, cookies and error bodies;
-//! * [`jwt`] — hand-built JWTs, so any header or claim can be forged.
+//! * [`jwt`] — hand-built JWTs, so any header or claim can be forged;
+//! * [`wait`] — waiting on a condition, never on a guessed sleep.
 //!
 //! Cookies are handled by hand (no cookie store) so tests can assert exact `Set-Cookie`s.
 
@@ -14,11 +15,13 @@ pub mod db;
 pub mod http;
 pub mod jwt;
 pub mod server;
+pub mod wait;
 
 pub use db::*;
 pub use http::*;
 pub use jwt::*;
 pub use server::*;
+pub use wait::*;
 
 /// The access-token key of every test server (forged tokens are signed with it).
 pub const SECRET: &[u8] = b"integration-tests-only-secret-0123456789-abcdefgh";

@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 
 use super::db::{fresh_database, fresh_pg_database, preseed, Inspect};
 use super::http::{granted, Tokens};
+use super::wait::wait_for;
 use super::{SECRET, USER1_ID, XRW};
 
 /// A running server. Dropping it shuts the server down.
@@ -423,6 +424,20 @@ pub async fn make_writes_fail(server: &TestServer, on: bool) {
             .await
             .expect("switch writes");
     }
-    // The health check reuses a result for a second.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // The health check reuses a result for a second: wait until it tells the switch.
+    let want = if on {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    wait_for("the health check to see the switch", || async {
+        server
+            .get("/api/health")
+            .send()
+            .await
+            .expect("health")
+            .status()
+            == want
+    })
+    .await;
 }
