@@ -34,6 +34,8 @@ struct Script {
     refresh_grants: bool,
     login_delay_ms: u32,
     login_grants: bool,
+    /// Set the moment the fake answers a refresh (before the client sees the answer).
+    refresh_answered: bool,
     log: Vec<String>,
 }
 
@@ -91,6 +93,7 @@ impl Transport for Fake {
                         (s.refresh_delay_ms, s.refresh_grants)
                     };
                     TimeoutFuture::new(delay).await;
+                    script.borrow_mut().refresh_answered = true;
                     if grants {
                         json(200, granted())
                     } else {
@@ -242,21 +245,33 @@ async fn the_route_guard_shows_a_neutral_state_while_restoring_then_sends_a_stra
     let fake = Fake::default();
     fake.0.borrow_mut().refresh_delay_ms = 200;
     let app = Mounted::at("/sessions", &fake);
+    let answered = || fake.0.borrow().refresh_answered;
 
-    assert!(
-        within(150, || app
+    // Every check below is made before the fake has answered, however slow the machine.
+    let mut neutral = false;
+    within(5000, || {
+        if answered() {
+            return true;
+        }
+        neutral |= app
             .text("[role=status]")
             .is_some_and(|t| t.contains("Restoring your session"))
-            && !app.has_login_form())
-        .await,
+            && !app.has_login_form();
+        neutral
+    })
+    .await;
+    assert!(
+        neutral,
         "while the silent refresh runs, the guard shows a neutral loading state"
     );
     // Not once before the refresh is refused may the login form appear.
     let mut saw_login_early = false;
-    for _ in 0..15 {
-        saw_login_early |= app.has_login_form();
-        TimeoutFuture::new(10).await;
-    }
+    within(5000, || {
+        let answered = answered();
+        saw_login_early |= !answered && app.has_login_form();
+        answered
+    })
+    .await;
     assert!(
         !saw_login_early,
         "no flash of the login page while restoring"

@@ -66,12 +66,18 @@ async fn the_original_request_is_retried_at_most_once() {
             retry_after: None,
         },
     );
+    let me_before = server.requests(paths::ME);
     let result = client.api().get_json::<Me>(paths::ME).await;
     assert!(
         matches!(&result, Err(ClientError::Api(e)) if e.status == 401),
         "{result:?}"
     );
-    sleep(100).await;
+    sleep(300).await;
+    assert_eq!(
+        server.requests(paths::ME) - me_before,
+        2,
+        "the request and exactly one retry, then the second 401 is returned"
+    );
     assert_eq!(
         server.counters(|c| c.refresh_requests),
         2,

@@ -85,12 +85,36 @@ async fn staying_signed_in_in_one_tab_clears_the_warning_in_the_others() {
 
 #[wasm_bindgen_test]
 async fn the_absolute_end_is_announced_as_one_a_refresh_cannot_move() {
-    let server = server(Some(3_600), Some(2));
+    let server = server(Some(3_600), Some(3));
     let client = tab(&server, "absolute").await;
     let store = client.store();
-    eventually(2_000, "the warning", || {
+    let signed_in_at = js_sys::Date::now();
+    eventually(3_000, "the warning", || {
         store.session_ending() == Some(SessionEnding::Absolute)
     })
     .await;
+    // "Stay signed in" refreshes — and the end stays where it was.
+    assert_eq!(client.stay_signed_in().await, RefreshOutcome::Refreshed);
+    let left = store
+        .token()
+        .and_then(|t| t.session_remaining_secs(&tokenpair_client::Instant::now()));
+    assert!(
+        left.is_some_and(|s| s <= 2),
+        "the end did not move: {left:?} s left"
+    );
+    eventually(500, "still warned, as the absolute end", || {
+        store.session_ending() == Some(SessionEnding::Absolute)
+    })
+    .await;
+    eventually(2_500, "signed out at the original end", || {
+        store.signed_in() == Some(false)
+    })
+    .await;
+    let ended_after = js_sys::Date::now() - signed_in_at;
+    assert!(
+        ended_after < 3_600.0,
+        "ended {ended_after} ms after sign-in: the refresh moved the 3 s end"
+    );
+    assert_eq!(store.notice(), Some(Notice::SessionEnded));
     client.shutdown();
 }

@@ -81,6 +81,8 @@ struct Family {
     issued: Vec<String>,
     revoked: bool,
     last_access: String,
+    /// When the family began (`Date.now()` ms): its absolute end is `absolute_s` later.
+    started: f64,
 }
 
 #[derive(Default)]
@@ -321,6 +323,7 @@ impl ServerState {
             issued: vec![refresh.clone()],
             revoked: false,
             last_access: access,
+            started: now(),
         });
         self.jar = Some(refresh);
         self.families.len() - 1
@@ -334,7 +337,10 @@ impl ServerState {
             expires_in: self.access_lifetime_s,
             session_id: f.session_id.clone(),
             idle_expires_in: self.idle_s,
-            session_expires_in: self.absolute_s,
+            // The absolute end does not move: what is left of it.
+            session_expires_in: self.absolute_s.map(|a| {
+                ((a as f64 * 1000.0 - (now() - f.started)).max(0.0) / 1000.0).ceil() as u64
+            }),
             user: f.user.clone(),
         }
     }
@@ -354,6 +360,13 @@ impl ServerState {
         };
         if self.families[index].revoked {
             return (error(401, "invalid_refresh_token", None), Some(None));
+        }
+        let started = self.families[index].started;
+        if self
+            .absolute_s
+            .is_some_and(|a| now() - started > a as f64 * 1000.0)
+        {
+            return (error(401, "session_expired", None), Some(None));
         }
         let family = &self.families[index];
         if family.current == cookie {
