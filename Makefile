@@ -60,14 +60,16 @@ e2e: spa server
 	@bash scripts/test.sh e2e
 
 # /api/me and rotations on SQLite and on PostgreSQL (throwaway, durable settings), beside a
-# bare axum handler; then table growth after 20,000 rotations.
-bench:
+# bare axum handler; then table growth after 20,000 rotations; then reload → protected view in
+# Chromium (a report: e2e/examples/reload_timing.rs).
+bench: spa
 	cargo build --release -p tokenpair-server -p tokenpair-bench --bins
 	TOKENPAIR_PG_DURABLE=1 bash scripts/pg.sh $(CARGO_TARGET_DIR)/release/tokenpair-bench
+	TOKENPAIR_DIST=$(CURDIR)/dist cargo run -q -p tokenpair-e2e --example reload_timing
 
 # Re-takes docs/screenshots/*.png (the README's images) with the e2e harness.
 screenshots: spa server
-	TOKENPAIR_SCREENSHOTS=$(CURDIR)/docs/screenshots TOKENPAIR_DIST=$(CURDIR)/dist cargo test -p tokenpair-e2e --test more_journeys -- --nocapture screenshots
+	TOKENPAIR_SCREENSHOTS=$(CURDIR)/docs/screenshots TOKENPAIR_DIST=$(CURDIR)/dist cargo run -q -p tokenpair-e2e --example screenshots
 
 size: spa
 	@bash scripts/size.sh dist

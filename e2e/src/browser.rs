@@ -27,7 +27,7 @@ use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder};
 use tokio::process::{Child, Command};
 
-use crate::server::{free_port, wait_for_http};
+use crate::server::wait_for_http;
 
 /// The environment variable every process of one [`Driver`] inherits.
 pub const DRIVER_MARKER: &str = "TOKENPAIR_E2E_DRIVER";
@@ -50,6 +50,28 @@ pub struct Proc {
     pub comm: String,
 }
 
+/// Reads chromedriver's "started successfully on port N." line, then keeps its output
+/// drained so a chatty driver never blocks on a full pipe.
+async fn reported_port(child: &mut tokio::process::Child) -> u16 {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let stdout = child.stdout.take().expect("chromedriver's stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                return rest.trim_end_matches('.').trim().parse().ok();
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("chromedriver said which port it listens on");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    port
+}
+
 impl Driver {
     pub async fn start() -> Driver {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
@@ -58,18 +80,20 @@ impl Driver {
             std::process::id(),
             STARTED.fetch_add(1, Ordering::Relaxed)
         );
-        let port = free_port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
+        // Port 0: chromedriver binds a free port itself and says which, so no other process
+        // can take it between choosing and binding.
+        let mut child = Command::new("chromedriver")
+            .arg("--port=0")
             .env(DRIVER_MARKER, &marker)
             // Its own group, so Chromium and its helpers can be ended as one.
             .process_group(0)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver (scripts/setup.sh installs Debian's chromium-driver)");
+        let port = reported_port(&mut child).await;
         let pgid = child.id().expect("chromedriver's pid") as i32;
         if let Some(file) = std::env::var_os("TOKENPAIR_E2E_PGIDS") {
             if let Ok(mut f) = std::fs::OpenOptions::new()

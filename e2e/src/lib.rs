@@ -7,6 +7,7 @@
 //!   the browser, also when a test panics);
 //! * [`proxy`]: [`Proxy`] and its [`Fault`]s;
 //! * [`page`]: waiting for, reading and clicking elements, windows, reloads;
+//! * [`network`]: the page's own network log, to wait for a *fresh* answer after an action;
 //! * [`a11y`]: axe-core in the page, colour scheme and viewport emulation, the console log;
 //! * [`third_party`]: a second backend shaped like a typical third-party token API, serving
 //!   the client's example app built for it.
@@ -16,6 +17,7 @@
 
 pub mod a11y;
 pub mod browser;
+pub mod network;
 pub mod page;
 pub mod proxy;
 pub mod server;
@@ -23,6 +25,7 @@ pub mod third_party;
 
 pub use a11y::{axe, Scheme, Violation};
 pub use browser::{Browser, Driver, Proc};
+pub use network::{answer_count, answers, wait_for_fresh_answer};
 pub use page::*;
 pub use proxy::{Exchange, Fault, Proxy};
 pub use server::{dist_dir, http_get, wait_for_http, HttpAnswer, Server, ServerOptions};

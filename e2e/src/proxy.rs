@@ -57,6 +57,9 @@ pub enum Fault {
     /// connection is closed without an answer; the request never reaches the server) or the
     /// browser gives up.
     Hang,
+    /// Hold the request until the rule is cleared or changed, then forward it: a server as
+    /// slow as the test needs, no slower (a busy state can be checked without racing a delay).
+    Hold,
     /// Wait this long, then forward.
     Delay(Duration),
     /// Answer this without forwarding (build with [`Fault::status`]).
@@ -131,6 +134,7 @@ impl Fault {
         match self {
             Fault::Pass => "pass",
             Fault::Hang => "hang",
+            Fault::Hold => "hold",
             Fault::Delay(_) => "delay",
             Fault::Respond(_) => "respond",
             Fault::Reset => "reset",
@@ -156,6 +160,18 @@ pub struct Exchange {
     pub status: Option<u16>,
     /// Whether the server saw the request.
     pub forwarded: bool,
+    /// The headers of the server's answer (empty for a made-up one or none).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Exchange {
+    /// The first header of the server's answer called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -336,6 +352,7 @@ impl Shared {
             fault: fault.kind(),
             status: None,
             forwarded: false,
+            headers: Vec::new(),
         });
         state.log.len() - 1
     }
@@ -373,6 +390,15 @@ impl Shared {
                     }
                 }
                 Err("held request let go: closing without an answer".into())
+            }
+            Fault::Hold => {
+                let mut changed = self.rules_changed.subscribe();
+                while self.fault_for(&method, &path) == Fault::Hold {
+                    if changed.changed().await.is_err() {
+                        break;
+                    }
+                }
+                self.forward(req, index).await
             }
             Fault::Close => Err("fault: close without an answer".into()),
             Fault::Reset => {
@@ -418,7 +444,20 @@ impl Shared {
         };
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        self.update(index, |e| e.status = Some(parts.status.as_u16()));
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        self.update(index, |e| {
+            e.status = Some(parts.status.as_u16());
+            e.headers = headers;
+        });
         Ok(Response::from_parts(parts, body.boxed()))
     }
 }

@@ -1,8 +1,7 @@
 //! The real release server (serving the release SPA from `dist/`) on loopback, with a fresh
 //! SQLite file per [`Server`].
 
-use std::net::TcpListener as StdListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,9 @@ fn repo_root() -> PathBuf {
     e2e.join("..")
 }
 
+/// The release server binary: `TOKENPAIR_SERVER_BIN`, or the shared target directory's,
+/// checked once per run to be newer than the sources it is built from — a bare
+/// `cargo test -p tokenpair-e2e` after an edit would otherwise test yesterday's server.
 fn server_bin() -> PathBuf {
     if let Ok(p) = std::env::var("TOKENPAIR_SERVER_BIN") {
         return PathBuf::from(p);
@@ -31,7 +33,50 @@ fn server_bin() -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("target"));
-    target.join("release").join("tokenpair-server")
+    let bin = target.join("release").join("tokenpair-server");
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    CHECKED.call_once(|| {
+        let root = repo_root();
+        let sources = [
+            "server/src",
+            "server/migrations",
+            "server/Cargo.toml",
+            "api/src",
+        ]
+        .iter()
+        .map(|p| root.join(p))
+        .chain([root.join("api/Cargo.toml"), root.join("Cargo.lock")]);
+        if let Some(stale) = stale_against(&bin, sources) {
+            panic!(
+                "{} is older than {}: run `make server` (or `cargo build --release -p \
+                 tokenpair-server`) first — `make test` and `make e2e` do",
+                bin.display(),
+                stale.display()
+            );
+        }
+    });
+    bin
+}
+
+/// The first source file newer than `built`, if any (a missing `built` is not stale here:
+/// the caller says how to build it).
+fn stale_against(built: &Path, sources: impl Iterator<Item = PathBuf>) -> Option<PathBuf> {
+    let built_at = std::fs::metadata(built).and_then(|m| m.modified()).ok()?;
+    fn newer(path: &Path, than: std::time::SystemTime) -> Option<PathBuf> {
+        let meta = std::fs::metadata(path).ok()?;
+        if meta.is_dir() {
+            std::fs::read_dir(path)
+                .ok()?
+                .flatten()
+                .find_map(|entry| newer(&entry.path(), than))
+        } else {
+            meta.modified()
+                .ok()
+                .filter(|m| *m > than)
+                .map(|_| path.to_owned())
+        }
+    }
+    sources.into_iter().find_map(|s| newer(&s, built_at))
 }
 
 /// The built SPA (`trunk build --release` output) the server serves.
@@ -39,13 +84,6 @@ pub fn dist_dir() -> PathBuf {
     std::env::var("TOKENPAIR_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("dist"))
-}
-
-pub(crate) fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// Token lifetimes and other settings for one server.
@@ -106,7 +144,8 @@ impl Server {
         let log_path = data.path().join("server.log");
         let mut server = Server {
             child: None,
-            port: free_port(),
+            // 0 until the first start: the server binds `:0` and reports the port it got.
+            port: 0,
             options,
             _data: data,
             secret,
@@ -147,12 +186,22 @@ impl Server {
     }
 
     /// Waits for this start's readiness line (`listening on http://…`, the same signal
-    /// `tokenpair-testkit` waits for), printed once the socket is bound and the state is ready.
+    /// `tokenpair-testkit` waits for), printed once the socket is bound and the state is ready,
+    /// and takes the port from it: the first start binds `:0`, so no other process can take
+    /// the port between choosing and binding it. A restart binds the same port again (the
+    /// browser's origin and cookies depend on it).
     async fn wait_until_ready(&mut self, logged_before: usize) {
         let deadline = std::time::Instant::now() + tokenpair_testkit::START_TIMEOUT;
         loop {
             let log = self.log();
-            if tokenpair_testkit::ready_base(log.get(logged_before..).unwrap_or("")).is_some() {
+            if let Some(base) =
+                tokenpair_testkit::ready_base(log.get(logged_before..).unwrap_or(""))
+            {
+                self.port = base
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or_else(|| panic!("no port in the readiness line {base:?}"));
                 return;
             }
             if let Some(child) = self.child.as_mut() {

@@ -132,18 +132,14 @@ async fn the_revoke_confirmation_keeps_focus_inside_returns_it_on_cancel_and_ann
 
     // Confirm (the server is slow): busy while it works, then the row goes, the result is
     // announced, and the focus is on it (not on the next row's button).
-    proxy.set(
-        "DELETE",
-        "/api/sessions/",
-        Fault::Delay(Duration::from_millis(1500)),
-    );
+    proxy.set("DELETE", "/api/sessions/", Fault::Hold);
     press(&browser, Key::Enter).await;
     eventually(Duration::from_secs(5), "the dialog opens", || async {
         dialog_open(&browser).await
     })
     .await;
     click(&browser, "[data-testid=confirm-ok]").await;
-    eventually(Duration::from_secs(2), "the busy state", || async {
+    eventually(Duration::from_secs(5), "the busy state", || async {
         text_now(&browser, "[data-testid=confirm-ok]")
             .await
             .as_deref()
@@ -156,6 +152,8 @@ async fn the_revoke_confirmation_keeps_focus_inside_returns_it_on_cancel_and_ann
             .as_deref(),
         Some("true")
     );
+    // The server answers only now: the busy state held for as long as it took.
+    proxy.clear("DELETE", "/api/sessions/");
     eventually(Duration::from_secs(10), "one session left", || async {
         session_rows(&browser).await == 1
     })
