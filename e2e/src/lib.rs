@@ -6,6 +6,7 @@
 //! * [`browser`]: [`Driver`] (chromedriver) and [`Browser`] (one Chromium; dropping it ends
 //!   the browser, also when a test panics);
 //! * [`proxy`]: [`Proxy`] and its [`Fault`]s;
+//! * [`cluster`]: [`Cluster`], `make cluster` (PostgreSQL, two instances, nginx with TLS);
 //! * [`page`]: waiting for, reading and clicking elements, windows, reloads;
 //! * [`network`]: the page's own network log, to wait for a *fresh* answer after an action;
 //! * [`a11y`]: axe-core in the page, colour scheme and viewport emulation, the console log;
@@ -17,6 +18,7 @@
 
 pub mod a11y;
 pub mod browser;
+pub mod cluster;
 pub mod network;
 pub mod page;
 pub mod proxy;
@@ -25,6 +27,7 @@ pub mod third_party;
 
 pub use a11y::{axe, Scheme, Violation};
 pub use browser::{Browser, Driver, Proc};
+pub use cluster::{Cluster, ClusterOptions};
 pub use network::{answer_count, answers, wait_for_fresh_answer};
 pub use page::*;
 pub use proxy::{Exchange, Fault, Proxy};

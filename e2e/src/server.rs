@@ -168,6 +168,7 @@ impl Server {
             .arg(dist_dir())
             .arg("--database-url")
             .arg(format!("sqlite://{}", self.db_path.display()))
+            .arg("--demo-users")
             .args(["--access-token-expiry", self.options.access_token_expiry])
             .args(["--refresh-token-expiry", self.options.refresh_token_expiry])
             .args(&self.options.extra_args)

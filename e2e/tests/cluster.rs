@@ -7,122 +7,33 @@
 //! Needs a PostgreSQL cluster: `scripts/test.sh` runs the e2e layer under `scripts/pg.sh`
 //! (which sets `TOKENPAIR_TEST_PG_URL`). Without one this test fails; it never skips.
 
-use std::process::Stdio;
 use std::time::Duration;
 
+use tokenpair_e2e::a11y::cdp;
+use tokenpair_e2e::cluster::{count, free_port, spki_hash};
 use tokenpair_e2e::{
-    answer_count, click, dist_dir, eventually, exists, reload, sign_in, text_of,
-    wait_for_fresh_answer, Driver, Proxy,
+    answer_count, answers, click, eventually, exists, open_window, reload, sign_in, switch_to,
+    text_of, wait_for_fresh_answer, Cluster, ClusterOptions, Driver, Proxy,
 };
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 const SIGNED_IN: &str = "[data-testid=me-username]";
 const LOGIN_FORM: &str = "#username";
 const ME: &str = "/api/me";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The address an instance's log says it listens on (`127.0.0.1:PORT`): what nginx names
-/// it in `X-Tokenpair-Instance`.
-fn address_in(log: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    tokenpair_testkit::ready_base(&text)
-        .and_then(|base| base.strip_prefix("http://").map(str::to_owned))
-        .unwrap_or_else(|| panic!("no readiness line in {}:\n{text}", log.display()))
-}
-
-/// Ctrl-C for `scripts/cluster.sh` (its trap stops nginx and both instances), on drop: a
-/// failing assertion must not leave the instances running (killing bash alone would).
-struct StopCluster(u32);
-
-impl Drop for StopCluster {
-    fn drop(&mut self) {
-        let pid = self.0 as libc::pid_t;
-        // SAFETY: plain syscalls on the child's pid; `status` is a valid out-pointer.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-            for _ in 0..400 {
-                let mut status = 0;
-                if libc::waitpid(pid, &mut status, libc::WNOHANG) != 0 {
-                    return; // exited (or already reaped)
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // Still running after 20 s: the whole group, nginx and the instances too.
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-}
-
-/// How many lines of an instance's log contain `what`.
-fn count(log: &std::path::Path, what: &str) -> usize {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(what))
-        .count()
-}
-
 #[tokio::test]
 async fn through_nginx_and_two_instances_sign_in_reload_refresh_and_sign_out_use_both() {
-    let pg = std::env::var("TOKENPAIR_TEST_PG_URL")
-        .expect("TOKENPAIR_TEST_PG_URL: run through scripts/pg.sh (scripts/test.sh e2e does)");
-    let root = dist_dir().join("..");
-    let run = tempfile::tempdir().expect("run dir");
-    let port = free_port();
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let mut cluster = Command::new("bash")
-        .arg(root.join("scripts/cluster.sh"))
-        .current_dir(&root)
-        .env("TOKENPAIR_TEST_PG_URL", pg)
-        .env("CLUSTER_PORT", port.to_string())
-        .env("CLUSTER_RUN_DIR", run.path())
-        .env("STATIC_DIR", dist_dir())
-        .env("SERVER_BIN", target.join("release/tokenpair-server"))
-        // Short access tokens, so the journey sees refreshes; info logs name each event.
-        .env("ACCESS_TOKEN_EXPIRY", "3s")
-        .env("REFRESH_RATE_LIMIT", "120")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        // Its own process group (nginx and the instances stay in it), which the run's
-        // leftover check (scripts/test.sh) knows, like chromedriver's.
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start scripts/cluster.sh");
-    let pid = cluster.id().expect("cluster.sh's pid");
-    if let Some(file) = std::env::var_os("TOKENPAIR_E2E_PGIDS") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(file) {
-            let _ = writeln!(f, "{pid}");
-        }
-    }
-    let _stop_on_any_exit = StopCluster(pid);
-    let mut lines = BufReader::new(cluster.stdout.take().expect("stdout")).lines();
-    let ready = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("tokenpair cluster is running at") {
-                return true;
-            }
-        }
-        false
+    // The browser goes through the e2e proxy in front of nginx's plain-http listener: its log
+    // holds every answer with nginx's `X-Tokenpair-Instance` (the instance that answered).
+    let http_port = free_port();
+    let proxy = Proxy::start(http_port).await;
+    let cluster = Cluster::start(ClusterOptions {
+        http_port: Some(http_port),
+        allowed_origins: vec![proxy.url("")],
+        ..ClusterOptions::default()
     })
     .await;
-    assert_eq!(ready, Ok(true), "the cluster said it is running");
-    // The browser goes through the e2e proxy in front of nginx: its log holds every answer
-    // with nginx's `X-Tokenpair-Instance` (the instance that answered).
-    let proxy = Proxy::start(port).await;
-    let (a, b) = (run.path().join("a.log"), run.path().join("b.log"));
-    let instances = [address_in(&a), address_in(&b)];
+    let (a, b) = (&cluster.logs[0], &cluster.logs[1]);
+    let instances = cluster.instances.clone();
     let answered_by = |method: &str, path: &str, status: u16| -> Vec<String> {
         proxy
             .exchanges(method, path)
@@ -182,10 +93,10 @@ async fn through_nginx_and_two_instances_sign_in_reload_refresh_and_sign_out_use
     // The instance that answered the sign-out ended the session (its log says so, the other's
     // does not), and the restore after the reload found no session, whichever instance it
     // reached.
-    let ended_by = if logout[0] == instances[0] { &a } else { &b };
-    let other = if logout[0] == instances[0] { &b } else { &a };
-    assert_eq!(count(ended_by, "signed out"), 1, "{}", logout[0]);
-    assert_eq!(count(other, "signed out"), 0);
+    let ended_by = if logout[0] == instances[0] { a } else { b };
+    let other = if logout[0] == instances[0] { b } else { a };
+    assert_eq!(count(ended_by, &["signed out"]), 1, "{}", logout[0]);
+    assert_eq!(count(other, &["signed out"]), 0);
     let after_reload: Vec<Option<u16>> = proxy.exchanges("POST", "/api/auth/refresh")
         [refreshes_before_reload..]
         .iter()
@@ -197,5 +108,290 @@ async fn through_nginx_and_two_instances_sign_in_reload_refresh_and_sign_out_use
         "the restore after sign-out finds no session: {after_reload:?}"
     );
     drop(proxy);
-    // `_stop_on_any_exit` stops the cluster here — and also when an assertion above failed.
+    // `cluster` stops here — and also when an assertion above failed.
+}
+
+/// The refresh cookie as the browser keeps it for `url` (DevTools: all attributes, HttpOnly
+/// too), if it has one.
+async fn refresh_cookie_for(browser: &fantoccini::Client, url: &str) -> Option<serde_json::Value> {
+    let got = cdp(
+        browser,
+        "Network.getCookies",
+        serde_json::json!({ "urls": [url] }),
+    )
+    .await;
+    got["cookies"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == "refresh_token")
+        .cloned()
+}
+
+#[tokio::test]
+async fn over_tls_with_a_real_host_name_the_secure_http_only_strict_cookie_carries_the_session() {
+    const HOST: &str = "tokenpair.test";
+    let http_port = free_port();
+    let plain_origin = format!("http://{HOST}:{http_port}");
+    let cluster = Cluster::start(ClusterOptions {
+        host: HOST,
+        http_port: Some(http_port),
+        allowed_origins: vec![plain_origin.clone()],
+        ..ClusterOptions::default()
+    })
+    .await;
+    let site = cluster.public_url.clone();
+    let refresh_url = format!("{site}/api/auth/refresh");
+    // A real name resolved to this machine, and this certificate (no other) trusted.
+    let spki = spki_hash(&cluster.tls_dir.join(format!("{HOST}.pem")));
+    let driver = Driver::start().await;
+    let browser = driver
+        .browser_with_args(&[
+            &format!("--host-resolver-rules=MAP {HOST} 127.0.0.1"),
+            &format!("--ignore-certificate-errors-spki-list={spki}"),
+        ])
+        .await;
+
+    // Control: on plain http under a real name, the browser refuses the Secure cookie — as on
+    // the internet (unlike http://127.0.0.1, where it relaxes the rule) — so a reload finds
+    // no session.
+    browser
+        .goto(&format!("{plain_origin}/login"))
+        .await
+        .expect("open");
+    sign_in(&browser, "user1", "password1").await;
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    assert_eq!(
+        refresh_cookie_for(&browser, &format!("{plain_origin}/api/auth/refresh")).await,
+        None,
+        "no Secure cookie kept from plain http"
+    );
+    reload(&browser).await;
+    eventually(
+        Duration::from_secs(10),
+        "signed out after a reload",
+        || async { exists(&browser, LOGIN_FORM).await },
+    )
+    .await;
+
+    // Over TLS: sign in.
+    browser.goto(&format!("{site}/login")).await.expect("open");
+    let page: serde_json::Value = browser
+        .execute(
+            "const nav = performance.getEntriesByType('navigation')[0];
+             return [isSecureContext, location.host, nav.nextHopProtocol];",
+            vec![],
+        )
+        .await
+        .expect("page facts");
+    assert_eq!(
+        page,
+        serde_json::json!([true, format!("{HOST}:{}", cluster.port), "h2"]),
+        "a secure context on the real name, over HTTP/2"
+    );
+    sign_in(&browser, "user1", "password1").await;
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    let cookie = refresh_cookie_for(&browser, &refresh_url)
+        .await
+        .expect("the refresh cookie is kept");
+    assert_eq!(cookie["secure"], true, "{cookie}");
+    assert_eq!(cookie["httpOnly"], true, "{cookie}");
+    assert_eq!(cookie["sameSite"], "Strict", "{cookie}");
+    assert_eq!(cookie["path"], "/api/auth", "{cookie}");
+    assert_eq!(cookie["domain"], HOST, "host-only: {cookie}");
+    let readable: String = browser
+        .execute("return document.cookie;", vec![])
+        .await
+        .expect("document.cookie")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!readable.contains("refresh_token"), "{readable}");
+
+    // A reload restores the session through the cookie.
+    reload(&browser).await;
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    let restored = answers(&browser, "/api/auth/refresh").await;
+    assert_eq!(restored, [200], "the restore after the reload");
+
+    // Past the 3 s access token: API calls keep succeeding, through refreshes.
+    let first = browser.window().await.expect("this window");
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let seen = answer_count(&browser, ME).await;
+    click(&browser, "[data-testid=call-api]").await;
+    wait_for_fresh_answer(&browser, ME, seen, 200, Duration::from_secs(10)).await;
+    assert!(
+        answer_count(&browser, "/api/auth/refresh").await >= 2,
+        "refreshed: {:?}",
+        answers(&browser, "/api/auth/refresh").await
+    );
+    let rotated = refresh_cookie_for(&browser, &refresh_url)
+        .await
+        .expect("still a cookie");
+    assert_ne!(rotated["value"], cookie["value"], "the cookie was rotated");
+
+    // A second tab is signed in from the same cookie; a sign-out in one ends both.
+    let second = open_window(&browser, &format!("{site}/")).await;
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    let seen = answer_count(&browser, ME).await;
+    click(&browser, "[data-testid=call-api]").await;
+    wait_for_fresh_answer(&browser, ME, seen, 200, Duration::from_secs(10)).await;
+    switch_to(&browser, &first).await;
+    click(&browser, "[data-testid=sign-out]").await;
+    eventually(Duration::from_secs(10), "signed out", || async {
+        exists(&browser, LOGIN_FORM).await
+    })
+    .await;
+    switch_to(&browser, &second).await;
+    eventually(
+        Duration::from_secs(10),
+        "the other tab signed out",
+        || async { exists(&browser, LOGIN_FORM).await },
+    )
+    .await;
+    assert_eq!(
+        refresh_cookie_for(&browser, &refresh_url).await,
+        None,
+        "the sign-out cleared the cookie"
+    );
+    reload(&browser).await;
+    eventually(
+        Duration::from_secs(10),
+        "still signed out after a reload",
+        || async { exists(&browser, LOGIN_FORM).await && !exists(&browser, SIGNED_IN).await },
+    )
+    .await;
+    assert_eq!(
+        cluster.log_lines_with(&["signed out"]),
+        1,
+        "one session ended, on one instance"
+    );
+}
+
+/// `POST {base}{path}` with a JSON body from the source address `from` (127.0.1.x: another
+/// client of nginx), with extra headers; returns the status.
+async fn post_from(
+    from: [u8; 4],
+    base: &str,
+    path: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> u16 {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::{connect::HttpConnector, Client};
+    let mut connector = HttpConnector::new();
+    connector.set_local_address(Some(std::net::IpAddr::from(from)));
+    let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+    let mut request = hyper::Request::post(format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .header("x-requested-with", "XMLHttpRequest");
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(Full::new(bytes::Bytes::from(body.to_owned())))
+        .expect("a request");
+    tokio::time::timeout(Duration::from_secs(30), client.request(request))
+        .await
+        .unwrap_or_else(|_| panic!("POST {path}: no answer within 30 s"))
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+        .status()
+        .as_u16()
+}
+
+const REGISTER_TAKEN: &str = r#"{"username":"user1","password":"Password123"}"#;
+
+/// 21 registrations of a taken name: the 20 free attempts per address (409) and the refusal.
+async fn register_flood(from: [u8; 4], base: &str, extra: impl Fn(usize) -> String) -> Vec<u16> {
+    let mut got = Vec::new();
+    for i in 0..21 {
+        let forged = extra(i);
+        let headers: Vec<(&str, &str)> = if forged.is_empty() {
+            vec![]
+        } else {
+            vec![("x-forwarded-for", forged.as_str())]
+        };
+        got.push(post_from(from, base, "/api/auth/register", REGISTER_TAKEN, &headers).await);
+    }
+    got
+}
+
+fn spent_then_refused(got: &[u16]) -> bool {
+    got.len() == 21 && got[..20].iter().all(|s| *s == 409) && got[20] == 429
+}
+
+#[tokio::test]
+async fn through_nginx_each_client_address_has_its_own_limits_and_forged_headers_change_nothing() {
+    let http_port = free_port();
+    // nginx (127.0.0.1) is trusted, and so is 127.0.1.200: a second proxy in front of it.
+    let cluster = Cluster::start(ClusterOptions {
+        http_port: Some(http_port),
+        trusted_proxies: Some("127.0.0.1,127.0.1.200"),
+        ..ClusterOptions::default()
+    })
+    .await;
+    let base = format!("http://127.0.0.1:{http_port}");
+
+    // A registration flood from one client is refused after its 20 attempts...
+    let got = register_flood([127, 0, 1, 11], &base, |_| String::new()).await;
+    assert!(spent_then_refused(&got), "{got:?}");
+    // ...while another client, through the same nginx, still registers freely.
+    let other = post_from(
+        [127, 0, 1, 12],
+        &base,
+        "/api/auth/register",
+        REGISTER_TAKEN,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        other, 409,
+        "a second client is not throttled with the first"
+    );
+
+    // A client forging X-Forwarded-For (a new address each time) is still one client: nginx
+    // appends its real address, and only nginx is believed.
+    let got = register_flood([127, 0, 1, 13], &base, |i| format!("203.0.113.{i}")).await;
+    assert!(spent_then_refused(&got), "forged addresses: {got:?}");
+
+    // Through two proxies: the rightmost address neither proxy is — whatever the client wrote
+    // to the left of it.
+    let got = register_flood([127, 0, 1, 200], &base, |i| {
+        format!("192.0.2.{i}, 198.51.100.20")
+    })
+    .await;
+    assert!(spent_then_refused(&got), "a chain of two proxies: {got:?}");
+    let neighbour = post_from(
+        [127, 0, 1, 200],
+        &base,
+        "/api/auth/register",
+        REGISTER_TAKEN,
+        &[("x-forwarded-for", "198.51.100.21")],
+    )
+    .await;
+    assert_eq!(neighbour, 409, "another client of the second proxy");
+
+    // Failed sign-ins from one client (20 per address, any account) do not lock out another
+    // client signing in to the same account.
+    for i in 0..20 {
+        let body = format!(r#"{{"username":"nobody{i}","password":"wrong-password"}}"#);
+        let s = post_from([127, 0, 1, 14], &base, "/api/auth/login", &body, &[]).await;
+        assert_eq!(s, 401, "failure {i}");
+    }
+    let wrong_user1 = r#"{"username":"user1","password":"wrong-password"}"#;
+    let s = post_from([127, 0, 1, 14], &base, "/api/auth/login", wrong_user1, &[]).await;
+    assert_eq!(s, 429, "the flooding client is blocked");
+    let user1 = r#"{"username":"user1","password":"password1"}"#;
+    let s = post_from([127, 0, 1, 15], &base, "/api/auth/login", user1, &[]).await;
+    assert_eq!(s, 200, "another client signs in");
+    // The logs name the client, not nginx.
+    assert_eq!(
+        cluster.log_lines_with(&["failed sign-in", "ip=127.0.1.14"]),
+        20
+    );
+    assert_eq!(cluster.log_lines_with(&["signed in", "ip=127.0.1.15"]), 1);
+    assert_eq!(
+        cluster.log_lines_with(&["ip=127.0.0.1"]),
+        0,
+        "never nginx's address"
+    );
 }

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::client_address::{AddressHeader, BadProxy, TrustedProxies};
 use crate::db::Database;
 use crate::passwords::QueueLimits;
+use crate::public_url::{BadPublicUrl, PublicUrl};
 
 /// The smallest HMAC secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -116,14 +118,33 @@ pub struct Args {
     #[arg(long, env = "TOKEN_AUDIENCE", default_value = "tokenpair-api")]
     pub token_audience: String,
 
+    /// The origin people reach the service at (`https://auth.example.com`): the cookie
+    /// endpoints then accept only this Origin (and ALLOWED_ORIGINS). Unset: derived from the
+    /// listen address, and a request's Host or X-Forwarded-Host also counts (local use).
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Extra origins allowed to call the cookie endpoints besides the server's own
     /// (comma-separated, e.g. `http://127.0.0.1:8081` for a dev server on another port).
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// Do not create the demo accounts (user1/password1, user2/password2) in an empty database.
-    #[arg(long, env = "NO_DEMO_USERS")]
-    pub no_demo_users: bool,
+    /// Proxies whose forwarding headers are believed (comma-separated addresses or CIDRs, e.g.
+    /// `127.0.0.1,10.0.0.0/8`). From them the client address (throttles, logs) is read from
+    /// the header, rightmost untrusted hop first; from anyone else the header is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
+    /// Which header a trusted proxy reports the client in: `x-forwarded-for`, `forwarded`
+    /// (RFC 7239), or `auto` (X-Forwarded-For if present, else Forwarded). Name the one your
+    /// proxy sets, so one a client sent through it is never read.
+    #[arg(long, env = "CLIENT_ADDRESS_HEADER", value_enum, default_value_t = AddressHeader::Auto)]
+    pub client_address_header: AddressHeader,
+
+    /// Create the demo accounts (user1/password1, user2/password2) in an empty database.
+    /// For trying tokenpair out only: `make run` and the tests set it (`DEMO_USERS=1`).
+    #[arg(long, env = "DEMO_USERS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo_users: bool,
 
     /// Without a command: serve.
     #[command(subcommand)]
@@ -172,6 +193,10 @@ pub enum ConfigError {
          nor a PostgreSQL URL (postgres://user@host/db)"
     )]
     DatabaseUrl(String),
+    #[error(transparent)]
+    TrustedProxy(#[from] BadProxy),
+    #[error(transparent)]
+    PublicUrl(#[from] BadPublicUrl),
 }
 
 /// Validated settings the rest of the server runs on.
@@ -191,7 +216,11 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     pub token_issuer: String,
     pub token_audience: String,
+    /// `PUBLIC_URL`, or derived from `addr`.
+    pub public_url: PublicUrl,
     pub allowed_origins: Vec<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub client_address_header: AddressHeader,
     pub demo_users: bool,
     pub refresh_rate_limit: u32,
     pub max_sessions_per_user: u32,
@@ -232,8 +261,14 @@ impl TryFrom<Args> for Config {
                 refresh: a.refresh_token_expiry,
             });
         }
+        let addr = SocketAddr::new(a.host, a.port);
+        let public_url = match a.public_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => PublicUrl::parse(url)?,
+            _ => PublicUrl::derived(addr),
+        };
         Ok(Config {
-            addr: SocketAddr::new(a.host, a.port),
+            addr,
+            public_url,
             static_dir: a.static_dir,
             database: Database::parse(&a.database_url)
                 .ok_or_else(|| ConfigError::DatabaseUrl(a.database_url.clone()))?,
@@ -256,7 +291,9 @@ impl TryFrom<Args> for Config {
                 .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
                 .filter(|o| !o.is_empty())
                 .collect(),
-            demo_users: !a.no_demo_users,
+            trusted_proxies: TrustedProxies::parse(&a.trusted_proxies)?,
+            client_address_header: a.client_address_header,
+            demo_users: a.demo_users,
             refresh_rate_limit: a.refresh_rate_limit,
             max_sessions_per_user: a.max_sessions_per_user,
             header_read_timeout: a.header_read_timeout,
@@ -277,7 +314,10 @@ impl Config {
         args.access_token_secret = None;
         args.access_token_previous_secret = None;
         args.allowed_origins = Vec::new();
-        args.no_demo_users = false;
+        args.demo_users = true;
+        args.public_url = None;
+        args.trusted_proxies = Vec::new();
+        args.client_address_header = AddressHeader::Auto;
         args.database_url = "sqlite://unused.db".into();
         args.access_token_expiry = Duration::from_secs(300);
         args.refresh_token_expiry = Duration::from_secs(7 * 24 * 3600);
@@ -336,6 +376,13 @@ mod tests {
         assert_eq!(c.access_token_expiry, Duration::from_secs(900));
         assert_eq!(c.refresh_token_expiry, Duration::from_secs(7 * 86400));
         assert!(Args::try_parse_from(["x", "--access-token-expiry", "soon"]).is_err());
+    }
+
+    #[test]
+    fn demo_accounts_are_opt_in() {
+        assert!(!parse(&[]).unwrap().demo_users);
+        assert!(parse(&["--demo-users"]).unwrap().demo_users);
+        assert!(Args::try_parse_from(["x", "--no-demo-users"]).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! 6. Housekeeping: [`maintenance`] prunes what has ended, so the tables stay bounded.
 
 pub mod app;
+pub mod client_address;
 pub mod config;
 pub mod cookies;
 pub mod csrf;
@@ -30,6 +31,7 @@ pub mod key_commands;
 pub mod listener;
 pub mod maintenance;
 pub mod passwords;
+pub mod public_url;
 pub mod request_log;
 pub mod routes;
 pub mod secrets;

@@ -41,6 +41,8 @@ fn return_large_blocks_to_the_os() {}
 
 async fn async_main() -> ExitCode {
     tracing_subscriber::fmt()
+        // Colours only for a person at a terminal: a log file or shipper gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )

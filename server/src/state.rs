@@ -76,6 +76,20 @@ impl AppState {
         if config.demo_users && users.seed_demo_accounts(&passwords).await? {
             tracing::info!("created the demo accounts user1/password1 and user2/password2");
         }
+        let reachable = !config.public_url.is_loopback() || !config.addr.ip().is_loopback();
+        if reachable {
+            let usable = users.demo_accounts_usable(&passwords).await?;
+            if !usable.is_empty() {
+                tracing::warn!(
+                    accounts = ?usable,
+                    public_url = config.public_url.origin(),
+                    listen = %config.addr,
+                    "demo accounts with their published passwords exist on a server others can \
+                     reach: delete them or change their passwords (DEMO_USERS is for trying \
+                     tokenpair on this machine)"
+                );
+            }
+        }
         let tokens = AccessTokens::start(&config, &db).await.map_err(db_err)?;
         match tokens.mode() {
             Mode::Hs256 => {

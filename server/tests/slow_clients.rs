@@ -120,7 +120,6 @@ fn spawn_with_few_file_descriptors(dir: &std::path::Path, extra: &[&str]) -> Ser
     cmd.env_clear()
         .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", BIN])
         .args(["--host", "127.0.0.1", "--port", "0", "--database-url", &url])
-        .arg("--no-demo-users")
         .args(extra)
         .stdin(Stdio::null());
     ServerProcess::spawn(cmd)

@@ -6,7 +6,7 @@
 //! ```no_run
 //! use tokenpair_testkit::{server_command, ServerProcess};
 //! let mut cmd = server_command("target/debug/tokenpair-server", "sqlite:///tmp/t.db");
-//! cmd.arg("--no-demo-users");
+//! cmd.args(["--refresh-rate-limit", "0"]);
 //! let server = ServerProcess::spawn(cmd);
 //! println!("{}", server.base);
 //! let log = server.stop(); // SIGTERM, graceful; returns stdout + stderr
@@ -25,7 +25,8 @@ pub const READY_PREFIX: &str = "listening on ";
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The binary with a clean environment (no stray `ACCESS_TOKEN_SECRET` from the shell), on a
-/// free loopback port, with the given database. Add flags and variables before spawning.
+/// free loopback port, with the given database and the demo accounts (`--demo-users`, which
+/// the tests sign in with). Add flags and variables before spawning.
 pub fn server_command(bin: impl AsRef<Path>, database_url: &str) -> Command {
     server_command_on_port(bin, database_url, 0)
 }
@@ -37,6 +38,7 @@ pub fn server_command_on_port(bin: impl AsRef<Path>, database_url: &str, port: u
     cmd.env_clear()
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--database-url", database_url])
+        .arg("--demo-users")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -19,12 +19,11 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 
+use crate::client_address::ClientIp;
 use crate::cookies::{clear_refresh_cookie, refresh_cookie};
 use crate::csrf;
 use crate::error::{ApiError, RefreshErrorKind};
-use crate::extract::{
-    bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, ClientIp, RefreshCookie,
-};
+use crate::extract::{bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, RefreshCookie};
 use crate::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
@@ -64,9 +63,10 @@ pub async fn register(
         .users
         .register(&state.passwords, Some(ip), &username, password)
         .await?;
-    tracing::info!(user = user.id, "account registered");
+    tracing::info!(user = user.id, %ip, "account registered");
     signed_in(
         &state,
+        ip,
         &headers,
         jar,
         user.id,
@@ -124,6 +124,7 @@ pub async fn login(
     state.throttle.succeeded(reservation).await?;
     signed_in(
         &state,
+        ip,
         &headers,
         jar,
         user.id,
@@ -143,7 +144,7 @@ async fn check_password(
     let stored = user.map(|u| u.password_hash.clone());
     Ok(state
         .passwords
-        .verify(ip, password.into_inner(), stored)
+        .verify(Some(ip), password.into_inner(), stored)
         .await?)
 }
 
@@ -152,6 +153,7 @@ async fn check_password(
 /// fresh device cookie.
 async fn signed_in(
     state: &AppState,
+    ip: IpAddr,
     headers: &HeaderMap,
     jar: CookieJar,
     user_id: i64,
@@ -163,7 +165,7 @@ async fn signed_in(
         .sessions
         .start(user_id, username, user_agent(headers))
         .await?;
-    tracing::info!(user = user_id, session = %grant.session_id, "signed in");
+    tracing::info!(user = user_id, session = %grant.session_id, %ip, "signed in");
     let jar = jar.add(state.devices.issue(user_id));
     grant_response(state, jar, grant, status)
 }

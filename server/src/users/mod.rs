@@ -145,6 +145,31 @@ impl Users {
         Ok(true)
     }
 
+    /// The demo accounts that still accept their published password (one Argon2 run each).
+    pub async fn demo_accounts_usable(
+        &self,
+        passwords: &Passwords,
+    ) -> Result<Vec<&'static str>, CreateUserError> {
+        let mut usable = Vec::new();
+        for (name, password) in DEMO_USERS {
+            let (Ok(username), Ok(password)) =
+                (Username::new(name), Password::new(password.into()))
+            else {
+                unreachable!("the demo credentials follow the rules");
+            };
+            let Some(user) = self.by_name(&username).await? else {
+                continue;
+            };
+            if passwords
+                .verify(None, password.into_inner(), Some(user.password_hash))
+                .await?
+            {
+                usable.push(name);
+            }
+        }
+        Ok(usable)
+    }
+
     pub async fn by_name(&self, username: &Username) -> Result<Option<User>, DbError> {
         if username.as_str().contains('\0') {
             // No account has one (and PostgreSQL refuses text with a NUL byte).
