@@ -10,15 +10,24 @@ export PATH := $(HOME)/.cache/tokenpair/tools/node_modules/.bin:$(HOME)/.cargo/b
 
 SERVER_BIN := $(CARGO_TARGET_DIR)/release/tokenpair-server
 PORT ?= 8080
+CLUSTER_PORT ?= 8443
 
-.PHONY: help setup setup-run spa server run cluster dev test test-native test-wasm e2e bench size screenshots fmt lint clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Copies into system directories need root; a DESTDIR (packaging, tests) does not.
+SUDO := $(if $(DESTDIR),,$(if $(filter 0,$(shell id -u)),,sudo))
+
+.PHONY: help setup setup-run spa server run cluster dev install test test-native test-wasm e2e bench size screenshots fmt lint clean
 
 help:
-	@echo "make run    build everything (installing tools the first time) and serve http://127.0.0.1:$(PORT)"
-	@echo "make test   native tests (api, server), browser tests (wasm-pack), end-to-end tests (Chromium)"
-	@echo "make dev    API on :3000 for 'trunk serve' (which serves the SPA on :8080 and proxies /api)"
-	@echo "make cluster  PostgreSQL + two server instances + nginx round-robin on http://127.0.0.1:$(PORT)"
-	@echo "pieces: setup spa server test-native test-wasm e2e bench size screenshots fmt lint clean"
+	@echo "make run        build everything (installing tools the first time) and serve http://127.0.0.1:$(PORT)"
+	@echo "                (another port: make run PORT=9000; demo accounts user1/password1, user2/password2)"
+	@echo "make test       lint, native tests (api, server), browser tests (wasm-pack), end-to-end tests (Chromium)"
+	@echo "make dev        API on :3000 for 'trunk serve' (which serves the SPA on :8080 and proxies /api)"
+	@echo "make cluster    PostgreSQL + two instances + nginx with TLS (HTTP/2) on https://localhost:$(CLUSTER_PORT)"
+	@echo "make install    after 'make spa server': the server, dist/ and a hardened systemd unit under PREFIX=$(PREFIX)"
+	@echo "make setup-run  only install what running needs;  make setup  also what the tests need"
+	@echo "pieces: spa server test-native test-wasm e2e bench size screenshots fmt lint clean"
 
 # Everything the tests need (Chromium, chromedriver, wasm-pack, axe-core, …).
 setup:
@@ -40,12 +49,31 @@ server:
 run:
 	@PORT=$(PORT) bash scripts/run.sh
 
-# PostgreSQL (throwaway), two instances on it, nginx round-robin in front; Ctrl-C stops all.
+# PostgreSQL (throwaway), two instances on it, nginx with TLS round-robin in front; Ctrl-C
+# stops all. CLUSTER_HOST=name for another host name (its certificate names it).
 cluster: spa server
-	TOKENPAIR_PG_DURABLE=1 CLUSTER_PORT=$(PORT) bash scripts/pg.sh bash scripts/cluster.sh
+	TOKENPAIR_PG_DURABLE=1 CLUSTER_PORT=$(CLUSTER_PORT) bash scripts/pg.sh bash scripts/cluster.sh
 
 dev:
-	cargo run -p tokenpair-server -- --port 3000
+	cargo run -p tokenpair-server -- --port 3000 --demo-users
+
+# The release server, the built SPA, the systemd unit and (once) its settings file:
+#   $(PREFIX)/bin/tokenpair-server, $(PREFIX)/share/tokenpair/dist/, /etc/systemd/system/
+#   tokenpair.service, /etc/tokenpair/env. Run as yourself after `make spa server`: the
+#   copies use sudo. Then: sudoedit /etc/tokenpair/env; sudo systemctl enable --now tokenpair
+install:
+	@test -x "$(SERVER_BIN)" && test -f dist/index.html || { \
+	  echo "make install: build first, as yourself: make spa server (looked for $(SERVER_BIN) and dist/index.html)" >&2; exit 1; }
+	$(SUDO) install -D -m 755 "$(SERVER_BIN)" "$(DESTDIR)$(PREFIX)/bin/tokenpair-server"
+	$(SUDO) rm -rf "$(DESTDIR)$(PREFIX)/share/tokenpair/dist"
+	$(SUDO) mkdir -p "$(DESTDIR)$(PREFIX)/share/tokenpair"
+	$(SUDO) cp -R dist "$(DESTDIR)$(PREFIX)/share/tokenpair/dist"
+	sed 's#/usr/local/#$(PREFIX)/#g' deploy/tokenpair.service > "$(CURDIR)/.tokenpair.service.tmp"
+	$(SUDO) install -D -m 644 "$(CURDIR)/.tokenpair.service.tmp" "$(DESTDIR)/etc/systemd/system/tokenpair.service"
+	@rm -f "$(CURDIR)/.tokenpair.service.tmp"
+	@if [ -e "$(DESTDIR)/etc/tokenpair/env" ]; then echo "kept $(DESTDIR)/etc/tokenpair/env"; \
+	 else $(SUDO) install -D -m 600 deploy/tokenpair.env.example "$(DESTDIR)/etc/tokenpair/env"; fi
+	@echo "installed; next: sudoedit /etc/tokenpair/env && sudo systemctl daemon-reload && sudo systemctl enable --now tokenpair"
 
 test: setup
 	@bash scripts/test.sh all
@@ -82,6 +110,7 @@ lint:
 	cargo clippy -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings
 	cargo clippy -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings
 	cargo package -p tokenpair-api -p tokenpair-client --allow-dirty
+	bash scripts/check-links.sh
 
 clean:
 	rm -rf dist

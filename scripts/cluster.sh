@@ -47,7 +47,7 @@ bash scripts/tls-cert.sh "$TLS_DIR" "$HOST_NAME"
 CERT="$TLS_DIR/$HOST_NAME.pem" KEY="$TLS_DIR/$HOST_NAME.key"
 
 # One database for both instances (its own name, so clusters can share one PostgreSQL).
-PSQL="$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)"
+PSQL="$(command -v psql || ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)"
 DB_NAME="tokenpair_$$"
 "$PSQL" -q "$TOKENPAIR_TEST_PG_URL" -c "CREATE DATABASE $DB_NAME"
 DATABASE_URL="${TOKENPAIR_TEST_PG_URL%/*}/$DB_NAME"

@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
-# Runs a command with a throwaway PostgreSQL 15 cluster, then removes the cluster.
+# Runs a command with a throwaway PostgreSQL cluster (15, 16 or 17), then removes the cluster.
 #   scripts/pg.sh <command> [args…]
-# Installs Debian's postgresql-15 if missing (apt, idempotent), starts a cluster in a temp dir on
+# Uses the newest of PostgreSQL 17, 16, 15 found under /usr/lib/postgresql (or PG_BIN); installs
+# Debian 12's postgresql-15 if none is (apt, idempotent); starts a cluster in a temp dir on
 # a free loopback port (initdb + pg_ctl, as the `postgres` user when run as root), exports
 #   TOKENPAIR_TEST_PG_URL=postgres://postgres@127.0.0.1:PORT/postgres
 # for the command, and stops and deletes the cluster on every exit path (trap).
 set -euo pipefail
 
-PG=/usr/lib/postgresql/15/bin
-if [ ! -x "$PG/initdb" ]; then
-  echo "pg.sh: installing postgresql-15 (Debian)…" >&2
-  as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
-  "${as_root[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq postgresql-15 >/dev/null
+find_pg() {
+  PG="${PG_BIN:-}"
+  [ -n "$PG" ] && return
+  local v
+  for v in 17 16 15; do
+    if [ -x "/usr/lib/postgresql/$v/bin/initdb" ]; then PG="/usr/lib/postgresql/$v/bin"; return; fi
+  done
+}
+find_pg
+if [ -z "$PG" ]; then
+  if [ "$( . /etc/os-release 2>/dev/null; echo "${ID:-}-${VERSION_ID:-}")" = debian-12 ]; then
+    echo "pg.sh: installing postgresql-15 (Debian)…" >&2
+    as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq postgresql-15 >/dev/null
+    find_pg
+  fi
 fi
-[ -x "$PG/initdb" ] || { echo "pg.sh: PostgreSQL 15 is not installed and could not be installed" >&2; exit 1; }
+[ -n "$PG" ] && [ -x "$PG/initdb" ] || {
+  echo "pg.sh: no PostgreSQL 15, 16 or 17 server binaries (initdb, pg_ctl) under /usr/lib/postgresql;" \
+    "install one (Debian/Ubuntu: postgresql-15) or point PG_BIN at its bin directory" >&2
+  exit 1
+}
+PG_VERSION="$("$PG/initdb" --version | awk '{print $3}')"
 
 # postgres refuses to run as root: run the cluster as the `postgres` user the package created.
 as_pg=()
@@ -55,7 +72,7 @@ done
 [ "$started" = 1 ] || { echo "pg.sh: the cluster did not start:" >&2; cat "$DATA/log" >&2; exit 1; }
 
 export TOKENPAIR_TEST_PG_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
-echo "pg.sh: PostgreSQL 15 on 127.0.0.1:$PORT (data in $DATA)" >&2
+echo "pg.sh: PostgreSQL $PG_VERSION on 127.0.0.1:$PORT (data in $DATA)" >&2
 set +e
 "$@"
 status=$?

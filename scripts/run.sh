@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: install what running needs (only that), build the SPA and the server in release,
 # and serve both from one process. Each long step prints an estimate and then its measured time.
-#   PORT (default 8080), and any tokenpair-server flag after `--`: scripts/run.sh -- --help
+#   PORT (default 8080: `make run PORT=9000`), DEMO_USERS (default 1), and any tokenpair-server
+#   flag after `--`: scripts/run.sh -- --help
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tokenpair/target}"
@@ -27,4 +28,6 @@ step "building the server (cargo build --release)" \
   cargo build --release -p tokenpair-server --bin tokenpair-server
 took=$((SECONDS - started))
 say "ready after $((took / 60)) min $((took % 60)) s"
+# The demo accounts (user1/password1, user2/password2) for trying it out: DEMO_USERS=0 to skip.
+export DEMO_USERS="${DEMO_USERS:-1}"
 exec "$CARGO_TARGET_DIR/release/tokenpair-server" --static-dir dist --port "$PORT" "$@"

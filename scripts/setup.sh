@@ -15,6 +15,22 @@ set -euo pipefail
 MODE="${1:-test}"
 case "$MODE" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 
+# The installs below use Debian 12's apt. Elsewhere, stop and say what to install by hand.
+os_release="${TOKENPAIR_OS_RELEASE:-/etc/os-release}"
+os="$( . "$os_release" 2>/dev/null; echo "${ID:-}-${VERSION_ID:-}")"
+if [ "$os" != debian-12 ] && [ "${TOKENPAIR_ANY_OS:-0}" != 1 ]; then
+  cat >&2 <<MSG
+setup: this machine runs $( . "$os_release" 2>/dev/null; echo "${PRETTY_NAME:-an unknown system}"), not Debian 12, whose apt the setup
+uses. Install these by hand, then run again with TOKENPAIR_ANY_OS=1 (the setup then installs
+only the cargo and npm tools: trunk, wasm-bindgen-cli, wasm-pack, wasm-opt, terser, axe-core):
+  - Rust (rustup, stable) with the target wasm32-unknown-unknown
+  - Node.js with npm, pkg-config, brotli, zopfli, openssl
+  - for the tests: Chromium and the chromedriver of the same version, PostgreSQL 15, 16 or 17
+    (its server binaries: initdb, pg_ctl; or set PG_BIN), nginx, systemd-analyze (systemd)
+MSG
+  exit 1
+fi
+
 TRUNK_VERSION=0.21.14
 # Must equal the wasm-bindgen version pinned in Cargo.toml / Cargo.lock.
 WASM_BINDGEN_VERSION=0.2.130
@@ -54,6 +70,9 @@ command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)
 if [ "$MODE" = test ]; then
   command -v chromium >/dev/null 2>&1 || missing_apt+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing_apt+=(chromium-driver)
+  # make cluster and its journeys; the systemd unit's check.
+  command -v nginx >/dev/null 2>&1 || missing_apt+=(nginx)
+  command -v systemd-analyze >/dev/null 2>&1 || missing_apt+=(systemd)
 fi
 if [ ${#missing_apt[@]} -gt 0 ]; then
   apt_install() {

@@ -57,7 +57,10 @@ async fn an_empty_database_gets_the_demo_accounts_only_with_demo_users() {
     assert_eq!(sign_in_status(&running.base, None).await, StatusCode::OK);
     let log = running.stop();
     assert!(log.contains("created the demo accounts"), "{log}");
-    assert!(!log.contains(DEMO_WARNING), "loopback only: no warning\n{log}");
+    assert!(
+        !log.contains(DEMO_WARNING),
+        "loopback only: no warning\n{log}"
+    );
 }
 
 #[test]
