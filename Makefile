@@ -95,7 +95,7 @@ bench: spa
 	TOKENPAIR_PG_DURABLE=1 bash scripts/pg.sh $(CARGO_TARGET_DIR)/release/tokenpair-bench
 	TOKENPAIR_DIST=$(CURDIR)/dist cargo run -q -p tokenpair-e2e --example reload_timing
 
-# Re-takes docs/screenshots/*.png (the README's images) with the e2e harness.
+# Re-takes docs/screenshots/*.png (the README's and docs/how-it-works.md's images) with the e2e harness.
 screenshots: spa server
 	TOKENPAIR_SCREENSHOTS=$(CURDIR)/docs/screenshots TOKENPAIR_DIST=$(CURDIR)/dist cargo run -q -p tokenpair-e2e --example screenshots
 

@@ -9,7 +9,7 @@
 # Each long step prints an estimate first and its measured time after. The cargo-installed
 # tools are build tools, not what we ship: they are compiled without their release profile's
 # fat LTO and single codegen unit, and trunk without its update check and TLS (this project
-# runs it offline), which cuts the first install from ~19 to a few minutes (README, Figures).
+# runs it offline), which cuts the first install from ~19 to a few minutes (docs/performance.md, first make run).
 set -euo pipefail
 
 MODE="${1:-test}"

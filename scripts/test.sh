@@ -89,7 +89,8 @@ if [ "$what" = all ]; then
   run_layer lint bash -c 'cargo fmt --all -- --check &&
     cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings &&
     cargo clippy -q -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings &&
-    cargo package -q -p tokenpair-api -p tokenpair-client --allow-dirty'
+    cargo package -q -p tokenpair-api -p tokenpair-client --allow-dirty &&
+    bash scripts/check-links.sh'
 fi
 # Both backends under one throwaway PostgreSQL cluster. The two-instance tests always use
 # PostgreSQL, so the second pass leaves them out (`--skip two_instances_`) instead of running

@@ -1,7 +1,7 @@
 //! Wire types shared by the tokenpair SPA and the tokenpair server.
 //!
 //! Everything that crosses HTTP is defined here once, so the two sides cannot drift apart.
-//! Field names are the JSON contract: change them only together with the README's API table.
+//! Field names are the JSON contract: change them only together with docs/api.md.
 
 #[macro_use]
 mod wire_type;

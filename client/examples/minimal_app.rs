@@ -1,5 +1,5 @@
-//! The README's "Use the client in your own Leptos app" example, compiled by `make lint`
-//! (clippy builds examples) and kept identical to the README by `tests/readme_example.rs`.
+//! docs/client.md's "Use the client in your own Leptos app" example, compiled by `make lint`
+//! (clippy builds examples) and kept identical to the guide by `tests/readme_example.rs`.
 
 use leptos::prelude::*;
 use leptos_router::{components::*, path};

@@ -1,5 +1,5 @@
 //! A complete Leptos app on tokenpair-client against a backend that is **not** tokenpair's —
-//! shaped like a typical OAuth 2.0-style API (the README's "Use the client with your own
+//! shaped like a typical OAuth 2.0-style API (docs/client.md, "Use the client with your own
 //! backend"; the e2e suite serves this app from such a backend and drives it in Chromium):
 //!
 //! * `POST /auth/token` with a form body (`grant_type=password&username=…&password=…`);

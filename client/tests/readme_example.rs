@@ -1,23 +1,25 @@
-//! The README's examples are the compiled example files, word for word: `examples/minimal_app.rs`
-//! whole, and the `Protocol` impl of `examples/third_party_app.rs`.
+//! The examples of `docs/client.md` (the guide to using the client) are the compiled example
+//! files, word for word: `examples/minimal_app.rs` whole, and the `Protocol` impl of
+//! `examples/third_party_app.rs`.
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const README: &str = include_str!("../../README.md");
+/// The guide that shows the examples.
+const GUIDE: &str = include_str!("../../docs/client.md");
 
 #[wasm_bindgen_test]
-fn the_readme_example_is_the_compiled_example_file() {
+fn the_guides_example_is_the_compiled_example_file() {
     let example = include_str!("../examples/minimal_app.rs");
     let code = example
         .split_once("\n\n")
         .map(|(_header, code)| code)
         .expect("a header comment, a blank line, then the code");
     assert!(
-        README.contains(code),
-        "README.md's example differs from client/examples/minimal_app.rs"
+        GUIDE.contains(code),
+        "docs/client.md's example differs from client/examples/minimal_app.rs"
     );
 }
 
@@ -29,7 +31,7 @@ fn item<'a>(example: &'a str, start: &str) -> &'a str {
 }
 
 #[wasm_bindgen_test]
-fn the_readme_protocol_for_another_backend_is_the_compiled_example() {
+fn the_guides_protocol_for_another_backend_is_the_compiled_example() {
     let example = include_str!("../examples/third_party_app.rs");
     for start in [
         "pub struct OAuthStyle {",
@@ -38,8 +40,8 @@ fn the_readme_protocol_for_another_backend_is_the_compiled_example() {
     ] {
         let code = item(example, start);
         assert!(
-            README.contains(code),
-            "README.md's `{start}` differs from client/examples/third_party_app.rs"
+            GUIDE.contains(code),
+            "docs/client.md's `{start}` differs from client/examples/third_party_app.rs"
         );
     }
 }

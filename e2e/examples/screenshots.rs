@@ -1,4 +1,4 @@
-//! `make screenshots`: re-takes the README's images with the e2e harness — the three
+//! `make screenshots`: re-takes the images of the README and docs/how-it-works.md with the e2e harness — the three
 //! protected views (light, 1100 px wide, with a second device on /sessions), the revoke
 //! confirmation, and the sign-in page, sessions and token inspector on a 390 px phone in dark
 //! mode. They go to `$TOKENPAIR_SCREENSHOTS` (default `docs/screenshots`).

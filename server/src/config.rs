@@ -1,6 +1,6 @@
 //! Command-line flags (with environment-variable fallbacks) and the validated [`Config`].
 //!
-//! `tokenpair-server --help` prints all of them; README's "Configuration" table is checked
+//! `tokenpair-server --help` prints all of them; docs/deploy.md's "Configuration reference" is checked
 //! against that output by a test, so the two cannot drift.
 
 use std::net::{IpAddr, SocketAddr};

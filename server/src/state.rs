@@ -85,8 +85,9 @@ impl AppState {
                     public_url = config.public_url.origin(),
                     listen = %config.addr,
                     "demo accounts with their published passwords exist on a server others can \
-                     reach: delete them or change their passwords (DEMO_USERS is for trying \
-                     tokenpair on this machine)"
+                     reach: delete them (DELETE FROM users WHERE username IN ('user1', 'user2'); \
+                     their sessions go with them) — DEMO_USERS is for trying tokenpair on this \
+                     machine"
                 );
             }
         }

@@ -1,6 +1,7 @@
-//! README's "Configuration" table is checked against the real `tokenpair-server --help`, so the
-//! documentation cannot drift from the clap definitions: every flag, environment variable and
-//! default that `--help` shows must be in the table, and the table may list nothing else.
+//! The "Configuration reference" table of `docs/deploy.md` is checked against the real
+//! `tokenpair-server --help`, so the documentation cannot drift from the clap definitions: every
+//! flag, environment variable and default that `--help` shows must be in the table, and the table
+//! may list nothing else.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,14 +14,14 @@ struct HelpOption {
     default: Option<String>,
 }
 
-/// README.md, found at run time (cargo runs integration tests from `server/`). A binary built
-/// from another checkout that shares the target directory must not read a stale path.
-fn readme() -> String {
+/// `docs/deploy.md`, found at run time (cargo runs integration tests from `server/`). A binary
+/// built from another checkout that shares the target directory must not read a stale path.
+fn deploy_guide() -> String {
     let dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::current_dir().ok())
         .expect("a working directory");
-    let path = dir.join("..").join("README.md");
+    let path = dir.join("..").join("docs").join("deploy.md");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
@@ -75,10 +76,11 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 
 /// Rows of the table between `<!-- config:start -->` and `<!-- config:end -->`:
 /// `| flag | env | default | meaning |`, cells without their backticks.
-fn readme_rows() -> Vec<Vec<String>> {
-    let readme = readme();
-    let table = between(&readme, "<!-- config:start -->", "<!-- config:end -->")
-        .expect("README has a Configuration table between config:start/config:end markers");
+fn documented_rows() -> Vec<Vec<String>> {
+    let guide = deploy_guide();
+    let table = between(&guide, "<!-- config:start -->", "<!-- config:end -->").expect(
+        "docs/deploy.md has a Configuration reference table between config:start/config:end markers",
+    );
     table
         .lines()
         .filter(|l| l.starts_with("| `--"))
@@ -92,19 +94,24 @@ fn readme_rows() -> Vec<Vec<String>> {
 }
 
 #[test]
-fn the_readme_configuration_table_lists_exactly_the_flags_of_help_with_their_env_and_defaults() {
+fn the_configuration_reference_lists_exactly_the_flags_of_help_with_their_env_and_defaults() {
     let options = help_options();
     assert!(
         options.len() >= 10,
         "parsed too few options from --help: {options:?}"
     );
-    let rows = readme_rows();
+    let rows = documented_rows();
 
     for option in &options {
         let row = rows
             .iter()
             .find(|r| r[0] == option.flag)
-            .unwrap_or_else(|| panic!("README's Configuration table lacks {}", option.flag));
+            .unwrap_or_else(|| {
+                panic!(
+                    "docs/deploy.md's Configuration reference lacks {}",
+                    option.flag
+                )
+            });
         let env = option.env.as_deref().unwrap_or("—");
         assert_eq!(row[1], env, "environment variable of {}", option.flag);
         if let Some(default) = &option.default {
@@ -114,7 +121,7 @@ fn the_readme_configuration_table_lists_exactly_the_flags_of_help_with_their_env
     for row in &rows {
         assert!(
             options.iter().any(|o| o.flag == row[0]),
-            "README documents {} but --help has no such flag",
+            "docs/deploy.md documents {} but --help has no such flag",
             row[0]
         );
     }

@@ -5,7 +5,7 @@
 //! how a sign-in request is built from the app's own credentials, how a token response is
 //! read into a [`Grant`] (with the app's own user type), which refresh refusals end a
 //! session, and what a completed logout looks like. [`TokenpairProtocol`] is tokenpair's; the
-//! README's "Use the client with your own backend" implements one for an OAuth 2.0-shaped API
+//! docs/client.md's "Use the client with your own backend" implements one for an OAuth 2.0-shaped API
 //! (`client/examples/third_party_app.rs`).
 //!
 //! Five methods have no default: [`Protocol::endpoints`], [`Protocol::sign_in_request`],
