@@ -357,3 +357,41 @@ async fn an_optional_refresh_without_any_cookie_is_204_and_with_a_bad_cookie_sti
         .unwrap();
     assert_eq!(bad.status(), reqwest::StatusCode::UNAUTHORIZED);
 }
+
+/// A sign-out that commits while a grace refresh of the same session waits for its row
+/// (PostgreSQL: the sign-out holds the row lock; SQLite: the write lock) must win: the waiting
+/// refresh gets no token for the ended session.
+#[tokio::test]
+async fn a_grace_refresh_waiting_on_a_sign_out_that_commits_gets_no_token() {
+    let server = start().await;
+    let t0 = server.login(USER1).await;
+    server.refresh_ok(&t0.refresh).await; // t0 is now the grace predecessor
+
+    let mut ending = server.state.db.begin_write().await.expect("a transaction");
+    sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = 'logout' WHERE id = $2")
+        .bind(i64::try_from(jwt::now() * 1000).unwrap())
+        .bind(&t0.sid)
+        .execute(&mut *ending)
+        .await
+        .expect("end the session, uncommitted");
+    let grace = {
+        let request = server
+            .client
+            .post(server.url("/api/auth/refresh"))
+            .header(XRW.0, XRW.1)
+            .header(
+                reqwest::header::COOKIE,
+                format!("refresh_token={}", t0.refresh),
+            );
+        tokio::spawn(async move { request.send().await.expect("refresh request") })
+    };
+    // Let the refresh reach the row and wait there, then commit the sign-out.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !grace.is_finished(),
+        "the refresh waits for the sign-out's lock"
+    );
+    ending.commit().await.expect("commit the sign-out");
+    let answer = grace.await.expect("the refresh task");
+    expect_refresh_refused(answer, "session_expired").await;
+}

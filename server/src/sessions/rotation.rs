@@ -10,7 +10,8 @@
 //!   → `rate_limited` with `Retry-After`; nothing changes, the token stays valid.
 //! * **immediate predecessor, within the grace window** (`REFRESH_REUSE_GRACE`) → the benign
 //!   race: another tab won, or our response was lost. The answer is the session's *current*
-//!   token, unsealed from the predecessor's — which works whichever instance answers.
+//!   token, unsealed from the predecessor's — which works whichever instance answers — unless
+//!   the session ended or moved on while we looked (the answer's `UPDATE` is guarded too).
 //! * **any older generation (MAC-checked), or the predecessor after the grace window** →
 //!   reuse: somebody is replaying a rotated token. The whole family is revoked in the same
 //!   transaction, its access tokens stop working at once ([`super::revocations`]), and the
@@ -134,11 +135,26 @@ impl Sessions {
         let within_grace = now - f.rotated_at <= ms(self.policy.grace);
         if is(&f.prev_token_hash) && within_grace {
             if let Some(token) = self.grace_answer(&p, &sid, &f) {
-                sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(&sid)
-                    .execute(&mut *tx)
-                    .await?;
+                // Guarded like the rotation: a sign-out (or another rotation) that committed
+                // since `find` — on PostgreSQL this UPDATE waited for its row lock — wins.
+                let still = sqlx::query(
+                    "UPDATE sessions SET last_used_at = $1
+                     WHERE id = $2 AND revoked_at IS NULL AND generation = $3",
+                )
+                .bind(now)
+                .bind(&sid)
+                .bind(f.generation)
+                .execute(&mut *tx)
+                .await?;
+                if still.rows_affected() == 0 {
+                    let ended = find(&mut tx, &sid).await?;
+                    return Err(match ended.and_then(|f| f.revoked_reason) {
+                        Some(reason) if reason == EndReason::Reuse.as_str() => RefreshError::Reused,
+                        Some(_) => RefreshError::Expired,
+                        // Rotated again meanwhile: this token is no longer the predecessor.
+                        None => RefreshError::Invalid,
+                    });
+                }
                 tx.commit().await?;
                 return Ok(Grant {
                     session_id: sid,
