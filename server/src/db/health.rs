@@ -7,8 +7,9 @@
 //!   read-only file system or a PostgreSQL that is gone all show up here.
 //!
 //! Results are reused for a second, so a load balancer polling health cannot turn it into load.
-//! The watch task logs every change of state (an error when it breaks, saying why; an info line
-//! when it recovers).
+//! The watch task logs every change of state (an error when it breaks, with the details; an
+//! info line when it recovers). The endpoint is public: it says only *what kind* of failure
+//! ([`Unhealthy::reason`]) — never a file path or the database driver's own words.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +21,27 @@ const REUSE_FOR: Duration = Duration::from_secs(1);
 const PROBE_DEADLINE: Duration = Duration::from_secs(3);
 pub const WATCH_EVERY: Duration = Duration::from_secs(5);
 
+/// Why the database is not healthy: a reason for anyone, details for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unhealthy {
+    /// Public: one of a few fixed sentences.
+    pub reason: &'static str,
+    /// For the log only: paths, driver errors.
+    pub detail: String,
+}
+
+impl Unhealthy {
+    fn new(reason: &'static str, detail: String) -> Self {
+        Unhealthy { reason, detail }
+    }
+}
+
+const REPLACED: &str = "the database file was replaced while the server runs";
+const DELETED: &str = "the database file was deleted while the server runs";
+const UNREADABLE: &str = "the database file cannot be inspected";
+const REFUSES_WRITES: &str = "the database refuses writes";
+const TOO_SLOW: &str = "a write to the database did not finish in time";
+
 #[derive(Clone)]
 pub struct DbHealth {
     inner: Arc<Inner>,
@@ -29,7 +51,7 @@ struct Inner {
     db: Db,
     /// The SQLite file and its identity (device, inode) when it was opened.
     file: Option<(PathBuf, FileId)>,
-    last: Mutex<Option<(Instant, Result<(), String>)>>,
+    last: Mutex<Option<(Instant, Result<(), Unhealthy>)>>,
     probing: tokio::sync::Mutex<()>,
 }
 
@@ -65,7 +87,7 @@ impl DbHealth {
     }
 
     /// `Ok` when the database is the one opened and takes writes; otherwise why not.
-    pub async fn check(&self) -> Result<(), String> {
+    pub async fn check(&self) -> Result<(), Unhealthy> {
         let _one_at_a_time = self.inner.probing.lock().await;
         if let Some((at, result)) = self.cached() {
             if at.elapsed() < REUSE_FOR {
@@ -81,7 +103,7 @@ impl DbHealth {
         result
     }
 
-    fn cached(&self) -> Option<(Instant, Result<(), String>)> {
+    fn cached(&self) -> Option<(Instant, Result<(), Unhealthy>)> {
         self.inner
             .last
             .lock()
@@ -89,28 +111,37 @@ impl DbHealth {
             .clone()
     }
 
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unhealthy> {
         if let Some((path, opened)) = &self.inner.file {
             match file_id(path) {
                 Ok(id) if id == *opened => {}
                 Ok(_) => {
-                    return Err(format!(
-                        "the database file {} was replaced while the server runs; it still \
-                         writes to the old one, which is lost at the next start — restart it",
-                        path.display()
+                    return Err(Unhealthy::new(
+                        REPLACED,
+                        format!(
+                            "the database file {} was replaced while the server runs; it still \
+                             writes to the old one, which is lost at the next start — restart it",
+                            path.display()
+                        ),
                     ))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(format!(
-                        "the database file {} was deleted while the server runs; what it writes \
-                         now is lost at the next start — restore the file or restart",
-                        path.display()
+                    return Err(Unhealthy::new(
+                        DELETED,
+                        format!(
+                            "the database file {} was deleted while the server runs; what it \
+                             writes now is lost at the next start — restore the file or restart",
+                            path.display()
+                        ),
                     ))
                 }
                 Err(e) => {
-                    return Err(format!(
-                        "the database file {} cannot be inspected: {e}",
-                        path.display()
+                    return Err(Unhealthy::new(
+                        UNREADABLE,
+                        format!(
+                            "the database file {} cannot be inspected: {e}",
+                            path.display()
+                        ),
                     ))
                 }
             }
@@ -123,10 +154,16 @@ impl DbHealth {
         .execute(&self.inner.db.pool);
         match tokio::time::timeout(PROBE_DEADLINE, write).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("the database refuses writes: {e}")),
-            Err(_) => Err(format!(
-                "a write to the database did not finish within {} s",
-                PROBE_DEADLINE.as_secs()
+            Ok(Err(e)) => Err(Unhealthy::new(
+                REFUSES_WRITES,
+                format!("the database refuses writes: {e}"),
+            )),
+            Err(_) => Err(Unhealthy::new(
+                TOO_SLOW,
+                format!(
+                    "a write to the database did not finish within {} s",
+                    PROBE_DEADLINE.as_secs()
+                ),
             )),
         }
     }
@@ -147,7 +184,7 @@ impl DbHealth {
                     Ok(()) => {}
                     Err(why) => {
                         if was_ok {
-                            tracing::error!(%why, "database unhealthy");
+                            tracing::error!(why = %why.detail, "database unhealthy");
                         }
                         was_ok = false;
                     }

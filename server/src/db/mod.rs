@@ -66,16 +66,20 @@ impl Database {
     }
 }
 
+/// The URL without its password, parsed as a URL (a password may hold `@`, `:` or `/`); one
+/// that does not parse is not printed at all.
 fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}")
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("****"));
+            }
+            parsed.to_string()
         }
-        None => url.to_owned(),
+        Err(_) => {
+            let scheme = url.split_once("://").map_or("postgres", |(s, _)| s);
+            format!("{scheme}://(a URL that does not parse; not printed)")
+        }
     }
 }
 
@@ -273,5 +277,33 @@ mod tests {
     fn a_postgres_password_never_appears_in_messages() {
         let db = Database::parse("postgres://app:s3cret@db:5432/tokenpair").unwrap();
         assert_eq!(db.describe(), "postgres://app@db:5432/tokenpair");
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn a_password_never_shows_in_the_description_whatever_it_contains() {
+        for (url, shown) in [
+            (
+                "postgres://tokenpair:s3cr@t-pass@db.internal:5432/tokenpair",
+                "postgres://tokenpair:****@db.internal:5432/tokenpair",
+            ),
+            (
+                "postgres://tokenpair:a:b%2Fc@db.internal/tokenpair",
+                "postgres://tokenpair:****@db.internal/tokenpair",
+            ),
+            (
+                "postgres://tokenpair@db.internal/tokenpair",
+                "postgres://tokenpair@db.internal/tokenpair",
+            ),
+        ] {
+            let described = Database::parse(url).unwrap().describe();
+            assert_eq!(described, shown);
+        }
+        let odd = Database::Postgres("postgres://u:pw@[bad".into()).describe();
+        assert!(!odd.contains("pw"), "{odd}");
     }
 }

@@ -41,7 +41,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
             Json(json!({
                 "status": "unavailable",
                 "error": tokenpair_api::codes::DATABASE_UNAVAILABLE,
-                "message": why,
+                "message": why.reason,
             })),
         )
             .into_response(),
