@@ -42,6 +42,9 @@ use sqlx::Row;
 
 use crate::db::{ms, now_ms, Db, DbError};
 
+/// The prune job's delete: `$1` = quiet since, `$2` = now (indexed: migration 0004).
+pub const PRUNE: &str = "DELETE FROM login_throttle WHERE last_failure < $1 AND blocked_until < $2";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     pub free_failures: i64,
@@ -279,18 +282,14 @@ impl Throttle {
         Ok(())
     }
 
-    /// Deletes counters that are quiet and not blocking. Returns how many.
+    /// Deletes counters that are quiet and not blocking ([`PRUNE`]). Returns how many.
     pub async fn prune(&self, now: i64) -> Result<u64, DbError> {
-        Ok(
-            sqlx::query(
-                "DELETE FROM login_throttle WHERE last_failure < $1 AND blocked_until < $2",
-            )
+        Ok(sqlx::query(PRUNE)
             .bind(now - ms(QUIET_RESET))
             .bind(now)
             .execute(&self.db.pool)
             .await?
-            .rows_affected(),
-        )
+            .rows_affected())
     }
 }
 

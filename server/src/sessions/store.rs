@@ -49,6 +49,11 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// The prune job's delete: `$1` = the cutoff for ended and expired sessions, `$2` = the
+/// cutoff for idle ones. Each condition has its index (migration 0004), so it never scans.
+pub const PRUNE_SESSIONS: &str = "DELETE FROM sessions
+     WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1 OR last_used_at < $2";
+
 impl Sessions {
     /// Starts a new family for a signed-in user (every sign-in does). If the user then has more
     /// than `max_per_user` live sessions, the least recently used ones end (`evicted`).
@@ -253,20 +258,17 @@ impl Sessions {
     }
 
     /// Deletes sessions that ended (revoked, expired, idle) more than [`ENDED_RETENTION_MS`]
-    /// before `now`, and forgets revocations whose access tokens have all expired. Run
-    /// periodically by [`crate::maintenance`].
+    /// before `now` ([`PRUNE_SESSIONS`]), and forgets revocations whose access tokens have all
+    /// expired. Run periodically by [`crate::maintenance`].
     pub async fn prune(&self, now: i64) -> Result<Pruned, DbError> {
         self.revocations.prune(now);
         let cutoff = now - ENDED_RETENTION_MS;
-        let sessions = sqlx::query(
-            "DELETE FROM sessions
-             WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1 OR last_used_at < $2",
-        )
-        .bind(cutoff)
-        .bind(cutoff - ms(self.policy.idle))
-        .execute(&self.db.pool)
-        .await?
-        .rows_affected();
+        let sessions = sqlx::query(PRUNE_SESSIONS)
+            .bind(cutoff)
+            .bind(cutoff - ms(self.policy.idle))
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected();
         Ok(Pruned { sessions })
     }
 }
