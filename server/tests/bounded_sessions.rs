@@ -192,3 +192,32 @@ async fn the_sessions_list_comes_in_pages_linked_by_rel_next() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sign_ins_of_one_user_never_leave_more_live_sessions_than_the_cap() {
+    let server = start_with(|c| c.max_sessions_per_user = 3).await;
+    for round in 0..3 {
+        let starts = (0..16).map(|i| {
+            let sessions = server.state.sessions.clone();
+            tokio::spawn(async move {
+                sessions
+                    .start(
+                        USER1_ID,
+                        "user1".into(),
+                        Some(format!("round {round} #{i}")),
+                    )
+                    .await
+            })
+        });
+        for started in futures::future::join_all(starts).await {
+            started.expect("task").expect("a session");
+        }
+        let live = server
+            .db()
+            .count(&format!(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = {USER1_ID} AND revoked_at IS NULL"
+            ))
+            .await;
+        assert_eq!(live, 3, "round {round}: the cap is 3");
+    }
+}

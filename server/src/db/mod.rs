@@ -187,6 +187,19 @@ impl Db {
         }
     }
 
+    /// Makes the writes concerning one user take turns until `tx` ends: PostgreSQL locks the
+    /// user's row; on SQLite a write transaction ([`Db::begin_write`]) already excludes every
+    /// other writer.
+    pub async fn lock_user(&self, tx: &mut Tx<'_>, user_id: i64) -> Result<(), DbError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// After a prune: SQLite gives the freed pages back to the file system (a file created by
     /// this server has `auto_vacuum = INCREMENTAL`); PostgreSQL's autovacuum does the same job
     /// by itself, so there nothing is done.

@@ -57,6 +57,10 @@ pub const PRUNE_SESSIONS: &str = "DELETE FROM sessions
 impl Sessions {
     /// Starts a new family for a signed-in user (every sign-in does). If the user then has more
     /// than `max_per_user` live sessions, the least recently used ones end (`evicted`).
+    ///
+    /// The sign-ins of one user take turns ([`crate::db::Db::lock_user`]): each counts the others' new
+    /// sessions, so concurrent sign-ins can neither exceed the cap nor evict crosswise
+    /// (on PostgreSQL that deadlocked).
     pub async fn start(
         &self,
         user_id: i64,
@@ -67,7 +71,8 @@ impl Sessions {
         let (token, _) = self.minter.mint(&id, 0);
         let now = now_ms();
         let expires_at = now + ms(self.policy.absolute);
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
+        self.db.lock_user(&mut tx, user_id).await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent,
                                    generation, rotated_at, token_hash)
