@@ -126,7 +126,7 @@ pub async fn victim(addr: SocketAddr, duration: Duration) -> Result<Victim, BoxE
         let refresh = Request::post("/api/auth/refresh")
             .header(header::HOST, addr.to_string())
             .header("x-requested-with", "XMLHttpRequest")
-            .header(header::COOKIE, format!("refresh_token={cookie}"))
+            .header(header::COOKIE, format!("__Secure-refresh_token={cookie}"))
             .body(Full::default())?;
         if send(&mut conn, refresh).await?.status == StatusCode::OK {
             v.refresh.push(started.elapsed());

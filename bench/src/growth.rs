@@ -91,7 +91,7 @@ fn cookie_request(
     Ok(Request::post(path)
         .header(header::HOST, addr.to_string())
         .header("x-requested-with", "XMLHttpRequest")
-        .header(header::COOKIE, format!("refresh_token={cookie}"))
+        .header(header::COOKIE, format!("__Secure-refresh_token={cookie}"))
         .body(Full::default())?)
 }
 

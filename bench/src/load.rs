@@ -54,7 +54,7 @@ pub async fn send(conn: &mut Conn, request: Request<Full<Bytes>>) -> Result<Answ
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("refresh_token="))
+        .find_map(|v| v.strip_prefix("__Secure-refresh_token="))
         .map(|v| v.split(';').next().unwrap_or_default().to_owned());
     let body = response.into_body().collect().await?.to_bytes();
     Ok(Answer {
@@ -129,7 +129,10 @@ impl Step for RefreshStep {
         Ok(Request::post("/api/auth/refresh")
             .header(header::HOST, host)
             .header("x-requested-with", "XMLHttpRequest")
-            .header(header::COOKIE, format!("refresh_token={}", self.cookie))
+            .header(
+                header::COOKIE,
+                format!("__Secure-refresh_token={}", self.cookie),
+            )
             .body(Full::default())?)
     }
 

@@ -51,7 +51,7 @@ async fn signing_in_through_the_form_shows_the_dashboard_and_keeps_tokens_out_of
     let cookies = browser.get_all_cookies().await.expect("cookies");
     let refresh = cookies
         .iter()
-        .find(|c| c.name() == "refresh_token")
+        .find(|c| c.name() == "__Secure-refresh_token")
         .expect("a refresh_token cookie");
     assert_eq!(
         refresh.http_only(),

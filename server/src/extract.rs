@@ -71,37 +71,68 @@ pub fn user_agent(headers: &HeaderMap) -> Option<String> {
 /// cookie jar keeps only one value per name and which one wins is arbitrary. Two can arrive
 /// when a sibling domain planted its own (`Domain=.example.com`); guessing which is ours could
 /// act on the attacker's session, so the caller refuses instead.
+///
+/// The headers are read as bytes: one cookie with a non-ASCII value (another site's, say) must
+/// not hide the refresh cookie beside it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RefreshCookie {
     Absent,
-    One(String),
+    /// One refresh cookie; `legacy` when it has the old name (`crate::cookies`).
+    One {
+        token: String,
+        legacy: bool,
+    },
     Several,
 }
 
 impl RefreshCookie {
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let mut found = RefreshCookie::Absent;
-        let pairs = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'));
-        for pair in pairs {
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if name.trim() != crate::cookies::REFRESH_COOKIE {
-                continue;
+        let (mut current, mut legacy) = (Vec::new(), Vec::new());
+        for (name, value) in cookie_pairs(headers) {
+            if name == crate::cookies::REFRESH_COOKIE.as_bytes() {
+                current.push(value);
+            } else if name == crate::cookies::LEGACY_REFRESH_COOKIE.as_bytes() {
+                legacy.push(value);
             }
-            found = match found {
-                RefreshCookie::Absent => {
-                    RefreshCookie::One(value.trim().trim_matches('"').to_owned())
-                }
-                _ => return RefreshCookie::Several,
-            };
         }
-        found
+        let one = |values: Vec<&[u8]>, legacy| match values.as_slice() {
+            [value] => RefreshCookie::One {
+                token: String::from_utf8_lossy(value).into_owned(),
+                legacy,
+            },
+            _ => RefreshCookie::Several,
+        };
+        match (current.len(), legacy.len()) {
+            (0, 0) => RefreshCookie::Absent,
+            // The current name wins over an old one (which the answer clears).
+            (0, _) => one(legacy, true),
+            _ => one(current, false),
+        }
     }
+
+    /// Whether the request carries a cookie of the old name (to clear it in the answer).
+    pub fn carries_legacy(headers: &HeaderMap) -> bool {
+        cookie_pairs(headers)
+            .any(|(name, _)| name == crate::cookies::LEGACY_REFRESH_COOKIE.as_bytes())
+    }
+}
+
+/// Every `name=value` pair of every `Cookie` header, as bytes (names and values trimmed, a
+/// quoted value unquoted).
+fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+        .filter_map(|pair| {
+            let at = pair.iter().position(|b| *b == b'=')?;
+            let name = pair[..at].trim_ascii();
+            let mut value = pair[at + 1..].trim_ascii();
+            if value.len() >= 2 && value.starts_with(b"\"") && value.ends_with(b"\"") {
+                value = &value[1..value.len() - 1];
+            }
+            Some((name, value))
+        })
 }
 
 /// The cookie named `name` from the jar, if present (for cookies other than the refresh one).

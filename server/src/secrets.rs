@@ -21,6 +21,9 @@ pub struct Secrets {
     pub refresh_mac: [u8; 32],
     /// MAC of device cookies (see [`crate::trusted_devices`]).
     pub device_mac: [u8; 32],
+    /// When this deployment first named the refresh cookie `__Secure-…` (unix ms; the
+    /// creation time of a marker row, the same for every instance): see [`crate::cookies`].
+    pub secure_cookie_since: i64,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -36,6 +39,7 @@ impl Secrets {
         Ok(Secrets {
             refresh_mac: load_or_create(db, "refresh_mac").await?,
             device_mac: load_or_create(db, "device_mac").await?,
+            secure_cookie_since: created_at(db, "secure_cookie_name").await?,
         })
     }
 }
@@ -78,4 +82,16 @@ async fn load_or_create(db: &Db, name: &str) -> Result<[u8; 32], DbError> {
             v.len()
         ))
     })
+}
+
+/// When the row `name` was created (creating it now if it is not there).
+async fn created_at(db: &Db, name: &str) -> Result<i64, DbError> {
+    load_or_create(db, name).await?;
+    Ok(
+        sqlx::query("SELECT created_at FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&db.pool)
+            .await?
+            .try_get(0)?,
+    )
 }

@@ -38,6 +38,9 @@ pub struct Parts {
     pub throttle: Throttle,
     pub devices: TrustedDevices,
     pub health: DbHealth,
+    /// Sessions that began before this (unix ms) may still present the refresh cookie's old
+    /// name ([`crate::cookies`]).
+    pub legacy_cookie_cutoff: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             sessions,
             devices: TrustedDevices::new(secrets.device_mac),
+            legacy_cookie_cutoff: secrets.secure_cookie_since,
             health,
         })))
     }

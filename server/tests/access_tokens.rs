@@ -409,7 +409,7 @@ async fn global_logout_ends_access_of_every_session_of_the_user_only() {
     let other_user = server.session(USER2_ID).await;
     let response = server
         .auth_post("/api/auth/logout?scope=global")
-        .header("cookie", format!("refresh_token={}", a.refresh))
+        .header("cookie", format!("__Secure-refresh_token={}", a.refresh))
         .send()
         .await
         .unwrap();

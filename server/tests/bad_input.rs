@@ -213,14 +213,14 @@ async fn garbage_refresh_cookies_are_a_401_invalid_refresh_token_never_a_500() {
     for value in &garbage {
         let response = server
             .auth_post("/api/auth/refresh")
-            .header(header::COOKIE, format!("refresh_token={value}"))
+            .header(header::COOKIE, format!("__Secure-refresh_token={value}"))
             .send()
             .await
             .unwrap();
         expect_refresh_refused(response, "invalid_refresh_token").await;
         let response = server
             .auth_post("/api/auth/logout")
-            .header(header::COOKIE, format!("refresh_token={value}"))
+            .header(header::COOKIE, format!("__Secure-refresh_token={value}"))
             .send()
             .await
             .unwrap();
@@ -234,7 +234,10 @@ async fn garbage_refresh_cookies_are_a_401_invalid_refresh_token_never_a_500() {
     // header of raw non-ASCII bytes.
     let response = server
         .auth_post("/api/auth/refresh")
-        .header(header::COOKIE, "refresh_token=a; refresh_token=b")
+        .header(
+            header::COOKIE,
+            "__Secure-refresh_token=a; __Secure-refresh_token=b",
+        )
         .send()
         .await
         .unwrap();
@@ -249,7 +252,7 @@ async fn garbage_refresh_cookies_are_a_401_invalid_refresh_token_never_a_500() {
         .auth_post("/api/auth/refresh")
         .header(
             header::COOKIE,
-            HeaderValue::from_bytes(b"refresh_token=\xff\xfe").unwrap(),
+            HeaderValue::from_bytes(b"__Secure-refresh_token=\xff\xfe").unwrap(),
         )
         .send()
         .await
@@ -410,7 +413,10 @@ async fn a_bad_logout_scope_is_a_json_4xx_and_logs_nobody_out() {
     ] {
         let response = server
             .auth_post(&format!("/api/auth/logout?{query}"))
-            .header(header::COOKIE, format!("refresh_token={}", t.refresh))
+            .header(
+                header::COOKIE,
+                format!("__Secure-refresh_token={}", t.refresh),
+            )
             .send()
             .await
             .unwrap();

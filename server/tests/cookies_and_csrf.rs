@@ -216,7 +216,7 @@ async fn assert_all_refused(
 ) {
     for (case, mut request) in hostile_variants(server, path) {
         if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, format!("refresh_token={cookie}"));
+            request = request.header(header::COOKIE, format!("__Secure-refresh_token={cookie}"));
         }
         if let Some(body) = &body {
             request = request.json(body);
@@ -285,7 +285,10 @@ async fn csrf_same_origin_requests_pass_with_origin_and_sec_fetch_site() {
     let t = server.session(USER1_ID).await;
     let response = server
         .auth_post("/api/auth/refresh")
-        .header(header::COOKIE, format!("refresh_token={}", t.refresh))
+        .header(
+            header::COOKIE,
+            format!("__Secure-refresh_token={}", t.refresh),
+        )
         .header("origin", server.base.clone())
         .header("sec-fetch-site", "same-origin")
         .send()
@@ -301,7 +304,7 @@ async fn csrf_a_configured_extra_origin_is_allowed_and_others_are_not() {
     let from = |origin: &'static str, cookie: String| {
         server
             .auth_post("/api/auth/refresh")
-            .header(header::COOKIE, format!("refresh_token={cookie}"))
+            .header(header::COOKIE, format!("__Secure-refresh_token={cookie}"))
             .header("origin", origin)
             .send()
     };

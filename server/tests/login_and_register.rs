@@ -182,7 +182,10 @@ async fn signing_in_again_with_an_old_cookie_ends_that_old_session() {
     let old = server.session(USER1_ID).await;
     let response = server
         .auth_post("/api/auth/login")
-        .header(header::COOKIE, format!("refresh_token={}", old.refresh))
+        .header(
+            header::COOKIE,
+            format!("__Secure-refresh_token={}", old.refresh),
+        )
         .json(&json!({ "username": "user1", "password": "password1" }))
         .send()
         .await

@@ -351,7 +351,10 @@ async fn an_optional_refresh_without_any_cookie_is_204_and_with_a_bad_cookie_sti
     );
     let bad = server
         .auth_post("/api/auth/refresh?optional=1")
-        .header(reqwest::header::COOKIE, "refresh_token=not-a-real-token")
+        .header(
+            reqwest::header::COOKIE,
+            "__Secure-refresh_token=not-a-real-token",
+        )
         .send()
         .await
         .unwrap();
@@ -381,7 +384,7 @@ async fn a_grace_refresh_waiting_on_a_sign_out_that_commits_gets_no_token() {
             .header(XRW.0, XRW.1)
             .header(
                 reqwest::header::COOKIE,
-                format!("refresh_token={}", t0.refresh),
+                format!("__Secure-refresh_token={}", t0.refresh),
             );
         tokio::spawn(async move { request.send().await.expect("refresh request") })
     };

@@ -159,7 +159,10 @@ async fn global_logout_ends_every_session_of_the_user_and_only_theirs() {
     let other_user = server.session(USER2_ID).await;
     let response = server
         .auth_post("/api/auth/logout?scope=global")
-        .header(header::COOKIE, format!("refresh_token={}", here.refresh))
+        .header(
+            header::COOKIE,
+            format!("__Secure-refresh_token={}", here.refresh),
+        )
         .send()
         .await
         .unwrap();
@@ -187,7 +190,10 @@ async fn logout_with_someone_elses_bearer_token_but_my_cookie_ends_only_the_cook
     let theirs = server.session(USER2_ID).await;
     let response = server
         .auth_post("/api/auth/logout")
-        .header(header::COOKIE, format!("refresh_token={}", mine.refresh))
+        .header(
+            header::COOKIE,
+            format!("__Secure-refresh_token={}", mine.refresh),
+        )
         .bearer_auth(&theirs.access)
         .send()
         .await

@@ -15,7 +15,7 @@ async fn global_logout(
 ) -> StatusCode {
     let mut request = server.auth_post("/api/auth/logout?scope=global");
     if let Some(c) = cookie {
-        request = request.header(header::COOKIE, format!("refresh_token={c}"));
+        request = request.header(header::COOKIE, format!("__Secure-refresh_token={c}"));
     }
     if let Some(b) = bearer {
         request = request.bearer_auth(b);
@@ -104,7 +104,7 @@ async fn two_refresh_cookies_are_refused_and_neither_session_changes() {
     let victim = server.session(USER1_ID).await;
     let attacker = server.session(USER2_ID).await;
     let both = format!(
-        "refresh_token={}; refresh_token={}",
+        "__Secure-refresh_token={}; __Secure-refresh_token={}",
         victim.refresh, attacker.refresh
     );
     for path in [
@@ -132,10 +132,13 @@ async fn two_refresh_cookies_are_refused_and_neither_session_changes() {
     // Two Cookie headers are the same thing.
     let response = server
         .auth_post("/api/auth/refresh")
-        .header(header::COOKIE, format!("refresh_token={}", victim.refresh))
         .header(
             header::COOKIE,
-            format!("refresh_token={}", attacker.refresh),
+            format!("__Secure-refresh_token={}", victim.refresh),
+        )
+        .header(
+            header::COOKIE,
+            format!("__Secure-refresh_token={}", attacker.refresh),
         )
         .send()
         .await

@@ -137,7 +137,7 @@ async fn the_log_never_contains_a_token_a_password_or_the_secret_even_at_trace_l
     .tokens;
     let refresh = |cookie: String| {
         xrw(c.post(url("/api/auth/refresh")))
-            .header(header::COOKIE, format!("refresh_token={cookie}"))
+            .header(header::COOKIE, format!("__Secure-refresh_token={cookie}"))
             .send()
     };
     let t1 = granted(
@@ -180,7 +180,7 @@ async fn the_log_never_contains_a_token_a_password_or_the_secret_even_at_trace_l
     let logout = xrw(c.post(url("/api/auth/logout")))
         .header(
             header::COOKIE,
-            format!("refresh_token={}", registered.refresh),
+            format!("__Secure-refresh_token={}", registered.refresh),
         )
         .bearer_auth(&registered.access)
         .send()

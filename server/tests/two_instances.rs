@@ -101,7 +101,7 @@ async fn two_instances_global_logout_reaches_every_session_on_the_other_instance
         .auth_post("/api/auth/logout?scope=global")
         .header(
             reqwest::header::COOKIE,
-            format!("refresh_token={}", here.refresh),
+            format!("__Secure-refresh_token={}", here.refresh),
         )
         .send()
         .await
@@ -231,7 +231,7 @@ async fn two_instances_kill_9_of_one_instance_loses_no_session() {
         post(&a.base, "/api/auth/refresh")
             .header(
                 reqwest::header::COOKIE,
-                format!("refresh_token={}", login.refresh),
+                format!("__Secure-refresh_token={}", login.refresh),
             )
             .send()
             .await
@@ -260,7 +260,7 @@ async fn two_instances_kill_9_of_one_instance_loses_no_session() {
         post(&b.base, "/api/auth/refresh")
             .header(
                 reqwest::header::COOKIE,
-                format!("refresh_token={}", refreshed.refresh),
+                format!("__Secure-refresh_token={}", refreshed.refresh),
             )
             .send()
             .await

@@ -289,7 +289,7 @@ mod tests {
     #[test]
     fn a_postgres_password_never_appears_in_messages() {
         let db = Database::parse("postgres://app:s3cret@db:5432/tokenpair").unwrap();
-        assert_eq!(db.describe(), "postgres://app@db:5432/tokenpair");
+        assert_eq!(db.describe(), "postgres://app:****@db:5432/tokenpair");
     }
 }
 

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 
 use crate::client_address::ClientIp;
-use crate::cookies::{clear_refresh_cookie, refresh_cookie};
+use crate::cookies::{clear_legacy_refresh_cookie, clear_refresh_cookie, refresh_cookie};
 use crate::csrf;
 use crate::error::{ApiError, RefreshErrorKind};
 use crate::extract::{bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, RefreshCookie};
@@ -189,11 +189,19 @@ pub async fn refresh(
     jar: CookieJar,
 ) -> Response {
     let optional = matches!(query.optional.as_deref(), Some("1" | "true"));
-    let result = match RefreshCookie::from_headers(&headers) {
-        RefreshCookie::One(token) => state.sessions.rotate(&token).await.map_err(ApiError::from),
+    let jar = without_legacy_cookie(&headers, jar);
+    let cookie = match usable_refresh_cookie(&state, &headers).await {
+        Ok(cookie) => cookie,
+        Err(e) => return e.into_response(),
+    };
+    let result = match cookie {
+        RefreshCookie::One { token, .. } => {
+            state.sessions.rotate(&token).await.map_err(ApiError::from)
+        }
         RefreshCookie::Absent if optional => {
             return (
                 StatusCode::NO_CONTENT,
+                jar,
                 [(axum::http::header::CACHE_CONTROL, "no-store")],
             )
                 .into_response()
@@ -236,8 +244,9 @@ pub async fn logout(
             )))
         }
     };
-    let mut session = match RefreshCookie::from_headers(&headers) {
-        RefreshCookie::One(token) => state.sessions.live_session_of_token(&token).await?,
+    let jar = without_legacy_cookie(&headers, jar);
+    let mut session = match usable_refresh_cookie(&state, &headers).await? {
+        RefreshCookie::One { token, .. } => state.sessions.live_session_of_token(&token).await?,
         RefreshCookie::Absent => None,
         RefreshCookie::Several => return Err(ApiError::MultipleRefreshCookies),
     };
@@ -287,7 +296,7 @@ async fn live_session_of_bearer(
 /// Ends the session of a refresh cookie the request still carries (sign-in replaces it) — only
 /// if there is exactly one and it is that session's current credential.
 async fn end_presented_session(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    if let RefreshCookie::One(token) = RefreshCookie::from_headers(headers) {
+    if let RefreshCookie::One { token, .. } = usable_refresh_cookie(state, headers).await? {
         if let Some((sid, uid)) = state.sessions.live_session_of_token(&token).await? {
             state
                 .sessions
@@ -296,6 +305,43 @@ async fn end_presented_session(state: &AppState, headers: &HeaderMap) -> Result<
         }
     }
     Ok(())
+}
+
+/// The request's refresh cookie, if it may be used: one of the old name only for a session
+/// that began before the rename ([`crate::cookies`]) — any other was planted, and counts as
+/// no cookie at all.
+async fn usable_refresh_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<RefreshCookie, ApiError> {
+    let cookie = RefreshCookie::from_headers(headers);
+    if let RefreshCookie::One {
+        token,
+        legacy: true,
+    } = &cookie
+    {
+        if !state
+            .sessions
+            .started_before(token, state.legacy_cookie_cutoff)
+            .await?
+        {
+            tracing::warn!(
+                "ignored an old-name refresh cookie of a session newer than the rename (planted?)"
+            );
+            return Ok(RefreshCookie::Absent);
+        }
+    }
+    Ok(cookie)
+}
+
+/// An answer to a request with an old-name refresh cookie deletes it (the new name replaces
+/// it, or the session is over).
+fn without_legacy_cookie(headers: &HeaderMap, jar: CookieJar) -> CookieJar {
+    if RefreshCookie::carries_legacy(headers) {
+        jar.add(clear_legacy_refresh_cookie())
+    } else {
+        jar
+    }
 }
 
 /// The token response: access token in the body, refresh token in the cookie.

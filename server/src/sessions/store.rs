@@ -118,6 +118,31 @@ impl Sessions {
         })
     }
 
+    /// Whether the session this refresh token names began before `cutoff` (unix ms). A token
+    /// that names no session is not.
+    pub async fn started_before(&self, presented: &str, cutoff: i64) -> Result<bool, DbError> {
+        let Some(p) = self.minter.parse(presented) else {
+            return Ok(false);
+        };
+        let created: Option<i64> = match &p.claim {
+            Some(claim) => sqlx::query("SELECT created_at FROM sessions WHERE id = $1")
+                .bind(&claim.sid)
+                .fetch_optional(&self.db.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+            None => sqlx::query(
+                "SELECT created_at FROM sessions WHERE token_hash = $1 OR prev_token_hash = $1",
+            )
+            .bind(p.hash.to_vec())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?,
+        };
+        Ok(created.is_some_and(|at| at < cutoff))
+    }
+
     /// The live session whose *current* credential this refresh token is: the session's
     /// current token, or its predecessor within the grace window. Anything else — a rotated
     /// token, a token of an ended session, garbage — is `None` (logout then changes nothing).

@@ -116,7 +116,7 @@ impl SetCookie {
     /// Asserts the attributes every refresh cookie (set or cleared) must carry, and nothing else
     /// besides `Max-Age`: `HttpOnly; Secure; SameSite=Strict; Path=/api/auth`, no `Domain`.
     pub fn assert_refresh_cookie_attributes(&self) {
-        assert_eq!(self.name, "refresh_token", "{}", self.raw);
+        assert_eq!(self.name, "__Secure-refresh_token", "{}", self.raw);
         assert_eq!(
             self.attr("HttpOnly"),
             Some(None),
@@ -171,18 +171,20 @@ pub fn set_cookies(headers: &HeaderMap) -> Vec<SetCookie> {
         .collect()
 }
 
-/// The one `Set-Cookie: refresh_token=…` of a response (asserts there is exactly one; a
-/// sign-in also sets the `device` cookie, and nothing else is ever set).
+/// The one `Set-Cookie: __Secure-refresh_token=…` of a response (asserts there is exactly one; a
+/// sign-in also sets the `device` cookie, an answer to an old-name cookie deletes that one, and
+/// nothing else is ever set).
 pub fn the_refresh_cookie(headers: &HeaderMap) -> SetCookie {
     let all = set_cookies(headers);
     assert!(
-        all.iter()
-            .all(|c| c.name == "refresh_token" || c.name == "device"),
-        "only the refresh and device cookies: {all:?}"
+        all.iter().all(|c| c.name == "__Secure-refresh_token"
+            || c.name == "device"
+            || (c.name == "refresh_token" && c.value.is_empty() && c.max_age() == 0)),
+        "only the refresh and device cookies (and the old name's deletion): {all:?}"
     );
     let mut refresh: Vec<SetCookie> = all
         .into_iter()
-        .filter(|c| c.name == "refresh_token")
+        .filter(|c| c.name == "__Secure-refresh_token")
         .collect();
     assert_eq!(
         refresh.len(),

@@ -291,10 +291,10 @@ impl TestServer {
             .expect("register request")
     }
 
-    /// `POST /api/auth/refresh` with `refresh_token=<cookie>`.
+    /// `POST /api/auth/refresh` with `__Secure-refresh_token=<cookie>`.
     pub async fn refresh(&self, cookie: &str) -> Response {
         self.auth_post("/api/auth/refresh")
-            .header(header::COOKIE, format!("refresh_token={cookie}"))
+            .header(header::COOKIE, format!("__Secure-refresh_token={cookie}"))
             .send()
             .await
             .expect("refresh request")
@@ -309,7 +309,7 @@ impl TestServer {
 
     pub async fn logout(&self, cookie: &str) -> Response {
         self.auth_post("/api/auth/logout")
-            .header(header::COOKIE, format!("refresh_token={cookie}"))
+            .header(header::COOKIE, format!("__Secure-refresh_token={cookie}"))
             .send()
             .await
             .expect("logout request")
