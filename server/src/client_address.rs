@@ -5,6 +5,10 @@
 //! and every log line that names an address uses this one answer ([`ClientIp`]). Behind a proxy
 //! without it, every request would come from the proxy: one attacker would lock out the site.
 //!
+//! The limits count an IPv6 client by its network, not its address ([`ClientIp::key`],
+//! `IPV6_CLIENT_PREFIX`, /64 by default): one subscriber usually gets a whole /64, so counting
+//! single addresses would give an attacker 2⁶⁴ fresh ones.
+//!
 //! ## Which address
 //! A forwarding header is a list, each proxy appending the address it received the request
 //! from. Anything left of the first proxy we trust was written by someone we don't, so it is
@@ -148,7 +152,24 @@ fn parse_node(node: &str) -> Option<IpAddr> {
 
 /// The client address of this request (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
+pub struct ClientIp {
+    /// The address itself, for the logs.
+    pub addr: IpAddr,
+    /// What the per-address limits count: the address (IPv4), or its network (IPv6).
+    pub key: IpAddr,
+}
+
+/// `ip` as the limits count it: IPv4 as is, IPv6 cut to its first `v6_prefix` bits.
+pub fn limit_key(ip: IpAddr, v6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let bits = u32::from(v6_prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -163,12 +184,16 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|ci| ci.0.ip())
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         let config = &state.config;
-        Ok(ClientIp(resolve(
+        let addr = resolve(
             peer,
             &parts.headers,
             &config.trusted_proxies,
             config.client_address_header,
-        )))
+        );
+        Ok(ClientIp {
+            addr,
+            key: limit_key(addr, config.ipv6_client_prefix),
+        })
     }
 }
 
@@ -285,6 +310,18 @@ mod tests {
             resolve(ip("::ffff:127.0.0.1"), &h, &t, AddressHeader::Auto),
             ip("203.0.113.9")
         );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_network_ipv4_by_their_address() {
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), 64),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(limit_key(ip("2001:db8:1:2::9"), 48), ip("2001:db8:1::"));
+        assert_eq!(limit_key(ip("2001:db8::9"), 128), ip("2001:db8::9"));
+        assert_eq!(limit_key(ip("2001:db8::9"), 0), ip("::"));
+        assert_eq!(limit_key(ip("203.0.113.9"), 64), ip("203.0.113.9"));
     }
 
     #[test]

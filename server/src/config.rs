@@ -141,6 +141,12 @@ pub struct Args {
     #[arg(long, env = "CLIENT_ADDRESS_HEADER", value_enum, default_value_t = AddressHeader::Auto)]
     pub client_address_header: AddressHeader,
 
+    /// How IPv6 clients are counted by the per-address limits (sign-in and registration
+    /// throttles, the Argon2 queue): by the network of this prefix length, since one subscriber
+    /// usually holds a whole /64. 128 counts single addresses.
+    #[arg(long, env = "IPV6_CLIENT_PREFIX", default_value_t = 64, value_parser = clap::value_parser!(u8).range(32..=128))]
+    pub ipv6_client_prefix: u8,
+
     /// Create the demo accounts (user1/password1, user2/password2) in an empty database.
     /// For trying tokenpair out only: `make run` and the tests set it (`DEMO_USERS=1`).
     #[arg(long, env = "DEMO_USERS", value_parser = clap::builder::BoolishValueParser::new())]
@@ -221,6 +227,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: TrustedProxies,
     pub client_address_header: AddressHeader,
+    pub ipv6_client_prefix: u8,
     pub demo_users: bool,
     pub refresh_rate_limit: u32,
     pub max_sessions_per_user: u32,
@@ -293,6 +300,7 @@ impl TryFrom<Args> for Config {
                 .collect(),
             trusted_proxies: TrustedProxies::parse(&a.trusted_proxies)?,
             client_address_header: a.client_address_header,
+            ipv6_client_prefix: a.ipv6_client_prefix,
             demo_users: a.demo_users,
             refresh_rate_limit: a.refresh_rate_limit,
             max_sessions_per_user: a.max_sessions_per_user,
@@ -318,6 +326,7 @@ impl Config {
         args.public_url = None;
         args.trusted_proxies = Vec::new();
         args.client_address_header = AddressHeader::Auto;
+        args.ipv6_client_prefix = 64;
         args.database_url = "sqlite://unused.db".into();
         args.access_token_expiry = Duration::from_secs(300);
         args.refresh_token_expiry = Duration::from_secs(7 * 24 * 3600);

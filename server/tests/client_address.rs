@@ -142,3 +142,36 @@ async fn forwarded_for_is_read_from_a_trusted_proxy_that_sends_it() {
     .await;
     assert_eq!(other, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn ipv6_clients_are_limited_per_network_not_per_address() {
+    let server = trusting(&["127.0.0.1"], AddressHeader::Auto).await;
+    // A new address of the same /64 on every attempt: one client to the limits.
+    let got = attempts_until_refused(&server, &server.client, |i| {
+        xff(format!("2001:db8:aa:1::{:x}", i + 1))
+    })
+    .await;
+    assert!(spent_then_refused(&got), "{got:?}");
+    // The next /64 is somebody else.
+    let other = register_taken(&server, &server.client, &xff("2001:db8:aa:2::1")).await;
+    assert_eq!(other, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn with_a_128_bit_prefix_each_ipv6_address_is_its_own_client() {
+    let proxies = TrustedProxies::parse(&["127.0.0.1"]).expect("proxies");
+    let server = start_with(move |c| {
+        c.trusted_proxies = proxies;
+        c.ipv6_client_prefix = 128;
+    })
+    .await;
+    for i in 0..=FREE {
+        let s = register_taken(
+            &server,
+            &server.client,
+            &xff(format!("2001:db8:aa:1::{:x}", i + 1)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT, "attempt {i}");
+    }
+}

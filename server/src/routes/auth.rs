@@ -47,26 +47,26 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// name is refused before any password hashing.
 pub async fn register(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     headers: HeaderMap,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let username = Username::new(&creds.username)?;
     let password = Password::new(creds.password)?;
-    if let Err(wait) = state.throttle.register_attempt(ip).await? {
+    if let Err(wait) = state.throttle.register_attempt(client.key).await? {
         return Err(ApiError::TooManyRegistrations {
             retry_after: retry_after_secs(wait),
         });
     }
     let user = state
         .users
-        .register(&state.passwords, Some(ip), &username, password)
+        .register(&state.passwords, Some(client.key), &username, password)
         .await?;
-    tracing::info!(user = user.id, %ip, "account registered");
+    tracing::info!(user = user.id, ip = %client.addr, "account registered");
     signed_in(
         &state,
-        ip,
+        client.addr,
         &headers,
         jar,
         user.id,
@@ -79,7 +79,7 @@ pub async fn register(
 /// `POST /api/auth/login` → 200 `{access_token, token_type, expires_in, user}` + cookies.
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     headers: HeaderMap,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
@@ -95,7 +95,7 @@ pub async fn login(
         Some(nonce) => Attempt::TrustedDevice { nonce },
         None => Attempt::Untrusted {
             username: username.as_str(),
-            addr: ip,
+            addr: client.key,
         },
     };
     // Counted before Argon2 runs: a burst gets no more password checks than the rules allow.
@@ -108,7 +108,7 @@ pub async fn login(
                 retry_after: retry_after_secs(wait),
             })?;
 
-    let valid = match check_password(&state, ip, password, user.as_ref()).await {
+    let valid = match check_password(&state, client.key, password, user.as_ref()).await {
         Ok(valid) => valid,
         Err(e) => {
             state.throttle.not_checked(reservation).await?;
@@ -118,13 +118,13 @@ pub async fn login(
     let Some(user) = user.filter(|_| valid) else {
         // The reservation stays counted: it was a failure.
         drop(reservation);
-        tracing::info!(%ip, trusted_device = nonce.is_some(), "failed sign-in");
+        tracing::info!(ip = %client.addr, trusted_device = nonce.is_some(), "failed sign-in");
         return Err(ApiError::InvalidCredentials);
     };
     state.throttle.succeeded(reservation).await?;
     signed_in(
         &state,
-        ip,
+        client.addr,
         &headers,
         jar,
         user.id,
