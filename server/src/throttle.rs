@@ -126,9 +126,11 @@ pub struct Reservation {
     keys: Vec<(String, Rule, bool)>,
 }
 
+/// The account part of a key: the same normalized name the account is found by
+/// ([`crate::users::credentials::name_key`]).
 fn account(username: &str) -> String {
     // NUL is not storable in PostgreSQL text; no real account name has one anyway.
-    username.to_lowercase().replace('\0', "\\0")
+    crate::users::credentials::name_key(username).replace('\0', "\\0")
 }
 
 fn sign_in_keys(attempt: &Attempt<'_>) -> Vec<(String, Rule, bool)> {

@@ -231,3 +231,40 @@ async fn a_refused_attempt_does_not_extend_the_block() {
         .await;
     assert_eq!(before, after, "refused attempts are not counted");
 }
+
+/// One account is one throttle counter, however its name is spelled: the lookup and the
+/// counters use the same normalized name (NFKC and case folding, in the server, never the
+/// database's `lower()` — PostgreSQL's maps `İ` to `i`, Rust's lowercase to `i̇`).
+#[tokio::test]
+async fn a_name_spelled_with_other_letters_never_reaches_a_blocked_account() {
+    let server = start().await;
+    assert_eq!(
+        server.try_register("idris", "Password123").await.status(),
+        StatusCode::CREATED
+    );
+    let attacker = client_at(31);
+    for i in 0..5 {
+        let r = server
+            .login_from(&attacker, ("idris", "wrong-password"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    let blocked = server
+        .login_from(&attacker, ("IDRIS", "Password123"), None)
+        .await;
+    assert_eq!(
+        blocked.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "another case of the same name is the same counter"
+    );
+    for variant in ["İdris", "idrİs", "İDRİS", "ｉｄｒｉｓ"] {
+        let r = server
+            .login_from(&attacker, (variant, "Password123"), None)
+            .await;
+        assert_ne!(
+            r.status(),
+            StatusCode::OK,
+            "{variant:?} must not sign in to the blocked account"
+        );
+    }
+}

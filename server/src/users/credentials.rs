@@ -61,6 +61,21 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The one form every lookup and every throttle counter uses ([`name_key`]).
+    pub fn key(&self) -> String {
+        name_key(&self.0)
+    }
+}
+
+/// A username as the server compares it: NFKC, then Unicode default case folding (then NFKC
+/// again, as folding can leave a sequence NFKC would change). Computed here, never by the
+/// database (whose `lower()` depends on its locale): accounts are found by this key and
+/// throttled by it, so no spelling of a name reaches an account under another counter.
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded = caseless::default_case_fold_str(&name.nfkc().collect::<String>());
+    folded.nfkc().collect()
 }
 
 /// The two fields of a sign-in, checked in the order the form shows its messages: a missing
@@ -126,6 +141,17 @@ mod tests {
         for bad in ["ab", &"x".repeat(33), "has space", "ünï", "semi;colon", ""] {
             assert!(Username::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_name_key_folds_case_and_compatibility_forms_the_same_way_everywhere() {
+        assert_eq!(name_key("User1"), "user1");
+        assert_eq!(name_key("ＵＳＥＲ１"), "user1"); // fullwidth
+        assert_eq!(name_key("STRASSE"), name_key("straße"));
+        assert_eq!(name_key("ſtrasse"), "strasse"); // long s folds to s
+                                                    // U+0130 folds to i + combining dot: not the account "idris".
+        assert_ne!(name_key("İdris"), name_key("idris"));
+        assert_eq!(name_key("İdris"), name_key("i\u{307}dris"));
     }
 
     #[test]

@@ -107,12 +107,14 @@ impl Users {
     ) -> Result<User, CreateUserError> {
         let created_at = now_ms();
         let row = sqlx::query(
-            "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3)
+            "INSERT INTO users (username, username_key, password_hash, created_at)
+             VALUES ($1, $4, $2, $3)
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(username)
         .bind(&password_hash)
         .bind(created_at)
+        .bind(credentials::name_key(username))
         .fetch_optional(&self.db.pool)
         .await?;
         let Some(row) = row else {
@@ -176,9 +178,9 @@ impl Users {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT id, username, password_hash, created_at FROM users WHERE lower(username) = lower($1)",
+            "SELECT id, username, password_hash, created_at FROM users WHERE username_key = $1",
         )
-        .bind(username.as_str())
+        .bind(username.key())
         .fetch_optional(&self.db.pool)
         .await?;
         Ok(row.map(|r| row_to_user(&r)).transpose()?)
