@@ -154,6 +154,8 @@ pub mod codes {
     pub const NOT_FOUND: &str = "not_found";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// 408: the request body did not arrive within the server's deadline; the connection closes.
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
     pub const BAD_REQUEST: &str = "bad_request";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub const INTERNAL: &str = "internal_error";

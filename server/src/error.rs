@@ -49,6 +49,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("The request body is larger than 16 KiB.")]
     PayloadTooLarge,
+    #[error("The request body did not arrive in time.")]
+    RequestTimeout,
     #[error("{0}")]
     BadRequest(String),
     #[error("Send the body as JSON with `Content-Type: application/json`.")]
@@ -86,6 +88,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +114,7 @@ impl ApiError {
             ApiError::NotFound(_) => codes::NOT_FOUND,
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => codes::REQUEST_TIMEOUT,
             ApiError::BadRequest(_) => codes::BAD_REQUEST,
             ApiError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => codes::INTERNAL,

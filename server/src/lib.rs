@@ -18,6 +18,7 @@
 //! 6. Housekeeping: [`maintenance`] prunes what has ended, so the tables stay bounded.
 
 pub mod app;
+pub mod body_deadline;
 pub mod client_address;
 pub mod config;
 pub mod cookies;
@@ -42,6 +43,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod trusted_devices;
 pub mod users;
+pub mod write_deadline;
 
 pub use app::{router, serve};
 pub use config::{Args, Config};

@@ -4,7 +4,10 @@
 //! * **Header-read timeout** (`HEADER_READ_TIMEOUT`): from the moment the server waits for a
 //!   request head — on a new connection, and on a kept-alive one after each response — the
 //!   complete head must arrive within it, or the connection is closed. So it is also the idle
-//!   keep-alive timeout: a silent socket costs a file descriptor for at most this long.
+//!   keep-alive timeout: a silent socket costs a file descriptor for at most this long. A
+//!   request body gets the same time in total on the routes that read one
+//!   ([`crate::body_deadline`]), and a response that cannot be written for that long — the
+//!   client stopped reading — ends the connection ([`crate::write_deadline`]).
 //! * **Connection cap** (`MAX_CONNECTIONS`, by default ¾ of the open-files limit): at the cap
 //!   the server stops accepting; new connections wait in the kernel's listen queue until one
 //!   closes, instead of the process running out of descriptors (which would break the
@@ -34,6 +37,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+use crate::write_deadline::WriteDeadline;
 
 /// The knobs of [`serve_connections`].
 #[derive(Debug, Clone, Copy)]
@@ -159,8 +164,9 @@ pub async fn serve_connections(
                 request.extensions_mut().insert(ConnectInfo(remote));
                 request
             });
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        // A response the client stops reading fails after the same timeout.
+        let io = WriteDeadline::new(stream, limits.header_read_timeout);
+        let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         connections.spawn(async move {
             let _slot = slot;

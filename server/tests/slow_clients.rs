@@ -199,3 +199,83 @@ async fn with_the_default_cap_a_descriptor_flood_never_makes_accept_fail() {
     assert!(!log.contains("accept failed"), "{log}");
     assert!(log.contains("connection limit reached"), "{log}");
 }
+
+/// A login body trickling in a byte at a time — each byte well within the idle timeout — is
+/// cut off once the whole body has taken the timeout: 408 `request_timeout`, connection closed.
+#[tokio::test]
+async fn a_request_body_trickling_in_is_cut_off_at_the_timeout_in_total() {
+    let server = start_with(|c| c.header_read_timeout = Duration::from_secs(2)).await;
+    let body = format!(r#"{{"username":"user1","password":"{}"}}"#, "x".repeat(200));
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: {}\r\nX-Requested-With: XMLHttpRequest\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    // One byte every 500 ms: 240 bytes would take two minutes.
+    let trickle = tokio::spawn(async move {
+        for byte in body.into_bytes() {
+            if writer.write_all(&[byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), reader.read_to_end(&mut answer)).await;
+    trickle.abort();
+    let took = started.elapsed();
+    assert!(read.is_ok(), "the connection was still open after 15 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+}
+
+/// A client that asks for a large file and then reads nothing holds its connection only until
+/// the timeout: the server gives up writing and closes it.
+#[tokio::test]
+async fn a_client_that_stops_reading_its_response_is_disconnected_at_the_timeout() {
+    const SIZE: usize = 64 * 1024 * 1024;
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!doctype html>").unwrap();
+    std::fs::write(dist.path().join("big.bin"), vec![7u8; SIZE]).unwrap();
+    let static_dir = dist.path().to_path_buf();
+    let server = start_with(move |c| {
+        c.header_read_timeout = Duration::from_secs(2);
+        c.static_dir = static_dir;
+    })
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Read nothing for three timeouts' worth.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "still receiving after 20 s: {got} bytes");
+    assert!(
+        got < SIZE,
+        "the server wrote the whole file ({got} bytes) instead of giving up"
+    );
+}

@@ -39,8 +39,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/logout", post(logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
-        // The only routes that read a body: cap it (chunked bodies have no declared length).
+        // The only routes that read a body: cap it (chunked bodies have no declared length),
+        // and give it a total deadline ([`crate::body_deadline`]).
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::body_deadline::read_whole_body,
+        ))
 }
 
 /// `POST /api/auth/register` → 201 and signed in, like login. Throttled per address; a taken
