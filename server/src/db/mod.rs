@@ -66,6 +66,11 @@ impl Database {
     }
 }
 
+/// sqlx's refusal to begin on a connection it believes is still inside a transaction.
+fn left_inside_a_transaction(e: &sqlx::Error) -> bool {
+    e.to_string().contains("non-zero transaction depth")
+}
+
 /// The URL without its password, parsed as a URL (a password may hold `@`, `:` or `/`); one
 /// that does not parse is not printed at all.
 fn redact_password(url: &str) -> String {
@@ -172,7 +177,27 @@ impl Db {
     }
 
     pub async fn begin(&self) -> Result<Tx<'static>, DbError> {
-        Ok(self.pool.begin().await?)
+        self.begin_with("BEGIN").await
+    }
+
+    /// Starts a transaction with `statement`. A connection that a failed transaction left
+    /// behind as still inside one is replaced, once: on SQLite, a `COMMIT` that fails on a
+    /// full disk makes SQLite roll back by itself, sqlx's `ROLLBACK` then fails too, and sqlx
+    /// keeps counting the connection as inside a transaction — every later `BEGIN` on it is
+    /// refused, so without this the server never recovers once the disk has space again.
+    async fn begin_with(&self, statement: &'static str) -> Result<Tx<'static>, DbError> {
+        match self.pool.begin_with(statement).await {
+            Err(e) if left_inside_a_transaction(&e) => {
+                tracing::warn!(
+                    error = %e,
+                    "a database connection was left inside a failed transaction; replacing it"
+                );
+                let stuck = self.pool.acquire().await?;
+                let _ = stuck.close().await;
+                Ok(self.pool.begin_with(statement).await?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// A transaction that reads, then writes what it read decides. On SQLite `BEGIN IMMEDIATE`
@@ -182,7 +207,7 @@ impl Db {
     /// timeout retries. PostgreSQL: a plain `BEGIN` (callers lock what they need).
     pub async fn begin_write(&self) -> Result<Tx<'static>, DbError> {
         match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Sqlite => self.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.begin().await,
         }
     }
