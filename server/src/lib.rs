@@ -20,6 +20,7 @@
 pub mod app;
 pub mod body_deadline;
 pub mod client_address;
+pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod csrf;

@@ -1,0 +1,230 @@
+//! Sign-in and registration throttling, counted in the database — so every instance sees every
+//! attempt — and decided *before* the password is checked.
+//!
+//! ## The rules ([`rules`])
+//! An attempt is counted against some keys; each key allows some free attempts, then blocks
+//! for 1 s, 2 s, 4 s, … up to its longest block. A refused attempt counts too: hammering a
+//! block only makes the next one longer. A counter is forgotten only after a quiet period of
+//! several longest blocks, so escalation survives the wait for a block to end — the ceiling is
+//! real: 108 guesses at one account on the first day, then one a day (13, then one a day, with
+//! a stolen device cookie) — simulated over a week by `server/tests/throttle_over_days.rs`.
+//!
+//! | key | counts | free | longest block | forgotten after | cleared by |
+//! |---|---|---|---|---|---|
+//! | account + address | sign-ins | 5 | 1 h | 1 day | a success of that account from that address |
+//! | address | sign-ins, any account | 20 | 15 min | 1 h | nothing (a success only takes back its own attempt) |
+//! | account, untrusted clients | sign-ins without this account's device cookie | 100 | 1 day | 7 days | nothing (idem) |
+//! | device cookie | sign-ins with that cookie | 5 | 1 day | 7 days | a success with it |
+//! | registration address | every registration attempt | 20 | 15 min | 1 h | nothing |
+//!
+//! A client that presents a valid device cookie for the account ([`crate::trusted_devices`],
+//! OWASP's device-cookie pattern) is counted only against its cookie: a distributed attack that
+//! blocks the account for untrusted clients does not lock its owner's known devices out.
+//!
+//! ## Reserve, then check
+//! [`Throttle::reserve`] counts the attempt as a failure *before* Argon2 runs, in one
+//! transaction that also refuses it if any key is blocked. So a burst of concurrent guesses
+//! gets at most the free number of password checks — the rest are refused without one.
+//! A success then takes its reservation back ([`Throttle::succeeded`]).
+//!
+//! Each key is one upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`); keys are taken in a
+//! fixed order, so concurrent attempts on several instances neither lose counts nor deadlock.
+//!
+//! ## Refusing without the database
+//! Each instance remembers the blocks it has seen until they end ([`blocks::Blocks`]): an
+//! attacker hammering a blocked key is refused from memory, so a flood of refusals costs no
+//! database round trip (and other users' requests do not queue behind it); those refusals are
+//! added to the key's count at its next attempt that reaches the database. The database stays
+//! the truth: a key not remembered here is checked there.
+
+mod blocks;
+pub mod rules;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row;
+
+use crate::clock::Clock;
+use crate::db::{ms, Db, DbError};
+use blocks::Blocks;
+pub use rules::{
+    block_after, retry_after_secs, Attempt, Rule, ACCOUNT_UNTRUSTED, ADDRESS, DEVICE,
+    LONGEST_MEMORY, PAIR, REGISTER,
+};
+use rules::{register_key, sign_in_keys, Key};
+
+/// The prune job's delete: `$1` = quiet since, `$2` = now (indexed: migration 0004).
+pub const PRUNE: &str = "DELETE FROM login_throttle WHERE last_failure < $1 AND blocked_until < $2";
+
+#[derive(Clone)]
+pub struct Throttle {
+    db: Db,
+    blocks: Arc<Blocks>,
+    clock: Clock,
+}
+
+/// An attempt counted as a failure until [`Throttle::succeeded`] takes it back.
+#[derive(Debug)]
+#[must_use = "a reservation is a counted failure unless taken back"]
+pub struct Reservation {
+    keys: Vec<Key>,
+}
+
+/// From `now` until the block ending at `until` (both unix ms).
+fn wait_until(until: i64, now: i64) -> Duration {
+    Duration::from_millis(u64::try_from(until - now).unwrap_or(1000))
+}
+
+impl Throttle {
+    pub fn new(db: Db) -> Self {
+        Throttle::with_clock(db, Clock::System)
+    }
+
+    /// A throttle on another clock (tests simulate days of attack with [`Clock::manual`]).
+    pub fn with_clock(db: Db, clock: Clock) -> Self {
+        Throttle {
+            db,
+            blocks: Arc::default(),
+            clock,
+        }
+    }
+
+    /// Counts a sign-in attempt as a failure before the password is checked, or refuses it
+    /// (`Err(retry_after)`; the refusal counts on the blocked keys only) if any key is blocked.
+    pub async fn reserve(
+        &self,
+        attempt: &Attempt<'_>,
+    ) -> Result<Result<Reservation, Duration>, DbError> {
+        let keys = sign_in_keys(attempt);
+        Ok(self.count(&keys).await?.map(|()| Reservation { keys }))
+    }
+
+    /// Counts a registration attempt from `addr`, or refuses it (`Err(retry_after)`).
+    pub async fn register_attempt(&self, addr: IpAddr) -> Result<Result<(), Duration>, DbError> {
+        self.count(&[register_key(addr)]).await
+    }
+
+    async fn count(&self, keys: &[Key]) -> Result<Result<(), Duration>, DbError> {
+        let now = self.clock.now_ms();
+        if let Some(until) = self.blocks.refuse(keys, now) {
+            return Ok(Err(wait_until(until, now)));
+        }
+        let mut tx = self.db.begin().await?;
+        let mut refused: Vec<&str> = Vec::new();
+        let mut refused_until = 0i64;
+        for (key, rule, _) in keys {
+            // Refusals answered from memory since the last visit count now, with this one.
+            let add = 1 + self.blocks.take_refusals(key);
+            let row = sqlx::query(
+                "INSERT INTO login_throttle (key, failures, last_failure, blocked_until)
+                 VALUES ($1, $4, $2, 0)
+                 ON CONFLICT (key) DO UPDATE SET
+                     failures = CASE WHEN login_throttle.last_failure < $3
+                                      AND login_throttle.blocked_until <= $2 THEN $4
+                                     ELSE login_throttle.failures + $4 END,
+                     last_failure = $2
+                 RETURNING failures, blocked_until",
+            )
+            .bind(key)
+            .bind(now)
+            .bind(now - ms(rule.forget_after))
+            .bind(add)
+            .fetch_one(&mut *tx)
+            .await?;
+            let failures: i64 = row.try_get(0)?;
+            let blocked_until: i64 = row.try_get(1)?;
+            if blocked_until > now {
+                self.blocks.remember(key, blocked_until, now);
+                refused.push(key);
+                refused_until = refused_until.max(blocked_until);
+                continue;
+            }
+            let block = block_after(failures, *rule);
+            if !block.is_zero() {
+                self.blocks.remember(key, now + ms(block), now);
+                sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
+                    .bind(now + ms(block))
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if refused_until > 0 {
+            // A refused attempt counts on the keys that refused it, not on the others (it was
+            // no password check): undo the rest, keep those.
+            tx.rollback().await?;
+            self.count_refusal(&refused, now).await?;
+            return Ok(Err(wait_until(refused_until, now)));
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn count_refusal(&self, keys: &[&str], now: i64) -> Result<(), DbError> {
+        let mut tx = self.db.begin().await?;
+        for key in keys {
+            sqlx::query(
+                "UPDATE login_throttle SET failures = failures + 1, last_failure = $2
+                 WHERE key = $1",
+            )
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes a reservation back without judging it (the password was never checked: the
+    /// server was too busy). Every key gets its attempt back.
+    pub async fn not_checked(&self, reservation: Reservation) -> Result<(), DbError> {
+        self.take_back(reservation, false).await
+    }
+
+    /// A successful sign-in: keys cleared by a success are deleted, the others get this
+    /// attempt back (so a success on one account does not wipe the failures on others).
+    pub async fn succeeded(&self, reservation: Reservation) -> Result<(), DbError> {
+        self.take_back(reservation, true).await
+    }
+
+    async fn take_back(&self, reservation: Reservation, success: bool) -> Result<(), DbError> {
+        let mut tx = self.db.begin().await?;
+        for (key, rule, cleared_by_success) in &reservation.keys {
+            // A block this attempt set may be lifted now: let the database decide again.
+            self.blocks.forget(key);
+            if success && *cleared_by_success {
+                sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE login_throttle SET
+                         failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
+                         blocked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE blocked_until END
+                     WHERE key = $1",
+                )
+                .bind(key)
+                .bind(rule.free_failures)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes counters quiet for longer than any rule remembers and not blocking ([`PRUNE`]).
+    /// Returns how many.
+    pub async fn prune(&self, now: i64) -> Result<u64, DbError> {
+        Ok(sqlx::query(PRUNE)
+            .bind(now - ms(LONGEST_MEMORY))
+            .bind(now)
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected())
+    }
+}
