@@ -447,3 +447,31 @@ async fn the_previous_key_still_verifies_after_key_rotation_and_new_tokens_use_t
     let err = expect_invalid_token(server.me(&session.access).await).await;
     assert!(err.message.contains("unknown key"), "{}", err.message);
 }
+
+/// A token signed with the real key (a leaked one, say) cannot carry a lifetime of its own
+/// choosing: `exp − iat` beyond `ACCESS_TOKEN_EXPIRY` (+ leeway) is refused, and so is an
+/// `iat` in the future (which would stretch `exp` unnoticed).
+#[tokio::test]
+async fn a_token_claiming_a_longer_lifetime_or_a_future_issue_time_is_refused() {
+    let (server, session) = server_and_session().await;
+    let now = now();
+    let with = |iat: u64, exp: u64| {
+        let mut claims = good_claims(&session.sid, USER1_ID);
+        claims["iat"] = json!(iat);
+        claims["exp"] = json!(exp);
+        sign_hs256(&good_header(), &claims, SECRET)
+    };
+    // The configured lifetime (300 s) is fine, issued now or a moment ago.
+    server
+        .assert_access_works(&with(now, now + 300), USER1_ID)
+        .await;
+    server
+        .assert_access_works(&with(now - 100, now + 200), USER1_ID)
+        .await;
+    // A year-long token, issued now.
+    expect_invalid_token(server.me(&with(now, now + 365 * 86_400)).await).await;
+    // One second more than the lifetime.
+    expect_invalid_token(server.me(&with(now, now + 301)).await).await;
+    // Issued ten minutes from now, lifetime as configured.
+    expect_invalid_token(server.me(&with(now + 600, now + 900)).await).await;
+}

@@ -136,6 +136,13 @@ impl AccessTokens {
         if claims.iss != self.issuer || claims.aud != self.audience || claims.sub.is_empty() {
             return Err(TokenError::Invalid);
         }
+        // Only lifetimes we issue: a token made with a leaked key cannot choose its own `exp`
+        // (nor stretch it with an `iat` in the future).
+        if claims.iat > now + self.leeway
+            || claims.exp.saturating_sub(claims.iat) > self.ttl.as_secs() + self.leeway
+        {
+            return Err(TokenError::Invalid);
+        }
         if self.verified.expired(&claims, now) {
             return Err(TokenError::Expired);
         }
