@@ -12,6 +12,9 @@
 //! * pick the key by the token's `kid`, among the JWKS's keys only — never from `jku`/`jwk`
 //!   headers; an unknown `kid` means "refetch the JWKS once" (the issuer may have rotated),
 //!   then refuse;
+//! * keep the JWKS only as long as its `Cache-Control: max-age` says (tokenpair: 600 s), then
+//!   fetch it again and **replace** it: a key the issuer retired — or removed after a leak —
+//!   stops being trusted here too;
 //! * take the algorithm from the **key**, never from the token header: a key published as
 //!   `alg: EdDSA` verifies EdDSA signatures and nothing else (this is what stops an HS256 token
 //!   "signed" with the public key);
@@ -34,6 +37,9 @@ use tokio::sync::RwLock;
 
 /// Refetch the JWKS for an unknown `kid` at most this often.
 const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
+/// How long a JWKS without `Cache-Control: max-age` is kept, and the longest any is kept.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+const LONGEST_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// The claims this service uses.
 #[derive(Debug, Deserialize)]
@@ -49,21 +55,41 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     http: reqwest::Client,
-    /// The keys, and when an unknown `kid` last made us refetch them.
-    keys: RwLock<(JwkSet, Option<Instant>)>,
+    keys: RwLock<Keys>,
+}
+
+/// The JWKS as last fetched.
+struct Keys {
+    set: JwkSet,
+    /// Fetched at; kept until `fetched + max_age`.
+    fetched: Instant,
+    max_age: Duration,
+    /// When an unknown `kid` last made us refetch.
+    refetched_for_unknown_kid: Option<Instant>,
+}
+
+impl Keys {
+    fn fresh(&self) -> bool {
+        self.fetched.elapsed() < self.max_age
+    }
 }
 
 impl Verifier {
     /// Fetches the JWKS once to start with.
     pub async fn new(jwks_url: &str, issuer: &str, audience: &str) -> Result<Self, String> {
         let http = reqwest::Client::new();
-        let set = fetch(&http, jwks_url).await?;
+        let (set, max_age) = fetch(&http, jwks_url).await?;
         Ok(Verifier {
             jwks_url: jwks_url.to_owned(),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             http,
-            keys: RwLock::new((set, None)),
+            keys: RwLock::new(Keys {
+                set,
+                fetched: Instant::now(),
+                max_age,
+                refetched_for_unknown_kid: None,
+            }),
         })
     }
 
@@ -74,10 +100,13 @@ impl Verifier {
             return Err("not an access token (typ must be at+jwt)".into());
         }
         let kid = header.kid.ok_or("the token names no key (kid)")?;
+        if !self.keys.read().await.fresh() {
+            self.refetch(false).await?;
+        }
         let jwk = match self.key(&kid).await {
             Some(jwk) => jwk,
             None => {
-                self.refetch().await?;
+                self.refetch(true).await?;
                 self.key(&kid).await.ok_or(format!("unknown key {kid}"))?
             }
         };
@@ -96,34 +125,70 @@ impl Verifier {
     }
 
     async fn key(&self, kid: &str) -> Option<Jwk> {
-        self.keys.read().await.0.find(kid).cloned()
+        self.keys.read().await.set.find(kid).cloned()
     }
 
-    async fn refetch(&self) -> Result<(), String> {
+    /// Replaces the keys with the issuer's current set (keys that left it are gone). For an
+    /// unknown `kid`, at most every [`REFETCH_AT_MOST_EVERY`].
+    async fn refetch(&self, for_unknown_kid: bool) -> Result<(), String> {
         let mut keys = self.keys.write().await;
-        if keys
-            .1
-            .is_some_and(|at| at.elapsed() < REFETCH_AT_MOST_EVERY)
+        if for_unknown_kid
+            && keys
+                .refetched_for_unknown_kid
+                .is_some_and(|at| at.elapsed() < REFETCH_AT_MOST_EVERY)
         {
             return Ok(());
         }
-        *keys = (
-            fetch(&self.http, &self.jwks_url).await?,
-            Some(Instant::now()),
-        );
+        if !for_unknown_kid && keys.fresh() {
+            return Ok(()); // another request refetched meanwhile
+        }
+        let (set, max_age) = fetch(&self.http, &self.jwks_url).await?;
+        keys.set = set;
+        keys.fetched = Instant::now();
+        keys.max_age = max_age;
+        if for_unknown_kid {
+            keys.refetched_for_unknown_kid = Some(Instant::now());
+        }
         Ok(())
     }
 }
 
-async fn fetch(http: &reqwest::Client, url: &str) -> Result<JwkSet, String> {
-    http.get(url)
+/// The JWKS at `url`, and how long it may be kept (its `Cache-Control: max-age`).
+async fn fetch(http: &reqwest::Client, url: &str) -> Result<(JwkSet, Duration), String> {
+    let response = http
+        .get(url)
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| format!("cannot fetch the JWKS from {url}: {e}"))?
+        .map_err(|e| format!("cannot fetch the JWKS from {url}: {e}"))?;
+    let max_age = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(max_age)
+        .unwrap_or(DEFAULT_MAX_AGE)
+        .min(LONGEST_MAX_AGE);
+    let set = response
         .json::<JwkSet>()
         .await
-        .map_err(|e| format!("the JWKS at {url} is not a JWK set: {e}"))
+        .map_err(|e| format!("the JWKS at {url} is not a JWK set: {e}"))?;
+    Ok((set, max_age))
+}
+
+/// `max-age=N` of a `Cache-Control` value (`no-store`/`no-cache`: keep it no time at all).
+fn max_age(cache_control: &str) -> Option<Duration> {
+    let directives = cache_control.split(',').map(str::trim);
+    let mut found = None;
+    for directive in directives {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return Some(Duration::ZERO);
+        }
+        if let Some(n) = lower.strip_prefix("max-age=") {
+            found = n.trim_matches('"').parse().ok().map(Duration::from_secs);
+        }
+    }
+    found
 }
 
 /// `GET /hello`: 200 `{"hello": <sub>, "session": <sid>}` for a valid token, else 401.

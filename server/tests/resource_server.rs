@@ -96,3 +96,81 @@ async fn the_example_follows_a_key_rotation_by_refetching_the_jwks() {
     let (status, body) = hello(&url, Some(&t.access)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// The issuer's JWKS, relayed with `Cache-Control: max-age=1` (tokenpair says 600 s) so the
+/// test need not wait ten minutes.
+async fn relay_jwks_with_max_age_1(server: &TestServer) -> String {
+    let upstream = server.url("/.well-known/jwks.json");
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let upstream = upstream.clone();
+            async move {
+                let body = client()
+                    .get(&upstream)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                (
+                    [
+                        (reqwest::header::CACHE_CONTROL, "public, max-age=1"),
+                        (reqwest::header::CONTENT_TYPE, "application/json"),
+                    ],
+                    body,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/jwks.json")
+}
+
+#[tokio::test]
+async fn a_key_that_left_the_jwks_stops_being_trusted_once_the_cached_set_expires() {
+    let server = start_with(|c| {
+        c.access_token_secret = None;
+        c.key_reload_every = Duration::from_millis(200);
+    })
+    .await;
+    let verifier = example::Verifier::new(
+        &relay_jwks_with_max_age_1(&server).await,
+        "tokenpair",
+        "tokenpair-api",
+    )
+    .await
+    .expect("the JWKS loads");
+    let leaked = server.login(USER1).await.access;
+    let leaked_kid = server.state.tokens.kid().expect("a signing key");
+    assert!(
+        verifier.verify(&leaked).await.is_ok(),
+        "trusted while published"
+    );
+
+    // The operator rotates and then removes the leaked key at once.
+    let schedule = KeySchedule::from_config(&server.config);
+    key_store::rotate(&server.state.db, &schedule, now_ms())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+        .bind(&leaked_kid)
+        .execute(&server.state.db.pool)
+        .await
+        .unwrap();
+    server.state.tokens.reload().await.unwrap();
+    wait_for("the example to stop trusting the removed key", || async {
+        verifier.verify(&leaked).await.is_err()
+    })
+    .await;
+    let why = verifier.verify(&leaked).await.unwrap_err();
+    assert!(why.contains("unknown key"), "{why}");
+    // Tokens of the new key are still fine.
+    let fresh = server.login(USER1).await.access;
+    assert!(verifier.verify(&fresh).await.is_ok());
+}
