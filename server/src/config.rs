@@ -13,6 +13,7 @@ use crate::client_address::{AddressHeader, BadProxy, TrustedProxies};
 use crate::db::Database;
 use crate::passwords::QueueLimits;
 use crate::public_url::{BadPublicUrl, PublicUrl};
+use crate::tokens::key_encryption::{Kek, KeyEncryption};
 
 /// The smallest HMAC secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -55,6 +56,21 @@ pub struct Args {
     /// tokens signed with it (key rotation). Same length rule as the current key.
     #[arg(long, env = "ACCESS_TOKEN_PREVIOUS_SECRET", hide_env_values = true)]
     pub access_token_previous_secret: Option<String>,
+
+    /// Ed25519 mode: the key-encryption key that seals the signing keys in the database, at
+    /// least 32 bytes of random data (`openssl rand -base64 48`). Required in Ed25519 mode,
+    /// except with DEMO_USERS (trying it out on this machine).
+    #[arg(long, env = "SIGNING_KEY_ENCRYPTION_KEY", hide_env_values = true)]
+    pub signing_key_encryption_key: Option<String>,
+
+    /// The previous key-encryption key, while rotating it: keys sealed under it are opened and
+    /// sealed again under SIGNING_KEY_ENCRYPTION_KEY at start.
+    #[arg(
+        long,
+        env = "SIGNING_KEY_PREVIOUS_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub signing_key_previous_encryption_key: Option<String>,
 
     /// Ed25519 mode: how long a signing key signs before the next one (published since the
     /// previous rotation) takes over. `tokenpair-server keys rotate` rotates at once.
@@ -200,6 +216,13 @@ pub enum ConfigError {
          nor a PostgreSQL URL (postgres://user@host/db)"
     )]
     DatabaseUrl(String),
+    #[error(
+        "access tokens are signed with Ed25519 keys kept in the database, and nothing protects \
+         them there: set SIGNING_KEY_ENCRYPTION_KEY to at least 32 bytes of random data \
+         (`openssl rand -base64 48`), or ACCESS_TOKEN_SECRET for HS256 (DEMO_USERS, for trying \
+         tokenpair on this machine, allows keys without one)"
+    )]
+    NoKeyEncryptionKey,
     #[error(transparent)]
     TrustedProxy(#[from] BadProxy),
     #[error(transparent)]
@@ -215,6 +238,8 @@ pub struct Config {
     /// `None`: generate a random key at start.
     pub access_token_secret: Option<Vec<u8>>,
     pub access_token_previous_secret: Option<Vec<u8>>,
+    /// How the Ed25519 keys are sealed in the database.
+    pub key_encryption: KeyEncryption,
     pub signing_key_rotation: Duration,
     pub access_token_expiry: Duration,
     pub access_token_leeway: Duration,
@@ -274,8 +299,22 @@ impl TryFrom<Args> for Config {
             Some(url) if !url.is_empty() => PublicUrl::parse(url)?,
             _ => PublicUrl::derived(addr),
         };
+        let kek = |name, v: Option<String>| -> Result<Option<Kek>, ConfigError> {
+            Ok(secret(name, v)?.map(|s| Kek::from_secret(&s)))
+        };
+        let key_encryption = KeyEncryption {
+            current: kek("SIGNING_KEY_ENCRYPTION_KEY", a.signing_key_encryption_key)?,
+            previous: kek(
+                "SIGNING_KEY_PREVIOUS_ENCRYPTION_KEY",
+                a.signing_key_previous_encryption_key,
+            )?,
+        };
+        if a.access_token_secret.is_none() && key_encryption.current.is_none() && !a.demo_users {
+            return Err(ConfigError::NoKeyEncryptionKey);
+        }
         Ok(Config {
             addr,
+            key_encryption,
             public_url,
             static_dir: a.static_dir,
             database: Database::parse(&a.database_url)
@@ -359,8 +398,10 @@ impl Config {
 mod tests {
     use super::*;
 
+    const KEK: &str = "a-key-encryption-key-of-at-least-32-bytes";
+
     fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
-        let mut argv = vec!["tokenpair-server"];
+        let mut argv = vec!["tokenpair-server", "--signing-key-encryption-key", KEK];
         argv.extend_from_slice(extra);
         Config::try_from(Args::try_parse_from(argv).expect("flags parse"))
     }
@@ -386,6 +427,27 @@ mod tests {
         assert_eq!(c.access_token_expiry, Duration::from_secs(900));
         assert_eq!(c.refresh_token_expiry, Duration::from_secs(7 * 86400));
         assert!(Args::try_parse_from(["x", "--access-token-expiry", "soon"]).is_err());
+    }
+
+    #[test]
+    fn ed25519_keys_need_a_key_encryption_key_outside_demo_mode() {
+        let bare = |extra: &[&str]| {
+            let mut argv = vec!["tokenpair-server"];
+            argv.extend_from_slice(extra);
+            Config::try_from(Args::try_parse_from(argv).expect("flags parse"))
+        };
+        let refused = bare(&[]).unwrap_err().to_string();
+        assert!(refused.contains("SIGNING_KEY_ENCRYPTION_KEY"), "{refused}");
+        assert!(bare(&["--demo-users"]).is_ok());
+        assert!(bare(&["--access-token-secret", KEK]).is_ok());
+        assert!(bare(&["--signing-key-encryption-key", KEK]).is_ok());
+        let short = bare(&["--signing-key-encryption-key", "short"]).unwrap_err();
+        assert!(
+            short
+                .to_string()
+                .contains("SIGNING_KEY_ENCRYPTION_KEY is 5 bytes"),
+            "{short}"
+        );
     }
 
     #[test]

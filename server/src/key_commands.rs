@@ -58,7 +58,7 @@ pub async fn run(config: &Config, action: KeysAction) -> Result<String, KeysErro
             key_store::RELOAD_EVERY.as_secs()
         );
     }
-    let keys = key_store::load(&db).await?;
+    let keys = key_store::load(&db, &schedule.encryption).await?;
     out.push_str(&table(&schedule.statuses(&keys, now_ms())));
     db.close().await;
     Ok(out)

@@ -20,6 +20,10 @@ fn bare(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("RUST_LOG", "info")
+        .env(
+            "SIGNING_KEY_ENCRYPTION_KEY",
+            "a-key-encryption-key-of-at-least-32-bytes",
+        )
         .args(["--host", "127.0.0.1", "--port", "0"])
         .arg("--database-url")
         .arg(format!("sqlite://{}", dir.join("t.db").display()))

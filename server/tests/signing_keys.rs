@@ -6,6 +6,8 @@ mod common;
 
 use std::time::Duration;
 
+use sqlx::Row;
+
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use common::*;
 use jsonwebtoken::Algorithm;
@@ -56,7 +58,9 @@ fn sign_as(pair: &Ed25519Pair, kid: &str, alg: &str, sid: &str) -> String {
 
 async fn current_pair(server: &TestServer) -> (Ed25519Pair, String) {
     let kid = server.state.tokens.kid().expect("a signing key");
-    let keys = key_store::load(&server.state.db).await.unwrap();
+    let keys = key_store::load(&server.state.db, &server.config.key_encryption)
+        .await
+        .unwrap();
     let key = keys.into_iter().find(|k| k.kid == kid).unwrap();
     (key.pair, kid)
 }
@@ -285,7 +289,9 @@ async fn a_rotation_while_another_instance_writes_waits_instead_of_failing() {
         "rotations that started during a sign-in: {overlapped} of 10"
     );
     // Each rotation published one new next key (none has retired yet): 2 + 10, in order.
-    let keys = key_store::load(&server.state.db).await.unwrap();
+    let keys = key_store::load(&server.state.db, &server.config.key_encryption)
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 12, "{keys:?}");
     assert!(
         keys.windows(2)
@@ -299,7 +305,9 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let server = ed25519_server().await;
     let db = &server.state.db;
     let schedule = schedule(&server);
-    let keys = key_store::load(db).await.unwrap();
+    let keys = key_store::load(db, &server.config.key_encryption)
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 2);
     let (first, second) = (keys[0].clone(), keys[1].clone());
     assert!(
@@ -309,7 +317,12 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     // The next key's time comes: it is current, and a new next key is published.
     let at = second.activates_at + 1;
     assert!(key_store::ensure(db, &schedule, at).await.unwrap());
-    let statuses = schedule.statuses(&key_store::load(db).await.unwrap(), at);
+    let statuses = schedule.statuses(
+        &key_store::load(db, &server.config.key_encryption)
+            .await
+            .unwrap(),
+        at,
+    );
     let states: Vec<_> = statuses
         .iter()
         .map(|s| (s.key.kid.clone(), s.state))
@@ -322,7 +335,7 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let expiry = second.activates_at + schedule.token_lifetime.as_millis() as i64 + 60_000;
     assert!(!key_store::ensure(db, &schedule, expiry - 1).await.unwrap());
     assert!(key_store::ensure(db, &schedule, expiry + 1).await.unwrap());
-    let left: Vec<String> = key_store::load(db)
+    let left: Vec<String> = key_store::load(db, &server.config.key_encryption)
         .await
         .unwrap()
         .into_iter()
@@ -339,7 +352,13 @@ async fn the_keys_command_lists_and_rotates_and_refuses_in_hs256_mode() {
     let bin = env!("CARGO_BIN_EXE_tokenpair-server");
     let run = |args: &[&str], secret: Option<&str>| {
         let mut cmd = std::process::Command::new(bin);
-        cmd.env_clear().args(["--database-url", &url]).args(args);
+        cmd.env_clear()
+            .env(
+                "SIGNING_KEY_ENCRYPTION_KEY",
+                "a-key-encryption-key-of-at-least-32-bytes",
+            )
+            .args(["--database-url", &url])
+            .args(args);
         if let Some(s) = secret {
             cmd.env("ACCESS_TOKEN_SECRET", s);
         }
@@ -392,5 +411,127 @@ mod sqlite_file {
             .expect("an SQLite run (the PostgreSQL pass skips sqlite_file::)");
         let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{mode:o}");
+    }
+}
+
+mod key_encryption {
+    use super::*;
+    use tokenpair_server::tokens::key_encryption::{Kek, KeyEncryption};
+    use tokenpair_server::AppState;
+
+    fn kek(secret: &str) -> Option<Kek> {
+        Some(Kek::from_secret(secret.as_bytes()))
+    }
+
+    const K1: &str = "first-key-encryption-key-32-bytes-long";
+    const K2: &str = "second-key-encryption-key-32-bytes-long";
+
+    async fn stored_private_keys(server: &TestServer) -> Vec<Vec<u8>> {
+        sqlx::query("SELECT private_key FROM signing_keys")
+            .fetch_all(&server.state.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<Vec<u8>, _>(0).unwrap())
+            .collect()
+    }
+
+    /// Why the server refuses to start with these keys, if it does.
+    async fn start_refused(config: tokenpair_server::Config) -> Option<String> {
+        match AppState::new(config).await {
+            Ok(state) => {
+                state.db.close().await;
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
+    #[tokio::test]
+    async fn with_a_key_encryption_key_no_private_key_is_in_the_database_in_the_clear() {
+        let server = start_with(|c| {
+            c.access_token_secret = None;
+            c.key_encryption = KeyEncryption {
+                current: kek(K1),
+                previous: None,
+            };
+        })
+        .await;
+        let t = server.login(USER1).await;
+        server.assert_access_works(&t.access, USER1_ID).await;
+        let stored = stored_private_keys(&server).await;
+        assert_eq!(stored.len(), 2, "current and next");
+        for s in &stored {
+            assert_ne!(s.len(), 32, "a raw seed in the table");
+            assert!(s.starts_with(b"tpk1"), "sealed");
+        }
+        // The database alone (no KEK, or another one) opens nothing: the server refuses.
+        let (mut config, _dir) = server.stop().await;
+        config.key_encryption = KeyEncryption::default();
+        let why = start_refused(config.clone())
+            .await
+            .expect("refused without the KEK");
+        assert!(why.contains("SIGNING_KEY_ENCRYPTION_KEY"), "{why}");
+        config.key_encryption.current = kek(K2);
+        let why = start_refused(config)
+            .await
+            .expect("refused with another KEK");
+        assert!(why.contains("was not given"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn rotating_the_key_encryption_key_reseals_every_key_and_keeps_every_token() {
+        let server = start_with(|c| {
+            c.access_token_secret = None;
+            c.key_encryption.current = kek(K1);
+        })
+        .await;
+        let t = server.login(USER1).await;
+        let before = stored_private_keys(&server).await;
+        // New KEK, old one as previous: every key is sealed again under the new one.
+        let server = server
+            .restart_with(|c| {
+                c.key_encryption = KeyEncryption {
+                    current: kek(K2),
+                    previous: kek(K1),
+                }
+            })
+            .await;
+        server.assert_access_works(&t.access, USER1_ID).await;
+        let after = stored_private_keys(&server).await;
+        assert_eq!(after.len(), before.len());
+        assert!(after.iter().all(|s| !before.contains(s)), "re-sealed");
+        // The old KEK can go now; it opens nothing any more.
+        let server = server
+            .restart_with(|c| c.key_encryption.previous = None)
+            .await;
+        server.assert_access_works(&t.access, USER1_ID).await;
+        let (mut config, _dir) = server.stop().await;
+        config.key_encryption = KeyEncryption {
+            current: kek(K1),
+            previous: None,
+        };
+        assert!(
+            start_refused(config).await.is_some(),
+            "K1 no longer opens the keys"
+        );
+    }
+
+    #[tokio::test]
+    async fn plain_keys_from_demo_mode_are_sealed_at_the_first_start_with_a_key_encryption_key() {
+        let server = start_with(|c| c.access_token_secret = None).await;
+        assert!(stored_private_keys(&server)
+            .await
+            .iter()
+            .all(|s| s.len() == 32));
+        let t = server.login(USER1).await;
+        let server = server
+            .restart_with(|c| c.key_encryption.current = kek(K1))
+            .await;
+        assert!(stored_private_keys(&server)
+            .await
+            .iter()
+            .all(|s| s.starts_with(b"tpk1")));
+        server.assert_access_works(&t.access, USER1_ID).await;
     }
 }

@@ -15,15 +15,17 @@
 //! instances starting or rotating together never create two keys for one slot.
 //!
 //! ## How private keys are stored
-//! As the raw 32-byte Ed25519 seed in `signing_keys.private_key`, readable by whoever can read
-//! the database — which is therefore as sensitive as the key (the SQLite file is created
-//! `0600`; on PostgreSQL, grant the table to the server's role only). They are never sent
-//! anywhere: the JWKS carries public keys only, and no log line or `Debug` prints a seed.
+//! Sealed under the key-encryption key from `SIGNING_KEY_ENCRYPTION_KEY`
+//! ([`super::key_encryption`]): a copy of the database alone cannot mint tokens. Without one
+//! (`make run`'s demo mode only — the server refuses to start otherwise) as the raw 32-byte
+//! seed. They are never sent anywhere: the JWKS carries public keys only, and no log line or
+//! `Debug` prints a seed.
 
 use std::time::Duration;
 
 use sqlx::Row;
 
+use super::key_encryption::KeyEncryption;
 use super::keys::{ed25519_kid, Ed25519Pair};
 use crate::db::{ms, Backend, Db, DbError, Tx};
 
@@ -43,6 +45,8 @@ pub struct KeySchedule {
     pub rotation: Duration,
     /// The longest an access token can be valid after it was signed (lifetime + leeway).
     pub token_lifetime: Duration,
+    /// How the private keys are sealed at rest.
+    pub encryption: KeyEncryption,
 }
 
 /// A stored key.
@@ -79,6 +83,7 @@ impl KeySchedule {
         KeySchedule {
             rotation: config.signing_key_rotation,
             token_lifetime: config.access_token_expiry + config.access_token_leeway,
+            encryption: config.key_encryption,
         }
     }
 
@@ -107,20 +112,25 @@ impl KeySchedule {
     }
 }
 
-/// Every stored key.
-pub async fn load(db: &Db) -> Result<Vec<StoredKey>, DbError> {
-    load_from(&db.pool).await
+/// Every stored key (opened with `encryption`).
+pub async fn load(db: &Db, encryption: &KeyEncryption) -> Result<Vec<StoredKey>, DbError> {
+    Ok(load_from(&db.pool, encryption).await?.0)
 }
 
-async fn load_in(tx: &mut Tx<'_>) -> Result<Vec<StoredKey>, DbError> {
-    load_from(&mut **tx).await
+async fn load_in(
+    tx: &mut Tx<'_>,
+    encryption: &KeyEncryption,
+) -> Result<(Vec<StoredKey>, bool), DbError> {
+    load_from(&mut **tx, encryption).await
 }
 
 /// The keys, read through the pool or inside a transaction. A stored kid that does not match
 /// its private key means the table was edited by hand: refused, never guessed at.
+/// Also says whether a key is not sealed under the current KEK (it should be re-sealed).
 async fn load_from<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-) -> Result<Vec<StoredKey>, DbError> {
+    encryption: &KeyEncryption,
+) -> Result<(Vec<StoredKey>, bool), DbError> {
     let rows = sqlx::query(
         "SELECT kid, private_key, created_at, activates_at FROM signing_keys
          WHERE alg = 'EdDSA' ORDER BY activates_at",
@@ -128,15 +138,15 @@ async fn load_from<'e>(
     .fetch_all(executor)
     .await?;
     let mut keys = Vec::with_capacity(rows.len());
+    let mut reseal = false;
     for r in &rows {
         let kid: String = r.try_get(0)?;
-        let seed: Vec<u8> = r.try_get(1)?;
-        let seed: [u8; 32] = seed.try_into().map_err(|_| {
-            DbError::Corrupt(format!(
-                "signing key {kid} has a private key of the wrong size"
-            ))
-        })?;
-        let pair = Ed25519Pair::from_seed(seed);
+        let stored: Vec<u8> = r.try_get(1)?;
+        let opened = encryption
+            .open(&kid, &stored)
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
+        reseal |= opened.reseal;
+        let pair = Ed25519Pair::from_seed(opened.seed);
         if ed25519_kid(&pair.public) != kid {
             return Err(DbError::Corrupt(format!(
                 "signing key {kid} does not match its private key"
@@ -149,20 +159,46 @@ async fn load_from<'e>(
             activates_at: r.try_get(3)?,
         });
     }
-    Ok(keys)
+    Ok((keys, reseal))
+}
+
+/// Seals every key under the current KEK that is not yet (a plain seed from demo mode, or one
+/// sealed under the previous KEK). Returns how many.
+async fn reseal(
+    tx: &mut Tx<'_>,
+    keys: &[StoredKey],
+    encryption: &KeyEncryption,
+) -> Result<usize, DbError> {
+    for key in keys {
+        sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
+            .bind(encryption.seal(&key.kid, &key.pair.seed))
+            .bind(&key.kid)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(keys.len())
 }
 
 /// Makes sure there is a current and a next key and that keys whose tokens have all expired
 /// are gone. Returns whether anything changed.
 pub async fn ensure(db: &Db, schedule: &KeySchedule, now: i64) -> Result<bool, DbError> {
     // Most calls change nothing: look first without the lock.
-    if !needs_work(schedule, &load(db).await?, now) {
+    let (keys, unsealed) = load_from(&db.pool, &schedule.encryption).await?;
+    if !unsealed && !needs_work(schedule, &keys, now) {
         return Ok(false);
     }
     let mut tx = locked(db).await?;
-    let keys = load_in(&mut tx).await?;
-    let statuses = schedule.statuses(&keys, now);
+    let (keys, unsealed) = load_in(&mut tx, &schedule.encryption).await?;
     let mut changed = false;
+    if unsealed {
+        let n = reseal(&mut tx, &keys, &schedule.encryption).await?;
+        tracing::info!(
+            keys = n,
+            "sealed the signing keys under the current SIGNING_KEY_ENCRYPTION_KEY"
+        );
+        changed = true;
+    }
+    let statuses = schedule.statuses(&keys, now);
     for s in &statuses {
         if s.unpublished_at.is_some_and(|at| at <= now) {
             sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
@@ -178,7 +214,7 @@ pub async fn ensure(db: &Db, schedule: &KeySchedule, now: i64) -> Result<bool, D
     let current_since = match current {
         Some(c) => c.key.activates_at,
         None => {
-            let kid = insert(&mut tx, now, now).await?;
+            let kid = insert(&mut tx, &schedule.encryption, now, now).await?;
             tracing::info!(%kid, "created the first Ed25519 signing key");
             changed = true;
             now
@@ -186,7 +222,7 @@ pub async fn ensure(db: &Db, schedule: &KeySchedule, now: i64) -> Result<bool, D
     };
     if !has_next {
         let at = (current_since + ms(schedule.rotation)).max(now + ms(PUBLISH_LEAD));
-        let kid = insert(&mut tx, now, at).await?;
+        let kid = insert(&mut tx, &schedule.encryption, now, at).await?;
         tracing::info!(%kid, activates_at = %crate::db::rfc3339(at), "published the next signing key");
         changed = true;
     }
@@ -218,7 +254,7 @@ pub struct Rotated {
 pub async fn rotate(db: &Db, schedule: &KeySchedule, now: i64) -> Result<Rotated, DbError> {
     ensure(db, schedule, now).await?;
     let mut tx = locked(db).await?;
-    let keys = load_in(&mut tx).await?;
+    let (keys, _) = load_in(&mut tx, &schedule.encryption).await?;
     let statuses = schedule.statuses(&keys, now);
     let next = statuses
         .iter()
@@ -237,7 +273,13 @@ pub async fn rotate(db: &Db, schedule: &KeySchedule, now: i64) -> Result<Rotated
         .bind(&next.key.kid)
         .execute(&mut *tx)
         .await?;
-    let new_next = insert(&mut tx, now, since + ms(schedule.rotation)).await?;
+    let new_next = insert(
+        &mut tx,
+        &schedule.encryption,
+        now,
+        since + ms(schedule.rotation),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Rotated {
         current: next.key.kid.clone(),
@@ -258,7 +300,12 @@ async fn locked(db: &Db) -> Result<Tx<'static>, DbError> {
     Ok(tx)
 }
 
-async fn insert(tx: &mut Tx<'_>, now: i64, activates_at: i64) -> Result<String, DbError> {
+async fn insert(
+    tx: &mut Tx<'_>,
+    encryption: &KeyEncryption,
+    now: i64,
+    activates_at: i64,
+) -> Result<String, DbError> {
     let pair = Ed25519Pair::generate();
     let kid = ed25519_kid(&pair.public);
     sqlx::query(
@@ -267,7 +314,7 @@ async fn insert(tx: &mut Tx<'_>, now: i64, activates_at: i64) -> Result<String, 
     )
     .bind(&kid)
     .bind(pair.public.to_vec())
-    .bind(pair.seed.to_vec())
+    .bind(encryption.seal(&kid, &pair.seed))
     .bind(now)
     .bind(activates_at)
     .execute(&mut **tx)
@@ -294,6 +341,7 @@ mod tests {
         let schedule = KeySchedule {
             rotation: Duration::from_secs(30 * 86400),
             token_lifetime: Duration::from_secs(301),
+            encryption: KeyEncryption::default(),
         };
         let keys = [key(1_000), key(2_000), key(3_000)];
         let s = schedule.statuses(&keys, 2_500);

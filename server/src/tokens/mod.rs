@@ -20,6 +20,7 @@
 //!   ([`crate::sessions::Revocations`]).
 
 pub mod jwks;
+pub mod key_encryption;
 pub mod key_store;
 pub mod keys;
 mod verified;
@@ -123,7 +124,7 @@ impl AccessTokens {
             None => {
                 let schedule = KeySchedule::from_config(config);
                 key_store::ensure(db, &schedule, now_ms()).await?;
-                let set = ed25519_set(db).await?;
+                let set = ed25519_set(db, &schedule).await?;
                 (
                     Mode::Ed25519 {
                         db: db.clone(),
@@ -183,7 +184,7 @@ impl AccessTokens {
             return Ok(());
         };
         key_store::ensure(db, schedule, now_ms()).await?;
-        let set = ed25519_set(db).await?;
+        let set = ed25519_set(db, schedule).await?;
         let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
         if keys.fingerprint != set.fingerprint {
             tracing::info!(keys = ?set.fingerprint.iter().map(|(k, _)| k).collect::<Vec<_>>(), "signing keys changed");
@@ -244,8 +245,8 @@ impl AccessTokens {
     }
 }
 
-async fn ed25519_set(db: &Db) -> Result<KeySet, DbError> {
-    let stored = key_store::load(db).await?;
+async fn ed25519_set(db: &Db, schedule: &KeySchedule) -> Result<KeySet, DbError> {
+    let stored = key_store::load(db, &schedule.encryption).await?;
     Ok(KeySet::ed25519(
         stored
             .into_iter()
