@@ -108,15 +108,26 @@ async fn prune_forgets_quiet_throttle_counters_only() {
         3,
         "pair, address, account"
     );
+    // Counters are kept as long as the longest-remembered rule needs them (a week), so
+    // escalation survives quiet periods (issue 22).
+    let memory = tokenpair_server::db::ms(tokenpair_server::throttle::LONGEST_MEMORY);
     prune(&server.state, now_ms()).await.unwrap();
     assert_eq!(count(&server, "login_throttle").await, 3, "still counting");
-    prune(&server.state, now_ms() + 16 * 60 * 1000)
+    prune(&server.state, now_ms() + memory - 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&server, "login_throttle").await,
+        3,
+        "quiet for less than a week: kept"
+    );
+    prune(&server.state, now_ms() + memory + 60_000)
         .await
         .unwrap();
     assert_eq!(
         count(&server, "login_throttle").await,
         0,
-        "quiet for 15 min"
+        "quiet for a week"
     );
 }
 

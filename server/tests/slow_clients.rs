@@ -118,6 +118,10 @@ fn spawn_with_few_file_descriptors(dir: &std::path::Path, extra: &[&str]) -> Ser
     let url = format!("sqlite://{}", dir.join("t.db").display());
     let mut cmd = Command::new("/bin/sh");
     cmd.env_clear()
+        .env(
+            "SIGNING_KEY_ENCRYPTION_KEY",
+            "a-key-encryption-key-of-at-least-32-bytes",
+        )
         .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", BIN])
         .args(["--host", "127.0.0.1", "--port", "0", "--database-url", &url])
         .args(extra)
