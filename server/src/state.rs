@@ -99,10 +99,18 @@ impl AppState {
             Mode::Hs256 => {
                 tracing::info!(kid = ?tokens.kid(), "signing access tokens with HS256 (ACCESS_TOKEN_SECRET)")
             }
-            Mode::Ed25519 { .. } => tracing::info!(
-                kid = ?tokens.kid(),
-                "signing access tokens with Ed25519 keys from the database; public keys at /.well-known/jwks.json"
-            ),
+            Mode::Ed25519 { .. } => {
+                tracing::info!(
+                    kid = ?tokens.kid(),
+                    "signing access tokens with Ed25519 keys from the database; public keys at /.well-known/jwks.json"
+                );
+                if config.key_encryption.current.is_none() {
+                    tracing::warn!(
+                        "the signing keys are stored unsealed (demo mode): set \
+                         SIGNING_KEY_ENCRYPTION_KEY before anyone else can reach this server"
+                    );
+                }
+            }
         }
         let policy = SessionPolicy {
             absolute: config.refresh_token_expiry,
