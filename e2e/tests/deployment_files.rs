@@ -61,10 +61,16 @@ async fn make_install_puts_the_server_the_spa_the_unit_and_its_settings_where_th
         .join("opt/tokenpair/share/tokenpair/dist/index.html")
         .is_file());
     let unit = std::fs::read_to_string(d.join("etc/systemd/system/tokenpair.service")).unwrap();
-    assert!(
-        unit.contains("ExecStart=/opt/tokenpair/bin/tokenpair-server --static-dir /opt/tokenpair/share/tokenpair/dist"),
-        "the unit names the PREFIX it was installed under:\n{unit}"
-    );
+    for line in [
+        "ExecStart=/opt/tokenpair/bin/tokenpair-server\n",
+        "Environment=STATIC_DIR=/opt/tokenpair/share/tokenpair/dist\n",
+        "Environment=DATABASE_URL=sqlite:///var/lib/tokenpair/tokenpair.db\n",
+    ] {
+        assert!(
+            unit.contains(line),
+            "the unit names the PREFIX it was installed under ({line:?}):\n{unit}"
+        );
+    }
     let env = d.join("etc/tokenpair/env");
     assert_eq!(mode(&env), 0o600, "the settings file is private");
 

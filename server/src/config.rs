@@ -111,9 +111,9 @@ pub struct Args {
 
     /// How long a connection may take to send a complete request head, counted from when the
     /// server starts waiting for one: on a new connection and, on a kept-alive one, after the
-    /// previous response — so it is also the idle keep-alive timeout. A request body must arrive
-    /// whole within it, and a response that cannot be written for as long (the client stopped
-    /// reading) ends the connection. Slow or silent clients are disconnected after it.
+    /// previous response — so it is also the idle keep-alive timeout. The body of a request to
+    /// /api/auth/* must arrive whole within it, and a response that cannot be written for as
+    /// long (the client stopped reading) ends the connection.
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
 
