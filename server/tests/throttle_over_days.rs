@@ -163,3 +163,89 @@ async fn after_a_week_of_attack_the_owners_known_device_signs_in_at_once() {
         .expect("the owner's device is not blocked by strangers");
     throttle.succeeded(reservation).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_success_lifts_the_block_its_own_attempt_set_and_resets_the_account_counter() {
+    let server = start().await;
+    let (throttle, clock) = throttle_on_a_clock(&server).await;
+    // 100 failures from everywhere: the account's free limit, and a first 1 s block.
+    for i in 0..100 {
+        let attempt = Attempt::Untrusted {
+            username: "user1",
+            addr: from_everywhere(i),
+        };
+        drop(throttle.reserve(&attempt).await.unwrap().expect("free"));
+    }
+    clock.advance(std::time::Duration::from_secs(2));
+    // The owner, from a new address: this attempt is the 101st and sets a 2 s block…
+    let owner = Attempt::Untrusted {
+        username: "user1",
+        addr: from_everywhere(10_000),
+    };
+    let reservation = throttle
+        .reserve(&owner)
+        .await
+        .unwrap()
+        .expect("not blocked yet");
+    // …which the owner's success lifts, with the account's count.
+    throttle.succeeded(reservation).await.unwrap();
+    clock.advance(std::time::Duration::from_millis(10));
+    let next = Attempt::Untrusted {
+        username: "user1",
+        addr: from_everywhere(10_001),
+    };
+    let r = throttle.reserve(&next).await.unwrap();
+    assert!(r.is_ok(), "no block left behind by the owner's own success");
+    drop(r);
+    let failures: i64 = server
+        .db()
+        .int(
+            "SELECT failures FROM login_throttle WHERE key = $1",
+            Some("acct:user1"),
+        )
+        .await;
+    assert_eq!(
+        failures, 1,
+        "the count of consecutive failures started again"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_on_one_key_sets_no_block_on_the_others() {
+    let server = start().await;
+    let (throttle, _clock) = throttle_on_a_clock(&server).await;
+    // One address spends its 20 free failures on other accounts, then is blocked.
+    let addr = from_everywhere(7);
+    for i in 0..20 {
+        let name = format!("nobody{i}");
+        let attempt = Attempt::Untrusted {
+            username: &name,
+            addr,
+        };
+        drop(throttle.reserve(&attempt).await.unwrap().expect("free"));
+    }
+    // Its attempts at user1 are refused by the address key, over and over…
+    for _ in 0..10 {
+        let attempt = Attempt::Untrusted {
+            username: "user1",
+            addr,
+        };
+        assert!(throttle.reserve(&attempt).await.unwrap().is_err());
+    }
+    // …and cost user1's account counter nothing: another client is not blocked on it.
+    let other = Attempt::Untrusted {
+        username: "user1",
+        addr: from_everywhere(8),
+    };
+    let r = throttle.reserve(&other).await.unwrap();
+    assert!(r.is_ok(), "user1's counter was not touched by the refusals");
+    drop(r);
+    let failures: i64 = server
+        .db()
+        .int(
+            "SELECT failures FROM login_throttle WHERE key = $1",
+            Some("acct:user1"),
+        )
+        .await;
+    assert_eq!(failures, 1, "only the other client's attempt counted");
+}

@@ -53,6 +53,15 @@ impl Blocks {
         }
     }
 
+    /// Puts refusals taken by [`Blocks::take_refusals`] back (their attempt was not counted).
+    pub fn give_back_refusals(&self, key: &str, n: i64) {
+        if n == 0 {
+            return;
+        }
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(key.to_owned()).or_insert((0, 0)).1 += n;
+    }
+
     /// Forgets the block of `key` (a success may have lifted it); its uncounted refusals stay.
     pub fn forget(&self, key: &str) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);

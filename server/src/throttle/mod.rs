@@ -13,7 +13,7 @@
 //! |---|---|---|---|---|---|
 //! | account + address | sign-ins | 5 | 1 h | 1 day | a success of that account from that address |
 //! | address | sign-ins, any account | 20 | 15 min | 1 h | nothing (a success only takes back its own attempt) |
-//! | account, untrusted clients | sign-ins without this account's device cookie | 100 | 1 day | 7 days | nothing (idem) |
+//! | account, untrusted clients | sign-ins without this account's device cookie | 100 | 1 day | 7 days | a success of that account (NIST counts consecutive failures) |
 //! | device cookie | sign-ins with that cookie | 5 | 1 day | 7 days | a success with it |
 //! | registration address | every registration attempt | 20 | 15 min | 1 h | nothing |
 //!
@@ -25,7 +25,8 @@
 //! [`Throttle::reserve`] counts the attempt as a failure *before* Argon2 runs, in one
 //! transaction that also refuses it if any key is blocked. So a burst of concurrent guesses
 //! gets at most the free number of password checks — the rest are refused without one.
-//! A success then takes its reservation back ([`Throttle::succeeded`]).
+//! A success then takes its reservation back ([`Throttle::succeeded`]), and with it a block
+//! its own attempt set.
 //!
 //! Each key is one upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`); keys are taken in a
 //! fixed order, so concurrent attempts on several instances neither lose counts nor deadlock.
@@ -69,7 +70,18 @@ pub struct Throttle {
 #[derive(Debug)]
 #[must_use = "a reservation is a counted failure unless taken back"]
 pub struct Reservation {
-    keys: Vec<Key>,
+    keys: Vec<Counted>,
+}
+
+/// One key's share of a reservation: what to undo if the attempt is taken back.
+#[derive(Debug)]
+struct Counted {
+    key: String,
+    rule: Rule,
+    cleared_by_success: bool,
+    /// The key's block before this attempt (0: none), and the one this attempt set (0: none).
+    blocked_until_before: i64,
+    blocked_until_set: i64,
 }
 
 /// From `now` until the block ending at `until` (both unix ms).
@@ -97,26 +109,31 @@ impl Throttle {
         &self,
         attempt: &Attempt<'_>,
     ) -> Result<Result<Reservation, Duration>, DbError> {
-        let keys = sign_in_keys(attempt);
-        Ok(self.count(&keys).await?.map(|()| Reservation { keys }))
+        self.count(&sign_in_keys(attempt)).await
     }
 
     /// Counts a registration attempt from `addr`, or refuses it (`Err(retry_after)`).
     pub async fn register_attempt(&self, addr: IpAddr) -> Result<Result<(), Duration>, DbError> {
-        self.count(&[register_key(addr)]).await
+        Ok(self.count(&[register_key(addr)]).await?.map(|_| ()))
     }
 
-    async fn count(&self, keys: &[Key]) -> Result<Result<(), Duration>, DbError> {
+    /// Counts an attempt on every key (or, if one is blocked, a refusal on the blocked ones
+    /// only). What this instance remembers changes only after the database has: a refusal on
+    /// one key sets no block in memory on the others.
+    async fn count(&self, keys: &[Key]) -> Result<Result<Reservation, Duration>, DbError> {
         let now = self.clock.now_ms();
         if let Some(until) = self.blocks.refuse(keys, now) {
             return Ok(Err(wait_until(until, now)));
         }
+        // Refusals answered from memory since the last visit count now, with this attempt.
+        let pending: Vec<i64> = keys
+            .iter()
+            .map(|(k, _, _)| self.blocks.take_refusals(k))
+            .collect();
         let mut tx = self.db.begin().await?;
-        let mut refused: Vec<&str> = Vec::new();
-        let mut refused_until = 0i64;
-        for (key, rule, _) in keys {
-            // Refusals answered from memory since the last visit count now, with this one.
-            let add = 1 + self.blocks.take_refusals(key);
+        let mut refused: Vec<(&str, i64, i64)> = Vec::new();
+        let mut counted = Vec::with_capacity(keys.len());
+        for ((key, rule, cleared), pending) in keys.iter().zip(&pending) {
             let row = sqlx::query(
                 "INSERT INTO login_throttle (key, failures, last_failure, blocked_until)
                  VALUES ($1, $4, $2, 0)
@@ -130,47 +147,67 @@ impl Throttle {
             .bind(key)
             .bind(now)
             .bind(now - ms(rule.forget_after))
-            .bind(add)
+            .bind(1 + pending)
             .fetch_one(&mut *tx)
             .await?;
             let failures: i64 = row.try_get(0)?;
             let blocked_until: i64 = row.try_get(1)?;
             if blocked_until > now {
-                self.blocks.remember(key, blocked_until, now);
-                refused.push(key);
-                refused_until = refused_until.max(blocked_until);
+                refused.push((key, blocked_until, *pending));
                 continue;
             }
             let block = block_after(failures, *rule);
-            if !block.is_zero() {
-                self.blocks.remember(key, now + ms(block), now);
+            let set = if block.is_zero() { 0 } else { now + ms(block) };
+            if set > 0 {
                 sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
-                    .bind(now + ms(block))
+                    .bind(set)
                     .bind(key)
                     .execute(&mut *tx)
                     .await?;
             }
+            counted.push(Counted {
+                key: key.clone(),
+                rule: *rule,
+                cleared_by_success: *cleared,
+                blocked_until_before: blocked_until,
+                blocked_until_set: set,
+            });
         }
-        if refused_until > 0 {
+        if let Some(until) = refused.iter().map(|(_, until, _)| *until).max() {
             // A refused attempt counts on the keys that refused it, not on the others (it was
-            // no password check): undo the rest, keep those.
+            // no password check): undo the rest; their taken refusals go back to memory.
             tx.rollback().await?;
+            for ((key, _, _), pending) in keys.iter().zip(&pending) {
+                if !refused.iter().any(|(k, _, _)| k == key) {
+                    self.blocks.give_back_refusals(key, *pending);
+                }
+            }
             self.count_refusal(&refused, now).await?;
-            return Ok(Err(wait_until(refused_until, now)));
+            for (key, until, _) in &refused {
+                self.blocks.remember(key, *until, now);
+            }
+            return Ok(Err(wait_until(until, now)));
         }
         tx.commit().await?;
-        Ok(Ok(()))
+        for c in &counted {
+            if c.blocked_until_set > 0 {
+                self.blocks.remember(&c.key, c.blocked_until_set, now);
+            }
+        }
+        Ok(Ok(Reservation { keys: counted }))
     }
 
-    async fn count_refusal(&self, keys: &[&str], now: i64) -> Result<(), DbError> {
+    /// The refusal (and the refusals remembered before it) on each blocked key.
+    async fn count_refusal(&self, keys: &[(&str, i64, i64)], now: i64) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
-        for key in keys {
+        for (key, _, pending) in keys {
             sqlx::query(
-                "UPDATE login_throttle SET failures = failures + 1, last_failure = $2
+                "UPDATE login_throttle SET failures = failures + $3, last_failure = $2
                  WHERE key = $1",
             )
             .bind(key)
             .bind(now)
+            .bind(1 + pending)
             .execute(&mut *tx)
             .await?;
         }
@@ -192,28 +229,36 @@ impl Throttle {
 
     async fn take_back(&self, reservation: Reservation, success: bool) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
-        for (key, rule, cleared_by_success) in &reservation.keys {
-            // A block this attempt set may be lifted now: let the database decide again.
-            self.blocks.forget(key);
-            if success && *cleared_by_success {
+        for c in &reservation.keys {
+            if success && c.cleared_by_success {
                 sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-                    .bind(key)
+                    .bind(&c.key)
                     .execute(&mut *tx)
                     .await?;
             } else {
+                // The attempt is no failure after all: its count goes, and so does a block it
+                // set (unless something since replaced that block).
                 sqlx::query(
                     "UPDATE login_throttle SET
                          failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
-                         blocked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE blocked_until END
+                         blocked_until = CASE WHEN $3 > 0 AND blocked_until = $3 THEN $4
+                                              WHEN failures - 1 < $2 THEN 0
+                                              ELSE blocked_until END
                      WHERE key = $1",
                 )
-                .bind(key)
-                .bind(rule.free_failures)
+                .bind(&c.key)
+                .bind(c.rule.free_failures)
+                .bind(c.blocked_until_set)
+                .bind(c.blocked_until_before)
                 .execute(&mut *tx)
                 .await?;
             }
         }
         tx.commit().await?;
+        for c in &reservation.keys {
+            // The block this attempt set is lifted: let the database decide again.
+            self.blocks.forget(&c.key);
+        }
         Ok(())
     }
 

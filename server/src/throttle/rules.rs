@@ -67,7 +67,8 @@ pub fn sign_in_keys(attempt: &Attempt<'_>) -> Vec<Key> {
             vec![
                 (format!("pair:{user}|{addr}"), PAIR, true),
                 (format!("addr:{addr}"), ADDRESS, false),
-                (format!("acct:{user}"), ACCOUNT_UNTRUSTED, false),
+                // A success resets it: NIST counts *consecutive* failures.
+                (format!("acct:{user}"), ACCOUNT_UNTRUSTED, true),
             ]
         }
         Attempt::TrustedDevice { nonce } => vec![(format!("device:{nonce}"), DEVICE, true)],
