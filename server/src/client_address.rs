@@ -110,6 +110,8 @@ pub fn resolve(
 }
 
 /// Every element of every `name` header, in order, mapped by `pick` (None: not an address).
+/// Split as bytes, so a non-ASCII element a client wrote spoils only itself, not the address
+/// the proxy appended on the same line.
 fn list<'a>(
     headers: &'a HeaderMap,
     name: &str,
@@ -118,9 +120,11 @@ fn list<'a>(
     headers
         .get_all(name)
         .iter()
-        .flat_map(|v| match v.to_str() {
-            Ok(s) => s.split(',').map(|e| pick(e.trim())).collect::<Vec<_>>(),
-            Err(_) => vec![None],
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|element| {
+            std::str::from_utf8(element)
+                .ok()
+                .and_then(|e| pick(e.trim()))
         })
         .collect()
 }
@@ -300,6 +304,20 @@ mod tests {
         assert_eq!(pick(AddressHeader::Auto), ip("6.6.6.6"));
         assert_eq!(pick(AddressHeader::XForwardedFor), ip("6.6.6.6"));
         assert_eq!(pick(AddressHeader::Forwarded), ip("192.0.2.60"));
+    }
+
+    #[test]
+    fn a_non_ascii_element_spoils_only_itself() {
+        let t = trusted(&["10.0.0.1"]);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &h, &t, AddressHeader::Auto),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]

@@ -223,6 +223,11 @@ pub enum ConfigError {
          tokenpair on this machine, allows keys without one)"
     )]
     NoKeyEncryptionKey,
+    #[error(
+        "SIGNING_KEY_PREVIOUS_ENCRYPTION_KEY is set without SIGNING_KEY_ENCRYPTION_KEY: the \
+         previous key only opens keys for sealing them again under the current one"
+    )]
+    PreviousKekAlone,
     #[error(transparent)]
     TrustedProxy(#[from] BadProxy),
     #[error(transparent)]
@@ -309,6 +314,9 @@ impl TryFrom<Args> for Config {
                 a.signing_key_previous_encryption_key,
             )?,
         };
+        if key_encryption.previous.is_some() && key_encryption.current.is_none() {
+            return Err(ConfigError::PreviousKekAlone);
+        }
         if a.access_token_secret.is_none() && key_encryption.current.is_none() && !a.demo_users {
             return Err(ConfigError::NoKeyEncryptionKey);
         }
@@ -441,6 +449,8 @@ mod tests {
         assert!(bare(&["--demo-users"]).is_ok());
         assert!(bare(&["--access-token-secret", KEK]).is_ok());
         assert!(bare(&["--signing-key-encryption-key", KEK]).is_ok());
+        let alone = bare(&["--demo-users", "--signing-key-previous-encryption-key", KEK]);
+        assert!(matches!(alone, Err(ConfigError::PreviousKekAlone)));
         let short = bare(&["--signing-key-encryption-key", "short"]).unwrap_err();
         assert!(
             short

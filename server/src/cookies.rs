@@ -10,10 +10,10 @@
 //! [`crate::extract::RefreshCookie`].) Browsers treat http://127.0.0.1 and http://localhost as
 //! secure contexts, so these cookies work there too.
 //!
-//! **The old name.** Before the prefix the cookie was `refresh_token`. A session that began
-//! before this server first used the new name is still refreshed from the old one, once: the
-//! answer moves it to the new name and clears the old (`LEGACY_REFRESH_COOKIE`). An old-name
-//! cookie of a newer session — which only a planted one can be — counts as no session.
+//! **The old name.** Before the prefix the cookie was `refresh_token`. A token issued before
+//! this server first used the new name is still accepted from the old one, once: the answer
+//! moves the session to the new name and clears the old (`LEGACY_REFRESH_COOKIE`). An old-name
+//! cookie with a newer token — which only a planted one can be — counts as no session.
 
 use cookie::time::Duration;
 use cookie::{Cookie, CookieBuilder, SameSite};

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap};
-use axum_extra::extract::CookieJar;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -135,7 +134,10 @@ fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
         })
 }
 
-/// The cookie named `name` from the jar, if present (for cookies other than the refresh one).
-pub fn cookie_value(jar: &CookieJar, name: &str) -> Option<String> {
-    jar.get(name).map(|c| c.value().to_owned())
+/// The first cookie named `name`, read from the raw headers as bytes (a cookie jar drops the
+/// whole header when one cookie in it is not ASCII).
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie_pairs(headers)
+        .find(|(n, _)| *n == name.as_bytes())
+        .and_then(|(_, v)| std::str::from_utf8(v).ok().map(str::to_owned))
 }

@@ -58,7 +58,7 @@ async fn a_non_ascii_cookie_beside_the_refresh_cookie_does_not_hide_it() {
 /// Makes the session look as if it began before this deployment renamed the cookie.
 async fn begun_before_the_rename(server: &TestServer, sid: &str) {
     let before = server.state.legacy_cookie_cutoff - 60_000;
-    sqlx::query("UPDATE sessions SET created_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE sessions SET created_at = $1, rotated_at = $1 WHERE id = $2")
         .bind(before)
         .bind(sid)
         .execute(&server.state.db.pool)
@@ -86,8 +86,17 @@ async fn an_old_name_cookie_of_a_session_from_before_the_rename_is_moved_to_the_
     assert_eq!(cleared_old.max_age(), 0);
     assert_eq!(cleared_old.attr("path"), Some(Some("/api/auth")));
     let moved = granted(response, StatusCode::OK).await;
-    // From now on the new name carries the session.
-    server.refresh_ok(&moved.tokens.refresh).await;
+    // From now on the new name carries the session…
+    let next = server.refresh_ok(&moved.tokens.refresh).await;
+    // …and the old name no longer does, even for this session: its tokens are newer now (an
+    // attacker cannot keep a pre-rename session alive under the old name to plant it).
+    let again = refresh_with_cookie(
+        &server,
+        cookie(&format!("refresh_token={}", next.refresh)),
+        false,
+    )
+    .await;
+    expect_refresh_refused(again, "invalid_refresh_token").await;
 }
 
 #[tokio::test]

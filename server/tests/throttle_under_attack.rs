@@ -75,6 +75,17 @@ async fn a_distributed_attack_cannot_lock_the_owner_out_of_a_known_device() {
             "known device from 127.0.1.{from}"
         );
     }
+    // A cookie with a non-ASCII value beside the device cookie (a sibling site's, say) does
+    // not hide it.
+    let beside = format!("theme=été; {device}");
+    let r = server
+        .login_from(&client_at(251), USER1, Some(&beside))
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "known device beside a non-ASCII cookie"
+    );
 }
 
 #[tokio::test]

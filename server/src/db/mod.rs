@@ -79,6 +79,21 @@ fn redact_password(url: &str) -> String {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("****"));
             }
+            // sqlx also takes the password as a query parameter.
+            if parsed.query().is_some() {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k.eq_ignore_ascii_case("password") {
+                            "****".to_owned()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             parsed.to_string()
         }
         Err(_) => {
@@ -187,7 +202,8 @@ impl Db {
     /// refused, so without this the server never recovers once the disk has space again.
     async fn begin_with(&self, statement: &'static str) -> Result<Tx<'static>, DbError> {
         match self.pool.begin_with(statement).await {
-            Err(e) if left_inside_a_transaction(&e) => {
+            // SQLite's pool has one connection: the one acquired next is the stuck one.
+            Err(e) if self.backend == Backend::Sqlite && left_inside_a_transaction(&e) => {
                 tracing::warn!(
                     error = %e,
                     "a database connection was left inside a failed transaction; replacing it"
@@ -341,6 +357,14 @@ mod redaction_tests {
             let described = Database::parse(url).unwrap().describe();
             assert_eq!(described, shown);
         }
+        let query =
+            Database::parse("postgres://app@db/tokenpair?sslmode=require&password=hunter22")
+                .unwrap()
+                .describe();
+        assert!(
+            !query.contains("hunter22") && query.contains("sslmode=require"),
+            "{query}"
+        );
         let odd = Database::Postgres("postgres://u:pw@[bad".into()).describe();
         assert!(!odd.contains("pw"), "{odd}");
     }

@@ -91,7 +91,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let (username, password) = credentials::sign_in(&creds.username, creds.password)?;
     let user = state.users.by_name(&username).await?;
-    let device = cookie_value(&jar, DEVICE_COOKIE);
+    let device = cookie_value(&headers, DEVICE_COOKIE);
     let nonce = match (&user, &device) {
         (Some(u), Some(value)) => state.devices.verify(value, u.id),
         _ => None,
@@ -312,9 +312,9 @@ async fn end_presented_session(state: &AppState, headers: &HeaderMap) -> Result<
     Ok(())
 }
 
-/// The request's refresh cookie, if it may be used: one of the old name only for a session
-/// that began before the rename ([`crate::cookies`]) — any other was planted, and counts as
-/// no cookie at all.
+/// The request's refresh cookie, if it may be used: one of the old name only for a token
+/// issued before the rename ([`crate::cookies`]) — any other was planted (or kept alive by
+/// rotating it under the old name), and counts as no cookie at all.
 async fn usable_refresh_cookie(
     state: &AppState,
     headers: &HeaderMap,
@@ -327,7 +327,7 @@ async fn usable_refresh_cookie(
     {
         if !state
             .sessions
-            .started_before(token, state.legacy_cookie_cutoff)
+            .issued_before(token, state.legacy_cookie_cutoff)
             .await?
         {
             tracing::warn!(

@@ -118,21 +118,21 @@ impl Sessions {
         })
     }
 
-    /// Whether the session this refresh token names began before `cutoff` (unix ms). A token
-    /// that names no session is not.
-    pub async fn started_before(&self, presented: &str, cutoff: i64) -> Result<bool, DbError> {
+    /// Whether the session this refresh token names last rotated — its current token was
+    /// issued — before `cutoff` (unix ms). A token that names no session did not.
+    pub async fn issued_before(&self, presented: &str, cutoff: i64) -> Result<bool, DbError> {
         let Some(p) = self.minter.parse(presented) else {
             return Ok(false);
         };
         let created: Option<i64> = match &p.claim {
-            Some(claim) => sqlx::query("SELECT created_at FROM sessions WHERE id = $1")
+            Some(claim) => sqlx::query("SELECT rotated_at FROM sessions WHERE id = $1")
                 .bind(&claim.sid)
                 .fetch_optional(&self.db.pool)
                 .await?
                 .map(|r| r.try_get(0))
                 .transpose()?,
             None => sqlx::query(
-                "SELECT created_at FROM sessions WHERE token_hash = $1 OR prev_token_hash = $1",
+                "SELECT rotated_at FROM sessions WHERE token_hash = $1 OR prev_token_hash = $1",
             )
             .bind(p.hash.to_vec())
             .fetch_optional(&self.db.pool)

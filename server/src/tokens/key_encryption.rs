@@ -128,8 +128,9 @@ impl KeyEncryption {
             .map_err(|_| KeyEncryptionError::Malformed(kid.to_owned()))?;
         let sealed = &stored[MAGIC.len() + ID_LEN + NONCE_LEN..];
         let (kek, reseal) = match (self.current, self.previous) {
+            // (A previous KEK without a current one is refused by the configuration.)
             (Some(k), _) if k.id == id => (k, false),
-            (_, Some(k)) if k.id == id => (k, true),
+            (_, Some(k)) if k.id == id => (k, self.current.is_some()),
             _ => return Err(KeyEncryptionError::UnknownKek(kid.to_owned())),
         };
         let cipher = XChaCha20Poly1305::new(&kek.key.into());
