@@ -22,8 +22,10 @@ pin_project! {
         #[pin]
         inner: T,
         deadline: Duration,
-        // Armed while a write waits; cleared by any progress.
-        stalled: Option<Pin<Box<Sleep>>>,
+        // Made at the first stall and reused (reset, not reallocated) at the next ones.
+        timer: Option<Pin<Box<Sleep>>>,
+        // Whether the timer runs for the current stall; any progress disarms it.
+        armed: bool,
     }
 }
 
@@ -32,7 +34,8 @@ impl<T> WriteDeadline<T> {
         WriteDeadline {
             inner,
             deadline,
-            stalled: None,
+            timer: None,
+            armed: false,
         }
     }
 }
@@ -40,17 +43,22 @@ impl<T> WriteDeadline<T> {
 /// What a write returned, with the deadline applied to `Pending`.
 fn with_deadline<R>(
     polled: Poll<io::Result<R>>,
-    stalled: &mut Option<Pin<Box<Sleep>>>,
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    armed: &mut bool,
     deadline: Duration,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<R>> {
     match polled {
         Poll::Ready(result) => {
-            *stalled = None;
+            *armed = false;
             Poll::Ready(result)
         }
         Poll::Pending => {
-            let timer = stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(deadline)));
+            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(deadline)));
+            if !*armed {
+                timer.as_mut().reset(tokio::time::Instant::now() + deadline);
+                *armed = true;
+            }
             match timer.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
@@ -80,7 +88,7 @@ impl<T: AsyncWrite> AsyncWrite for WriteDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let polled = this.inner.poll_write(cx, buf);
-        with_deadline(polled, this.stalled, *this.deadline, cx)
+        with_deadline(polled, this.timer, this.armed, *this.deadline, cx)
     }
 
     fn poll_write_vectored(
@@ -90,7 +98,7 @@ impl<T: AsyncWrite> AsyncWrite for WriteDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let polled = this.inner.poll_write_vectored(cx, bufs);
-        with_deadline(polled, this.stalled, *this.deadline, cx)
+        with_deadline(polled, this.timer, this.armed, *this.deadline, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -100,7 +108,7 @@ impl<T: AsyncWrite> AsyncWrite for WriteDeadline<T> {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.project();
         let polled = this.inner.poll_flush(cx);
-        with_deadline(polled, this.stalled, *this.deadline, cx)
+        with_deadline(polled, this.timer, this.armed, *this.deadline, cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
