@@ -20,6 +20,14 @@ const SIGNED_IN: &str = "[data-testid=me-username]";
 const LOGIN_FORM: &str = "#username";
 const ME: &str = "/api/me";
 
+/// Waits (10 s at most) until the page shows the sign-in form and no signed-in user.
+async fn until_signed_out(browser: &fantoccini::Client, what: &str) {
+    eventually(Duration::from_secs(10), what, || async {
+        exists(browser, LOGIN_FORM).await && !exists(browser, SIGNED_IN).await
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn through_nginx_and_two_instances_sign_in_reload_refresh_and_sign_out_use_both() {
     // The browser goes through the e2e proxy in front of nginx's plain-http listener: its log
@@ -76,10 +84,7 @@ async fn through_nginx_and_two_instances_sign_in_reload_refresh_and_sign_out_use
     assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
 
     click(&browser, "[data-testid=sign-out]").await;
-    eventually(Duration::from_secs(10), "signed out", || async {
-        exists(&browser, LOGIN_FORM).await
-    })
-    .await;
+    until_signed_out(&browser, "signed out").await;
     // The screen may show the sign-in form while the sign-out is still being confirmed (a
     // failed attempt is retried): wait for the server's 204, then check it came once.
     eventually(
@@ -101,12 +106,7 @@ async fn through_nginx_and_two_instances_sign_in_reload_refresh_and_sign_out_use
     );
     let refreshes_before_reload = proxy.exchanges("POST", "/api/auth/refresh").len();
     reload(&browser).await;
-    eventually(
-        Duration::from_secs(10),
-        "still signed out after a reload",
-        || async { exists(&browser, LOGIN_FORM).await && !exists(&browser, SIGNED_IN).await },
-    )
-    .await;
+    until_signed_out(&browser, "still signed out after a reload").await;
     // The instance that answered the sign-out ended the session (its log says so, the other's
     // does not), and the restore after the reload found no session, whichever instance it
     // reached.
@@ -183,12 +183,7 @@ async fn over_tls_with_a_real_host_name_the_secure_http_only_strict_cookie_carri
         "no Secure cookie kept from plain http"
     );
     reload(&browser).await;
-    eventually(
-        Duration::from_secs(10),
-        "signed out after a reload",
-        || async { exists(&browser, LOGIN_FORM).await },
-    )
-    .await;
+    until_signed_out(&browser, "signed out after a reload").await;
 
     // Over TLS: sign in.
     browser.goto(&format!("{site}/login")).await.expect("open");
@@ -254,29 +249,16 @@ async fn over_tls_with_a_real_host_name_the_secure_http_only_strict_cookie_carri
     wait_for_fresh_answer(&browser, ME, seen, 200, Duration::from_secs(10)).await;
     switch_to(&browser, &first).await;
     click(&browser, "[data-testid=sign-out]").await;
-    eventually(Duration::from_secs(10), "signed out", || async {
-        exists(&browser, LOGIN_FORM).await
-    })
-    .await;
+    until_signed_out(&browser, "signed out").await;
     switch_to(&browser, &second).await;
-    eventually(
-        Duration::from_secs(10),
-        "the other tab signed out",
-        || async { exists(&browser, LOGIN_FORM).await },
-    )
-    .await;
+    until_signed_out(&browser, "the other tab signed out").await;
     assert_eq!(
         refresh_cookie_for(&browser, &refresh_url).await,
         None,
         "the sign-out cleared the cookie"
     );
     reload(&browser).await;
-    eventually(
-        Duration::from_secs(10),
-        "still signed out after a reload",
-        || async { exists(&browser, LOGIN_FORM).await && !exists(&browser, SIGNED_IN).await },
-    )
-    .await;
+    until_signed_out(&browser, "still signed out after a reload").await;
     assert_eq!(
         cluster.log_lines_with(&["signed out"]),
         1,

@@ -408,10 +408,18 @@ mod tests {
 
     const KEK: &str = "a-key-encryption-key-of-at-least-32-bytes";
 
-    fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
-        let mut argv = vec!["tokenpair-server", "--signing-key-encryption-key", KEK];
+    /// The flags as given.
+    fn bare(extra: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["tokenpair-server"];
         argv.extend_from_slice(extra);
         Config::try_from(Args::try_parse_from(argv).expect("flags parse"))
+    }
+
+    /// The flags, with a key-encryption key (Ed25519 mode needs one).
+    fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["--signing-key-encryption-key", KEK];
+        argv.extend_from_slice(extra);
+        bare(&argv)
     }
 
     #[test]
@@ -439,11 +447,6 @@ mod tests {
 
     #[test]
     fn ed25519_keys_need_a_key_encryption_key_outside_demo_mode() {
-        let bare = |extra: &[&str]| {
-            let mut argv = vec!["tokenpair-server"];
-            argv.extend_from_slice(extra);
-            Config::try_from(Args::try_parse_from(argv).expect("flags parse"))
-        };
         let refused = bare(&[]).unwrap_err().to_string();
         assert!(refused.contains("SIGNING_KEY_ENCRYPTION_KEY"), "{refused}");
         assert!(bare(&["--demo-users"]).is_ok());

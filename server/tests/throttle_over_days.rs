@@ -54,6 +54,17 @@ fn from_everywhere(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | i))
 }
 
+/// The count stored for a throttle key.
+async fn failures_of(server: &TestServer, key: &str) -> i64 {
+    server
+        .db()
+        .int(
+            "SELECT failures FROM login_throttle WHERE key = $1",
+            Some(key),
+        )
+        .await
+}
+
 async fn throttle_on_a_clock(server: &TestServer) -> (Throttle, Clock) {
     let clock = Clock::manual(tokenpair_server::db::now_ms());
     (
@@ -197,13 +208,7 @@ async fn a_success_lifts_the_block_its_own_attempt_set_and_resets_the_account_co
     let r = throttle.reserve(&next).await.unwrap();
     assert!(r.is_ok(), "no block left behind by the owner's own success");
     drop(r);
-    let failures: i64 = server
-        .db()
-        .int(
-            "SELECT failures FROM login_throttle WHERE key = $1",
-            Some("acct:user1"),
-        )
-        .await;
+    let failures = failures_of(&server, "acct:user1").await;
     assert_eq!(
         failures, 1,
         "the count of consecutive failures started again"
@@ -240,12 +245,6 @@ async fn a_refusal_on_one_key_sets_no_block_on_the_others() {
     let r = throttle.reserve(&other).await.unwrap();
     assert!(r.is_ok(), "user1's counter was not touched by the refusals");
     drop(r);
-    let failures: i64 = server
-        .db()
-        .int(
-            "SELECT failures FROM login_throttle WHERE key = $1",
-            Some("acct:user1"),
-        )
-        .await;
+    let failures = failures_of(&server, "acct:user1").await;
     assert_eq!(failures, 1, "only the other client's attempt counted");
 }
