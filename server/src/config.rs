@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::client_address::{AddressHeader, BadProxy, TrustedProxies};
 use crate::db::Database;
+use crate::forwarding::{AddressHeader, BadProxy, TrustedProxies};
 use crate::passwords::QueueLimits;
 use crate::public_url::{BadPublicUrl, PublicUrl};
 use crate::tokens::key_encryption::{Kek, KeyEncryption};

@@ -6,46 +6,39 @@
 //!    SQLite (default) or PostgreSQL ([`db::Database`]).
 //! 2. [`state`] — [`AppState`], built once: the database pool ([`db`], migrations applied),
 //!    accounts ([`users`]), keys ([`tokens`]), sessions ([`sessions`]), throttle ([`throttle`]).
-//! 3. [`app`] — the router and its layers ([`headers`]: security headers and the body limit in
-//!    one layer; [`request_log`]); it mounts each resource's own router from [`routes`] and
-//!    the SPA ([`spa`]).
-//! 4. A request: [`csrf`] guards the cookie endpoints, [`extract`] turns headers into a
-//!    verified caller, a handler in [`routes`] does the work, and [`error`] turns every failure
-//!    into one JSON shape.
-//! 5. The heart: [`routes::auth`] signs in and refreshes through [`sessions::rotation`]
+//! 3. [`http`] — the HTTP edge, and the only layer that knows HTTP: [`http::app`] is the
+//!    router and its layers ([`http::headers`], [`http::request_log`]); it mounts each
+//!    resource's own router from [`http::routes`], the public keys ([`http::jwks`]) and the SPA
+//!    ([`http::spa`]).
+//! 4. A request: [`http::csrf`] guards the cookie endpoints, [`http::extract`] turns headers
+//!    into a verified caller (the client address: [`http::client_ip`], after [`forwarding`]),
+//!    a handler in [`http::routes`] does the work, and [`http::error`] turns every failure into
+//!    one JSON shape.
+//! 5. The heart: [`http::routes::auth`] signs in and refreshes through [`sessions::rotation`]
 //!    (single-use refresh tokens, grace, reuse → family revoked), [`tokens`] issues and verifies
 //!    access JWTs, [`sessions::revocations`] makes a sign-out bite at once on every instance.
 //! 6. Housekeeping: [`maintenance`] prunes what has ended, so the tables stay bounded.
+//!
+//! The domain modules (everything but [`http`]) never import [`http`].
 
-pub mod app;
-pub mod body_deadline;
-pub mod client_address;
 pub mod clock;
 pub mod config;
-pub mod cookies;
-pub mod csrf;
 pub mod db;
 pub mod device;
-pub mod error;
-pub mod extract;
-pub mod headers;
+pub mod forwarding;
+pub mod http;
 pub mod key_commands;
-pub mod listener;
 pub mod maintenance;
 pub mod passwords;
 pub mod public_url;
-pub mod request_log;
-pub mod routes;
 pub mod secrets;
 pub mod sessions;
-pub mod spa;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
 pub mod trusted_devices;
 pub mod users;
-pub mod write_deadline;
 
-pub use app::{router, serve};
 pub use config::{Args, Config};
+pub use http::app::{router, serve};
 pub use state::{AppState, StartupError};

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     return_large_blocks_to_the_os();
-    tokenpair_server::listener::raise_open_files_limit();
+    tokenpair_server::http::listener::raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -22,7 +22,7 @@ pub struct Secrets {
     /// MAC of device cookies (see [`crate::trusted_devices`]).
     pub device_mac: [u8; 32],
     /// When this deployment first named the refresh cookie `__Secure-…` (unix ms; the
-    /// creation time of a marker row, the same for every instance): see [`crate::cookies`].
+    /// creation time of a marker row, the same for every instance): see [`crate::http::cookies`].
     pub secure_cookie_since: i64,
 }
 

@@ -1,5 +1,5 @@
 //! `AppState`: what every handler can reach, built once at startup. Handlers and extractors
-//! import this module — never the router ([`crate::app`]), which imports them.
+//! import this module — never the router ([`crate::http::app`]), which imports them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub struct Parts {
     pub devices: TrustedDevices,
     pub health: DbHealth,
     /// Sessions that began before this (unix ms) may still present the refresh cookie's old
-    /// name ([`crate::cookies`]).
+    /// name ([`crate::http::cookies`]).
     pub legacy_cookie_cutoff: i64,
 }
 

@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
-use tokenpair_server::client_address::{AddressHeader, TrustedProxies};
+use tokenpair_server::forwarding::{AddressHeader, TrustedProxies};
 
 const FREE: usize = 20;
 

@@ -5,7 +5,7 @@
 //! for verification). Without it (the default): Ed25519 (`alg` `EdDSA`) with keys kept in the
 //! database ([`key_store`]), so tokens survive a restart, every instance on the database signs
 //! and verifies with the same keys, and other services verify them through
-//! `GET /.well-known/jwks.json` ([`jwks`]) without holding anything that could mint one.
+//! `GET /.well-known/jwks.json` ([`crate::http::jwks`]) without holding anything that could mint one.
 //!
 //! **Verification.**
 //! * The key is picked by `kid` among our own keys; an unknown `kid` fails (after one reload of
@@ -19,7 +19,6 @@
 //! * A token whose session (`sid`) was revoked fails at once, checked by the caller in memory
 //!   ([`crate::sessions::Revocations`]).
 
-pub mod jwks;
 pub mod key_encryption;
 pub mod key_store;
 pub mod keys;

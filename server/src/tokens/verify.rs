@@ -58,7 +58,7 @@ impl AccessTokens {
     }
 
     /// Verifies signature, header and claims. Revocation is checked by the caller
-    /// (see [`crate::extract::Authenticated`]).
+    /// (see [`crate::http::extract::Authenticated`]).
     ///
     /// A browser sends the same token with every request until it refreshes, and verifying it
     /// (two JSON parses, base64, a signature) costs more than the rest of `/api/me` together.

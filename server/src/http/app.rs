@@ -5,7 +5,7 @@
 //! /api/me                                     GET, Bearer                  routes/me.rs
 //! /api/sessions, /api/sessions/{id}           GET / DELETE, Bearer         routes/sessions.rs
 //! /api/health                                 GET                          routes/mod.rs
-//! /.well-known/jwks.json                      GET, public keys             tokens/jwks.rs
+//! /.well-known/jwks.json                      GET, public keys             http/jwks.rs
 //! /api/*  (anything else)                     JSON 404 / 405               routes/mod.rs
 //! everything else                             the SPA                      spa.rs
 //! ```
@@ -16,21 +16,22 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-use crate::headers::SetHeaders;
-use crate::listener::{default_max_connections, serve_connections, ConnectionLimits};
-use crate::request_log::RequestLog;
+use super::{jwks, routes, spa};
+use crate::http::headers::SetHeaders;
+use crate::http::listener::{default_max_connections, serve_connections, ConnectionLimits};
+use crate::http::request_log::RequestLog;
+use crate::maintenance;
 use crate::state::{AppState, StartupError};
-use crate::{maintenance, routes, spa, tokens};
 
-pub use crate::headers::BODY_LIMIT;
+pub use crate::http::headers::BODY_LIMIT;
 
 pub fn router(state: AppState) -> Router {
     // A body that trickles in slower than this is cut off (the head has its own limit, see
-    // [`crate::listener`]).
+    // [`crate::http::listener`]).
     let body_timeout = RequestBodyTimeoutLayer::new(state.config.header_read_timeout);
     Router::new()
         .merge(api_layers(routes::api(&state)))
-        .merge(tokens::jwks::router())
+        .merge(jwks::router())
         .merge(spa::router(&state))
         .layer(SetHeaders::every_response())
         .layer(RequestLog)
@@ -40,13 +41,13 @@ pub fn router(state: AppState) -> Router {
 
 /// What every `/api` response gets: headers that keep tokens and personal data out of every
 /// cache and any rendering context, and the 413 for a declared body over the limit
-/// ([`crate::headers`]). (The routes that read a body also cap what they read: `routes::auth`.)
+/// ([`crate::http::headers`]). (The routes that read a body also cap what they read: `routes::auth`.)
 fn api_layers(api: Router<AppState>) -> Router<AppState> {
     api.layer(SetHeaders::api(BODY_LIMIT))
 }
 
 /// Serves until `shutdown` resolves, then shuts down within `SHUTDOWN_TIMEOUT`
-/// ([`crate::listener`]). Also runs the periodic prune job ([`crate::maintenance`]) and the
+/// ([`crate::http::listener`]). Also runs the periodic prune job ([`crate::maintenance`]) and the
 /// database health watch ([`crate::db::health`]).
 pub async fn serve(
     listener: TcpListener,

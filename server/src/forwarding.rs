@@ -2,10 +2,11 @@
 //! (`TRUSTED_PROXIES`) — the address that proxy reports in `X-Forwarded-For` or `Forwarded`.
 //!
 //! Every per-address limit (the sign-in and registration throttles, the Argon2 queue's slots)
-//! and every log line that names an address uses this one answer ([`ClientIp`]). Behind a proxy
+//! and every log line that names an address uses this one answer (the HTTP edge's
+//! [`crate::http::client_ip::ClientIp`]). Behind a proxy
 //! without it, every request would come from the proxy: one attacker would lock out the site.
 //!
-//! The limits count an IPv6 client by its network, not its address ([`ClientIp::key`],
+//! The limits count an IPv6 client by its network, not its address ([`limit_key`],
 //! `IPV6_CLIENT_PREFIX`, /64 by default): one subscriber usually gets a whole /64, so counting
 //! single addresses would give an attacker 2⁶⁴ fresh ones.
 //!
@@ -19,11 +20,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::{request::Parts, HeaderMap};
+use axum::http::HeaderMap;
 use ipnet::IpNet;
-
-use crate::state::AppState;
 
 /// Which forwarding header a trusted proxy's report is read from (`CLIENT_ADDRESS_HEADER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -154,15 +152,6 @@ fn parse_node(node: &str) -> Option<IpAddr> {
         .map(|ip: IpAddr| ip.to_canonical())
 }
 
-/// The client address of this request (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp {
-    /// The address itself, for the logs.
-    pub addr: IpAddr,
-    /// What the per-address limits count: the address (IPv4), or its network (IPv6).
-    pub key: IpAddr,
-}
-
 /// `ip` as the limits count it: IPv4 as is, IPv6 cut to its first `v6_prefix` bits.
 pub fn limit_key(ip: IpAddr, v6_prefix: u8) -> IpAddr {
     match ip {
@@ -172,32 +161,6 @@ pub fn limit_key(ip: IpAddr, v6_prefix: u8) -> IpAddr {
             let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
             IpAddr::V6((u128::from(v6) & mask).into())
         }
-    }
-}
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip())
-            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let config = &state.config;
-        let addr = resolve(
-            peer,
-            &parts.headers,
-            &config.trusted_proxies,
-            config.client_address_header,
-        );
-        Ok(ClientIp {
-            addr,
-            key: limit_key(addr, config.ipv6_client_prefix),
-        })
     }
 }
 

@@ -7,8 +7,8 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, Authenticated};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiPath, ApiQuery, Authenticated};
 use crate::sessions::store::Cursor;
 use crate::sessions::EndReason;
 use crate::state::AppState;

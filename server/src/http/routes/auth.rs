@@ -1,10 +1,10 @@
 //! `/api/auth/*`: register, login, refresh, logout — the cookie-authenticated endpoints
-//! (all POST, all behind [`crate::csrf::guard`]).
+//! (all POST, all behind [`crate::http::csrf::guard`]).
 //!
 //! Sign-in → [`login`] reserves an attempt ([`crate::throttle`]), checks the password in the
 //! Argon2 queue ([`crate::passwords`]) and starts a session ([`crate::sessions`]); the
 //! response carries the access token in the body, the refresh token only in the HttpOnly
-//! cookie ([`crate::cookies`]) and a device cookie ([`crate::trusted_devices`]). [`refresh`]
+//! cookie ([`crate::http::cookies`]) and a device cookie ([`crate::trusted_devices`]). [`refresh`]
 //! rotates the cookie and issues a new access token.
 
 use std::net::IpAddr;
@@ -19,12 +19,14 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 
-use crate::client_address::ClientIp;
-use crate::cookies::{clear_legacy_refresh_cookie, clear_refresh_cookie, refresh_cookie};
-use crate::csrf;
-use crate::error::{ApiError, RefreshErrorKind};
-use crate::extract::{bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, RefreshCookie};
-use crate::headers::BODY_LIMIT;
+use crate::http::client_ip::ClientIp;
+use crate::http::cookies::{clear_legacy_refresh_cookie, clear_refresh_cookie, refresh_cookie};
+use crate::http::csrf;
+use crate::http::error::{ApiError, RefreshErrorKind};
+use crate::http::extract::{
+    bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, RefreshCookie,
+};
+use crate::http::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
 use crate::throttle::{retry_after_secs, Attempt};
@@ -40,11 +42,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/auth/logout", post(logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         // The only routes that read a body: cap it (chunked bodies have no declared length),
-        // and give it a total deadline ([`crate::body_deadline`]).
+        // and give it a total deadline ([`crate::http::body_deadline`]).
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::body_deadline::read_whole_body,
+            crate::http::body_deadline::read_whole_body,
         ))
 }
 
@@ -313,7 +315,7 @@ async fn end_presented_session(state: &AppState, headers: &HeaderMap) -> Result<
 }
 
 /// The request's refresh cookie, if it may be used: one of the old name only for a token
-/// issued before the rename ([`crate::cookies`]) — any other was planted (or kept alive by
+/// issued before the rename ([`crate::http::cookies`]) — any other was planted (or kept alive by
 /// rotating it under the old name), and counts as no cookie at all.
 async fn usable_refresh_cookie(
     state: &AppState,

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::error::ApiError;
-use crate::extract::Authenticated;
+use crate::http::error::ApiError;
+use crate::http::extract::Authenticated;
 use crate::state::AppState;
 use crate::tokens::TokenError;
 

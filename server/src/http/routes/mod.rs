@@ -13,10 +13,10 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
-/// Everything under `/api` (without the layers, which [`crate::app`] adds): unknown paths get
+/// Everything under `/api` (without the layers, which [`crate::http::app`] adds): unknown paths get
 /// the JSON 404, known paths with a wrong method the JSON 405.
 pub fn api(state: &AppState) -> Router<AppState> {
     Router::new()

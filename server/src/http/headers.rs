@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Request bodies above this are refused with 413.
 pub const BODY_LIMIT: usize = 16 * 1024;

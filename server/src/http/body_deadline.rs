@@ -12,8 +12,8 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
-use crate::headers::BODY_LIMIT;
+use crate::http::error::ApiError;
+use crate::http::headers::BODY_LIMIT;
 use crate::state::AppState;
 
 pub async fn read_whole_body(

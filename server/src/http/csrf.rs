@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokenpair_api::{CSRF_HEADER, CSRF_HEADER_VALUE};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::public_url::PublicUrl;
 use crate::state::AppState;
 

@@ -17,9 +17,9 @@ use axum::{Json, Router};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{json, Value};
 
-use super::key_store::JWKS_MAX_AGE;
-use super::keys::KeySet;
 use crate::state::AppState;
+use crate::tokens::key_store::JWKS_MAX_AGE;
+use crate::tokens::keys::KeySet;
 
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 

@@ -6,8 +6,8 @@
 //!   complete head must arrive within it, or the connection is closed. So it is also the idle
 //!   keep-alive timeout: a silent socket costs a file descriptor for at most this long. A
 //!   request body gets the same time in total on the routes that read one
-//!   ([`crate::body_deadline`]), and a response that cannot be written for that long — the
-//!   client stopped reading — ends the connection ([`crate::write_deadline`]).
+//!   ([`crate::http::body_deadline`]), and a response that cannot be written for that long — the
+//!   client stopped reading — ends the connection ([`crate::http::write_deadline`]).
 //! * **Connection cap** (`MAX_CONNECTIONS`, by default ¾ of the open-files limit): at the cap
 //!   the server stops accepting; new connections wait in the kernel's listen queue until one
 //!   closes, instead of the process running out of descriptors (which would break the
@@ -38,7 +38,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-use crate::write_deadline::WriteDeadline;
+use crate::http::write_deadline::WriteDeadline;
 
 /// The knobs of [`serve_connections`].
 #[derive(Debug, Clone, Copy)]

@@ -1,12 +1,12 @@
 //! Request extractors: the JSON body (with our error mapping), the Bearer-authenticated
-//! caller and the refresh cookie (the client address: [`crate::client_address`]).
+//! caller and the refresh cookie (the client address: [`crate::forwarding`]).
 
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::tokens::{AccessClaims, TokenError};
 
@@ -76,7 +76,7 @@ pub fn user_agent(headers: &HeaderMap) -> Option<String> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum RefreshCookie {
     Absent,
-    /// One refresh cookie; `legacy` when it has the old name (`crate::cookies`).
+    /// One refresh cookie; `legacy` when it has the old name (`crate::http::cookies`).
     One {
         token: String,
         legacy: bool,
@@ -88,9 +88,9 @@ impl RefreshCookie {
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let (mut current, mut legacy) = (Vec::new(), Vec::new());
         for (name, value) in cookie_pairs(headers) {
-            if name == crate::cookies::REFRESH_COOKIE.as_bytes() {
+            if name == crate::http::cookies::REFRESH_COOKIE.as_bytes() {
                 current.push(value);
-            } else if name == crate::cookies::LEGACY_REFRESH_COOKIE.as_bytes() {
+            } else if name == crate::http::cookies::LEGACY_REFRESH_COOKIE.as_bytes() {
                 legacy.push(value);
             }
         }
@@ -112,7 +112,7 @@ impl RefreshCookie {
     /// Whether the request carries a cookie of the old name (to clear it in the answer).
     pub fn carries_legacy(headers: &HeaderMap) -> bool {
         cookie_pairs(headers)
-            .any(|(name, _)| name == crate::cookies::LEGACY_REFRESH_COOKIE.as_bytes())
+            .any(|(name, _)| name == crate::http::cookies::LEGACY_REFRESH_COOKIE.as_bytes())
     }
 }
 
