@@ -11,9 +11,13 @@ use clap::Parser;
 
 use crate::db::Database;
 use crate::forwarding::{AddressHeader, BadProxy, TrustedProxies};
+use crate::key_encryption::{Kek, KeyEncryption};
 use crate::passwords::QueueLimits;
 use crate::public_url::{BadPublicUrl, PublicUrl};
-use crate::tokens::key_encryption::{Kek, KeyEncryption};
+
+/// How often every instance re-reads the signing keys (a rotation elsewhere is picked up within
+/// this).
+pub const KEY_RELOAD_EVERY: Duration = Duration::from_secs(30);
 
 /// The smallest HMAC secret accepted, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -356,7 +360,7 @@ impl TryFrom<Args> for Config {
             max_connections: a.max_connections,
             shutdown_timeout: a.shutdown_timeout,
             password_queue: QueueLimits::default(),
-            key_reload_every: crate::tokens::key_store::RELOAD_EVERY,
+            key_reload_every: KEY_RELOAD_EVERY,
         })
     }
 }

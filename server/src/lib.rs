@@ -28,6 +28,7 @@ pub mod device;
 pub mod forwarding;
 pub mod http;
 pub mod key_commands;
+pub mod key_encryption;
 pub mod maintenance;
 pub mod passwords;
 pub mod public_url;

@@ -416,7 +416,7 @@ mod sqlite_file {
 
 mod key_encryption {
     use super::*;
-    use tokenpair_server::tokens::key_encryption::{Kek, KeyEncryption};
+    use tokenpair_server::key_encryption::{Kek, KeyEncryption};
     use tokenpair_server::AppState;
 
     fn kek(secret: &str) -> Option<Kek> {

@@ -16,7 +16,7 @@
 //!
 //! ## How private keys are stored
 //! Sealed under the key-encryption key from `SIGNING_KEY_ENCRYPTION_KEY`
-//! ([`super::key_encryption`]): a copy of the database alone cannot mint tokens. Without one
+//! ([`crate::key_encryption`]): a copy of the database alone cannot mint tokens. Without one
 //! (`make run`'s demo mode only — the server refuses to start otherwise) as the raw 32-byte
 //! seed. They are never sent anywhere: the JWKS carries public keys only, and no log line or
 //! `Debug` prints a seed.
@@ -25,16 +25,16 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::key_encryption::KeyEncryption;
 use super::keys::{ed25519_kid, Ed25519Pair};
 use crate::db::{ms, Backend, Db, DbError, Tx};
+use crate::key_encryption::KeyEncryption;
 
 /// `Cache-Control: max-age` of the JWKS.
 pub const JWKS_MAX_AGE: Duration = Duration::from_secs(600);
 /// The least time a key is published before it signs (twice the JWKS cache time).
 pub const PUBLISH_LEAD: Duration = Duration::from_secs(2 * 600);
 /// How often every instance re-reads the keys (a rotation elsewhere is picked up within this).
-pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
+pub use crate::config::KEY_RELOAD_EVERY as RELOAD_EVERY;
 /// Clock differences between instances and verifiers, added to every "until".
 const MARGIN: Duration = Duration::from_secs(60);
 

@@ -19,7 +19,6 @@
 //! * A token whose session (`sid`) was revoked fails at once, checked by the caller in memory
 //!   ([`crate::sessions::Revocations`]).
 
-pub mod key_encryption;
 pub mod key_store;
 pub mod keys;
 mod verified;
