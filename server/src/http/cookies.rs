@@ -15,8 +15,14 @@
 //! moves the session to the new name and clears the old (`LEGACY_REFRESH_COOKIE`). An old-name
 //! cookie with a newer token — which only a planted one can be — counts as no session.
 
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts, HeaderMap};
+use axum_extra::extract::CookieJar;
 use cookie::time::Duration;
 use cookie::{Cookie, CookieBuilder, SameSite};
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
 
 use crate::db::now_ms;
 
@@ -53,4 +59,129 @@ fn base(value: String) -> CookieBuilder<'static> {
         .secure(true)
         .same_site(SameSite::Strict)
         .path(REFRESH_COOKIE_PATH)
+}
+
+/// The refresh cookies a request carries — counted in the raw `Cookie` headers, because a
+/// cookie jar keeps only one value per name and which one wins is arbitrary. Two can arrive
+/// when a sibling domain planted its own (`Domain=.example.com`); guessing which is ours could
+/// act on the attacker's session, so the caller refuses instead.
+///
+/// The headers are read as bytes: one cookie with a non-ASCII value (another site's, say) must
+/// not hide the refresh cookie beside it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshCookie {
+    Absent,
+    /// One refresh cookie; `legacy` when it has the old name (`crate::http::cookies`).
+    One {
+        token: String,
+        legacy: bool,
+    },
+    Several,
+}
+
+impl RefreshCookie {
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let (mut current, mut legacy) = (Vec::new(), Vec::new());
+        for (name, value) in cookie_pairs(headers) {
+            if name == REFRESH_COOKIE.as_bytes() {
+                current.push(value);
+            } else if name == LEGACY_REFRESH_COOKIE.as_bytes() {
+                legacy.push(value);
+            }
+        }
+        let one = |values: Vec<&[u8]>, legacy| match values.as_slice() {
+            [value] => RefreshCookie::One {
+                token: String::from_utf8_lossy(value).into_owned(),
+                legacy,
+            },
+            _ => RefreshCookie::Several,
+        };
+        match (current.len(), legacy.len()) {
+            (0, 0) => RefreshCookie::Absent,
+            // The current name wins over an old one (which the answer clears).
+            (0, _) => one(legacy, true),
+            _ => one(current, false),
+        }
+    }
+
+    /// Whether the request carries a cookie of the old name (to clear it in the answer).
+    pub fn carries_legacy(headers: &HeaderMap) -> bool {
+        cookie_pairs(headers).any(|(name, _)| name == LEGACY_REFRESH_COOKIE.as_bytes())
+    }
+}
+
+/// Every `name=value` pair of every `Cookie` header, as bytes (names and values trimmed, a
+/// quoted value unquoted).
+fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+        .filter_map(|pair| {
+            let at = pair.iter().position(|b| *b == b'=')?;
+            let name = pair[..at].trim_ascii();
+            let mut value = pair[at + 1..].trim_ascii();
+            if value.len() >= 2 && value.starts_with(b"\"") && value.ends_with(b"\"") {
+                value = &value[1..value.len() - 1];
+            }
+            Some((name, value))
+        })
+}
+
+/// The first cookie named `name`, read from the raw headers as bytes (a cookie jar drops the
+/// whole header when one cookie in it is not ASCII).
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookie_pairs(headers)
+        .find(|(n, _)| *n == name.as_bytes())
+        .and_then(|(_, v)| std::str::from_utf8(v).ok().map(str::to_owned))
+}
+
+/// The refresh cookie a request presents, as the cookie endpoints may use it: one of the old
+/// name only for a token issued before the rename (see the module docs) — any other was
+/// planted (or kept alive by rotating it under the old name) and counts as no cookie at all.
+pub struct PresentedRefresh {
+    pub cookie: RefreshCookie,
+    /// An old-name cookie came with the request (the answer deletes it).
+    legacy_present: bool,
+}
+
+impl PresentedRefresh {
+    /// `jar`, plus the deletion of an old-name cookie if the request had one (the new name
+    /// replaces it, or the session is over).
+    pub fn answer(&self, jar: CookieJar) -> CookieJar {
+        if self.legacy_present {
+            jar.add(clear_legacy_refresh_cookie())
+        } else {
+            jar
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PresentedRefresh {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let legacy_present = RefreshCookie::carries_legacy(&parts.headers);
+        let mut cookie = RefreshCookie::from_headers(&parts.headers);
+        if let RefreshCookie::One {
+            token,
+            legacy: true,
+        } = &cookie
+        {
+            if !state
+                .sessions
+                .issued_before(token, state.legacy_cookie_cutoff)
+                .await?
+            {
+                tracing::warn!(
+                    "ignored an old-name refresh cookie with a token newer than the rename (planted?)"
+                );
+                cookie = RefreshCookie::Absent;
+            }
+        }
+        Ok(PresentedRefresh {
+            cookie,
+            legacy_present,
+        })
+    }
 }

@@ -20,12 +20,12 @@ use serde::Deserialize;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 
 use crate::http::client_ip::ClientIp;
-use crate::http::cookies::{clear_legacy_refresh_cookie, clear_refresh_cookie, refresh_cookie};
+use crate::http::cookies::{
+    clear_refresh_cookie, cookie_value, refresh_cookie, PresentedRefresh, RefreshCookie,
+};
 use crate::http::csrf;
 use crate::http::error::{ApiError, RefreshErrorKind};
-use crate::http::extract::{
-    bearer_token, cookie_value, user_agent, ApiJson, ApiQuery, RefreshCookie,
-};
+use crate::http::extract::{bearer_token, user_agent, ApiJson, ApiQuery};
 use crate::http::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
@@ -56,6 +56,7 @@ pub async fn register(
     State(state): State<AppState>,
     client: ClientIp,
     headers: HeaderMap,
+    presented: PresentedRefresh,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
@@ -73,11 +74,14 @@ pub async fn register(
     tracing::info!(user = user.id, ip = %client.addr, "account registered");
     signed_in(
         &state,
-        client.addr,
+        SignedIn {
+            user_id: user.id,
+            username: user.username,
+            ip: client.addr,
+        },
         &headers,
+        &presented,
         jar,
-        user.id,
-        user.username,
         StatusCode::CREATED,
     )
     .await
@@ -88,6 +92,7 @@ pub async fn login(
     State(state): State<AppState>,
     client: ClientIp,
     headers: HeaderMap,
+    presented: PresentedRefresh,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
@@ -131,11 +136,14 @@ pub async fn login(
     state.throttle.succeeded(reservation).await?;
     signed_in(
         &state,
-        client.addr,
+        SignedIn {
+            user_id: user.id,
+            username: user.username,
+            ip: client.addr,
+        },
         &headers,
+        &presented,
         jar,
-        user.id,
-        user.username,
         StatusCode::OK,
     )
     .await
@@ -158,16 +166,27 @@ async fn check_password(
 /// After a successful sign-in or registration: a new session (every sign-in starts a new
 /// family; a session whose cookie this browser still held ends), the token response, and a
 /// fresh device cookie.
-async fn signed_in(
-    state: &AppState,
-    ip: IpAddr,
-    headers: &HeaderMap,
-    jar: CookieJar,
+/// Who just signed in, from where.
+struct SignedIn {
     user_id: i64,
     username: String,
+    ip: IpAddr,
+}
+
+async fn signed_in(
+    state: &AppState,
+    who: SignedIn,
+    headers: &HeaderMap,
+    presented: &PresentedRefresh,
+    jar: CookieJar,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    end_presented_session(state, headers).await?;
+    let SignedIn {
+        user_id,
+        username,
+        ip,
+    } = who;
+    end_presented_session(state, presented).await?;
     let grant = state
         .sessions
         .start(user_id, username, user_agent(headers))
@@ -192,16 +211,12 @@ pub struct RefreshQuery {
 pub async fn refresh(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RefreshQuery>,
-    headers: HeaderMap,
+    presented: PresentedRefresh,
     jar: CookieJar,
 ) -> Response {
     let optional = matches!(query.optional.as_deref(), Some("1" | "true"));
-    let jar = without_legacy_cookie(&headers, jar);
-    let cookie = match usable_refresh_cookie(&state, &headers).await {
-        Ok(cookie) => cookie,
-        Err(e) => return e.into_response(),
-    };
-    let result = match cookie {
+    let jar = presented.answer(jar);
+    let result = match presented.cookie {
         RefreshCookie::One { token, .. } => {
             state.sessions.rotate(&token).await.map_err(ApiError::from)
         }
@@ -240,6 +255,7 @@ pub async fn logout(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LogoutQuery>,
     headers: HeaderMap,
+    presented: PresentedRefresh,
     jar: CookieJar,
 ) -> Result<Response, ApiError> {
     let global = match query.scope.as_deref() {
@@ -251,8 +267,8 @@ pub async fn logout(
             )))
         }
     };
-    let jar = without_legacy_cookie(&headers, jar);
-    let mut session = match usable_refresh_cookie(&state, &headers).await? {
+    let jar = presented.answer(jar);
+    let mut session = match presented.cookie {
         RefreshCookie::One { token, .. } => state.sessions.live_session_of_token(&token).await?,
         RefreshCookie::Absent => None,
         RefreshCookie::Several => return Err(ApiError::MultipleRefreshCookies),
@@ -302,9 +318,12 @@ async fn live_session_of_bearer(
 
 /// Ends the session of a refresh cookie the request still carries (sign-in replaces it) — only
 /// if there is exactly one and it is that session's current credential.
-async fn end_presented_session(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    if let RefreshCookie::One { token, .. } = usable_refresh_cookie(state, headers).await? {
-        if let Some((sid, uid)) = state.sessions.live_session_of_token(&token).await? {
+async fn end_presented_session(
+    state: &AppState,
+    presented: &PresentedRefresh,
+) -> Result<(), ApiError> {
+    if let RefreshCookie::One { token, .. } = &presented.cookie {
+        if let Some((sid, uid)) = state.sessions.live_session_of_token(token).await? {
             state
                 .sessions
                 .revoke(&sid, Some(uid), EndReason::Replaced)
@@ -312,43 +331,6 @@ async fn end_presented_session(state: &AppState, headers: &HeaderMap) -> Result<
         }
     }
     Ok(())
-}
-
-/// The request's refresh cookie, if it may be used: one of the old name only for a token
-/// issued before the rename ([`crate::http::cookies`]) — any other was planted (or kept alive by
-/// rotating it under the old name), and counts as no cookie at all.
-async fn usable_refresh_cookie(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<RefreshCookie, ApiError> {
-    let cookie = RefreshCookie::from_headers(headers);
-    if let RefreshCookie::One {
-        token,
-        legacy: true,
-    } = &cookie
-    {
-        if !state
-            .sessions
-            .issued_before(token, state.legacy_cookie_cutoff)
-            .await?
-        {
-            tracing::warn!(
-                "ignored an old-name refresh cookie of a session newer than the rename (planted?)"
-            );
-            return Ok(RefreshCookie::Absent);
-        }
-    }
-    Ok(cookie)
-}
-
-/// An answer to a request with an old-name refresh cookie deletes it (the new name replaces
-/// it, or the session is over).
-fn without_legacy_cookie(headers: &HeaderMap, jar: CookieJar) -> CookieJar {
-    if RefreshCookie::carries_legacy(headers) {
-        jar.add(clear_legacy_refresh_cookie())
-    } else {
-        jar
-    }
 }
 
 /// The token response: access token in the body, refresh token in the cookie.
