@@ -36,6 +36,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod state;
 pub mod throttle;
+pub mod token_pair;
 pub mod tokens;
 pub mod trusted_devices;
 pub mod users;

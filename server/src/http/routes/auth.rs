@@ -30,6 +30,7 @@ use crate::http::headers::BODY_LIMIT;
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
 use crate::throttle::{retry_after_secs, Attempt};
+use crate::token_pair;
 use crate::trusted_devices::DEVICE_COOKIE;
 use crate::users::{credentials, Password, User, Username};
 
@@ -340,28 +341,23 @@ fn grant_response(
     grant: Grant,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let not_after = u64::try_from(grant.expires_at / 1000).unwrap_or(0);
-    let issued = state
-        .tokens
-        .issue(grant.user_id, &grant.session_id, not_after)?;
-    // What the client needs for its "you will be signed out" warning: the session ends at its
-    // idle deadline (this refresh moved it) or its absolute end, whichever comes first.
-    let session_left = std::time::Duration::from_millis(
-        u64::try_from(grant.expires_at - crate::db::now_ms()).unwrap_or(0),
-    );
-    let idle_left = state.config.refresh_token_idle_timeout.min(session_left);
+    let pair = token_pair::for_grant(
+        &state.tokens,
+        state.config.refresh_token_idle_timeout,
+        grant,
+    )?;
     let body = TokenResponse {
-        access_token: issued.token,
+        access_token: pair.access_token,
         token_type: "Bearer".into(),
-        expires_in: issued.expires_in,
-        session_id: grant.session_id,
-        idle_expires_in: Some(idle_left.as_secs()),
-        session_expires_in: Some(session_left.as_secs()),
+        expires_in: pair.expires_in,
+        session_id: pair.session_id,
+        idle_expires_in: Some(pair.idle_expires_in.as_secs()),
+        session_expires_in: Some(pair.session_expires_in.as_secs()),
         user: UserSummary {
-            id: grant.user_id,
-            username: grant.username,
+            id: pair.user_id,
+            username: pair.username,
         },
     };
-    let jar = jar.add(refresh_cookie(grant.refresh_token.0, grant.expires_at));
+    let jar = jar.add(refresh_cookie(pair.refresh_token.0, pair.session_ends_at));
     Ok((status, jar, Json(body)).into_response())
 }
