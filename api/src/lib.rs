@@ -21,6 +21,7 @@ pub mod paths {
     pub const LOGOUT_GLOBAL: &str = "/api/auth/logout?scope=global";
     pub const ME: &str = "/api/me";
     pub const SESSIONS: &str = "/api/sessions";
+    pub const SECURITY_EVENTS: &str = "/api/security-events";
     /// Prefix of the endpoints that authenticate with the refresh cookie. The client never
     /// runs its refresh-and-retry logic on these, and the cookie's `Path` is exactly this.
     pub const AUTH_PREFIX: &str = "/api/auth";
@@ -130,6 +131,31 @@ wire_type! {
 }
 
 wire_type! {
+    /// One entry of `GET /api/security-events`: something that happened to the account.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SecurityEvent {
+        /// Stable and increasing; the cursor of the next page is built from it.
+        pub id: String,
+        /// What happened: a [`SecurityEventKind`] in snake_case. A client that meets a kind
+        /// it does not know should still show the entry (new kinds are added over time).
+        pub kind: String,
+        /// RFC 3339, UTC.
+        pub at: String,
+        /// The session (refresh-token family) it concerns, if any.
+        pub session_id: Option<String>,
+        /// The device that did it, from its user agent ("Firefox on Linux").
+        pub device: Option<String>,
+        /// The client address as the server keeps it (`SECURITY_EVENT_ADDRESS`): full,
+        /// truncated to its network ("203.0.113.0/24"), or absent.
+        pub address: Option<String>,
+        /// A short detail: the reason of a failure or an expiry, how many sessions ended.
+        pub detail: Option<String>,
+        /// True when it concerns the session of the request's access token ("this device").
+        pub current: bool,
+    }
+}
+
+wire_type! {
     /// Every error the API returns has this body.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ErrorBody {
@@ -138,6 +164,65 @@ wire_type! {
         /// A sentence for people.
         pub message: String,
     }
+}
+
+/// The kinds of [`SecurityEvent`]. Adding one is one line here (and its sentence in the SPA).
+macro_rules! security_event_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal,)*) => {
+        /// What a security event records (its `kind` on the wire).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum SecurityEventKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl SecurityEventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [SecurityEventKind] = &[$(SecurityEventKind::$variant,)*];
+
+            /// The wire name (snake_case).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(SecurityEventKind::$variant => $code,)*
+                }
+            }
+
+            /// The kind a wire name names; `None` for a kind this build does not know.
+            pub fn parse(code: &str) -> Option<SecurityEventKind> {
+                match code {
+                    $($code => Some(SecurityEventKind::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+security_event_kinds! {
+    /// An account was created (and signed in).
+    AccountCreated = "account_created",
+    /// A sign-in succeeded: a new session.
+    SignedIn = "signed_in",
+    /// A sign-in failed; `detail` says why (`wrong_password`).
+    SignInFailed = "sign_in_failed",
+    /// Sign-ins were paused after repeated failures; `detail`: `account`, `device` or
+    /// `account_from_address`, then `until=<RFC 3339>`.
+    SignInBlocked = "sign_in_blocked",
+    /// One session signed out.
+    SignedOut = "signed_out",
+    /// Every session signed out at once; `detail`: how many ended.
+    SignedOutEverywhere = "signed_out_everywhere",
+    /// A sign-in replaced the session whose cookie the browser still held.
+    SessionReplaced = "session_replaced",
+    /// A session was ended from another device (the sessions list).
+    SessionRevoked = "session_revoked",
+    /// A session ended to make room: the account reached its session cap.
+    SessionEvicted = "session_evicted",
+    /// A session ended by itself; `detail`: `idle` or `absolute`.
+    SessionExpired = "session_expired",
+    /// An already used refresh token was presented again: the session was ended for safety.
+    RefreshTokenReused = "refresh_token_reused",
+    /// The server rotated its signing key (a deployment event, no user).
+    SigningKeyRotated = "signing_key_rotated",
 }
 
 /// The stable error codes.

@@ -9,6 +9,7 @@ use hyper::body::Bytes;
 use hyper::{header, Request, StatusCode};
 use sqlx::Row;
 use tokenpair_server::db::{now_ms, Database, Db};
+use tokenpair_server::security_events::{EventPolicy, SecurityEvents};
 use tokenpair_server::sessions::store::ENDED_RETENTION_MS;
 use tokenpair_server::sessions::{SessionPolicy, Sessions, TokenMinter};
 
@@ -143,7 +144,8 @@ pub async fn prune_after_retention(database: &Database) -> Result<u64, BoxError>
         max_per_user: 1000,
     };
     // Pruning needs no key: any will do.
-    let sessions = Sessions::new(db.clone(), policy, TokenMinter::new([0; 32])).await?;
+    let events = SecurityEvents::new(db.clone(), EventPolicy::default());
+    let sessions = Sessions::new(db.clone(), policy, TokenMinter::new([0; 32]), events).await?;
     let pruned = sessions
         .prune(now_ms() + ENDED_RETENTION_MS + 60_000)
         .await?;

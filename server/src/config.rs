@@ -14,6 +14,7 @@ use crate::forwarding::{AddressHeader, BadProxy, TrustedProxies};
 use crate::key_encryption::{Kek, KeyEncryption};
 use crate::passwords::QueueLimits;
 use crate::public_url::{BadPublicUrl, PublicUrl};
+use crate::security_events::{AddressPolicy, EventPolicy};
 
 /// How often every instance re-reads the signing keys (a rotation elsewhere is picked up within
 /// this).
@@ -173,9 +174,34 @@ pub struct Args {
     #[arg(long, env = "DEMO_USERS", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo_users: bool,
 
+    /// How much of the client address a security event keeps: `full`, `truncated` (the
+    /// network: IPv4 /24, IPv6 /48) or `none`.
+    #[arg(long, env = "SECURITY_EVENT_ADDRESS", default_value = "truncated")]
+    pub security_event_address: AddressPolicy,
+
+    /// How long security events are kept (the prune job deletes older ones).
+    #[arg(long, env = "SECURITY_EVENT_RETENTION", default_value = "90d", value_parser = parse_duration)]
+    pub security_event_retention: Duration,
+
+    /// The most security events kept per user (the newest): bounds a flood.
+    #[arg(long, env = "SECURITY_EVENT_MAX_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub security_event_max_per_user: u32,
+
+    /// The log's format: `text` (for people) or `json` (one JSON object per line, for a log
+    /// shipper).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Without a command: serve.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// What else the binary does besides serving.
@@ -274,6 +300,8 @@ pub struct Config {
     pub password_queue: QueueLimits,
     /// How often the signing keys are re-read (not a flag; tests shorten it).
     pub key_reload_every: Duration,
+    /// Security activity: the address policy, retention and per-user bound.
+    pub security_events: EventPolicy,
 }
 
 impl TryFrom<Args> for Config {
@@ -292,6 +320,7 @@ impl TryFrom<Args> for Config {
             ("REFRESH_TOKEN_IDLE_TIMEOUT", a.refresh_token_idle_timeout),
             ("HEADER_READ_TIMEOUT", a.header_read_timeout),
             ("SIGNING_KEY_ROTATION", a.signing_key_rotation),
+            ("SECURITY_EVENT_RETENTION", a.security_event_retention),
         ] {
             if d.is_zero() {
                 return Err(ConfigError::ZeroDuration { name });
@@ -361,6 +390,11 @@ impl TryFrom<Args> for Config {
             shutdown_timeout: a.shutdown_timeout,
             password_queue: QueueLimits::default(),
             key_reload_every: KEY_RELOAD_EVERY,
+            security_events: EventPolicy {
+                address: a.security_event_address,
+                retention: a.security_event_retention,
+                max_per_user: a.security_event_max_per_user,
+            },
         })
     }
 }
@@ -402,6 +436,7 @@ impl Config {
         config.header_read_timeout = Duration::from_secs(10);
         config.max_connections = 0;
         config.shutdown_timeout = Duration::from_secs(10);
+        config.security_events = EventPolicy::default();
         config
     }
 }

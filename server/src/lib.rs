@@ -17,7 +17,10 @@
 //! 5. The heart: [`http::routes::auth`] signs in and refreshes through [`sessions::rotation`]
 //!    (single-use refresh tokens, grace, reuse → family revoked), [`tokens`] issues and verifies
 //!    access JWTs, [`sessions::revocations`] makes a sign-out bite at once on every instance.
-//! 6. Housekeeping: [`maintenance`] prunes what has ended, so the tables stay bounded.
+//! 6. What happened, for people and operators: [`security_events`], written in the same
+//!    transaction as the change each records.
+//! 7. Housekeeping: [`maintenance`] ends lapsed sessions and prunes what has ended, so the
+//!    tables stay bounded.
 //!
 //! The domain modules (everything but [`http`]) never import [`http`].
 
@@ -33,6 +36,7 @@ pub mod maintenance;
 pub mod passwords;
 pub mod public_url;
 pub mod secrets;
+pub mod security_events;
 pub mod sessions;
 pub mod state;
 pub mod throttle;

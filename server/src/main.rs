@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokenpair_server::config::Command;
+use tokenpair_server::config::{Command, LogFormat};
 use tokenpair_server::{key_commands, serve, AppState, Args, Config, StartupError};
 use tracing_subscriber::EnvFilter;
 
@@ -39,16 +39,28 @@ fn return_large_blocks_to_the_os() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn return_large_blocks_to_the_os() {}
 
-async fn async_main() -> ExitCode {
-    tracing_subscriber::fmt()
+/// The log: `RUST_LOG` filters (default `info`); `LOG_FORMAT=json` writes one JSON object per
+/// line (time, level, target, message and the event's fields at the top level).
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
         // Colours only for a person at a terminal: a log file or shipper gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+    }
+}
 
+async fn async_main() -> ExitCode {
     let args = Args::parse();
+    let log_format = args.log_format;
+    init_logging(log_format);
     let command = args.command.clone();
     let config = match Config::try_from(args) {
         Ok(c) => c,
@@ -69,7 +81,7 @@ async fn async_main() -> ExitCode {
             }
         };
     }
-    match run(config).await {
+    match run(config, log_format).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tokenpair-server: {e}");
@@ -78,7 +90,7 @@ async fn async_main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> Result<(), StartupError> {
+async fn run(config: Config, log_format: LogFormat) -> Result<(), StartupError> {
     let addr = config.addr;
     let demo = config.demo_users;
     let db = config.database.describe();
@@ -87,13 +99,21 @@ async fn run(config: Config) -> Result<(), StartupError> {
         .await
         .map_err(|source| StartupError::Listen { addr, source })?;
     let local = listener.local_addr().map_err(StartupError::Serve)?;
-    println!("tokenpair is running at http://{local}  (database: {db})");
+    // For people: on stdout beside the text log; with LOG_FORMAT=json on stderr, so stdout
+    // holds nothing but JSON lines.
+    let say = |line: String| match log_format {
+        LogFormat::Text => println!("{line}"),
+        LogFormat::Json => eprintln!("{line}"),
+    };
+    say(format!(
+        "tokenpair is running at http://{local}  (database: {db})"
+    ));
     if demo {
-        println!("demo accounts: user1 / password1, user2 / password2");
+        say("demo accounts: user1 / password1, user2 / password2".into());
     }
     // The readiness signal launchers wait for (tokenpair-testkit, make cluster): the socket is
     // bound and the state built, so a request sent now is served.
-    println!("listening on http://{local}");
+    say(format!("listening on http://{local}"));
     serve(listener, state, shutdown_signal()).await
 }
 

@@ -1,6 +1,9 @@
 //! The periodic prune job (every instance runs it; on PostgreSQL concurrent passes are
-//! harmless): ended sessions (one row each), quiet login-throttle counters, and
-//! revocations whose access tokens have all expired. This is what keeps the tables bounded.
+//! harmless): it first ends the sessions that lapsed by themselves (idle or past their
+//! absolute end: each gets its `session_expired` event), then deletes ended sessions (one row
+//! each), quiet login-throttle counters, security events past their retention or beyond the
+//! per-user bound, and revocations whose access tokens have all expired. This is what keeps
+//! the tables bounded.
 
 use std::time::Duration;
 
@@ -12,8 +15,10 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// One pass at time `now` (unix ms).
 pub async fn prune(state: &AppState, now: i64) -> Result<Pruned, DbError> {
+    state.sessions.end_lapsed(now).await?;
     let pruned = state.sessions.prune(now).await?;
     state.throttle.prune(now).await?;
+    state.events.prune(now).await?;
     if pruned.sessions > 0 {
         state.db.reclaim_space().await?;
     }

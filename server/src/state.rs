@@ -9,6 +9,7 @@ use crate::db::health::DbHealth;
 use crate::db::{Db, DbError};
 use crate::passwords::{PasswordError, Passwords};
 use crate::secrets::Secrets;
+use crate::security_events::SecurityEvents;
 use crate::sessions::{SessionPolicy, Sessions, TokenMinter};
 use crate::throttle::Throttle;
 use crate::tokens::{AccessTokens, Mode};
@@ -37,6 +38,7 @@ pub struct Parts {
     pub sessions: Sessions,
     pub throttle: Throttle,
     pub devices: TrustedDevices,
+    pub events: SecurityEvents,
     pub health: DbHealth,
     /// Sessions that began before this (unix ms) may still present the refresh cookie's old
     /// name ([`crate::http::cookies`]).
@@ -75,7 +77,8 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(limits))
             .await
             .map_err(PasswordError::from)??;
-        let users = Users::new(db.clone());
+        let events = SecurityEvents::new(db.clone(), config.security_events);
+        let users = Users::new(db.clone(), events.clone());
         if config.demo_users && users.seed_demo_accounts(&passwords).await? {
             tracing::info!("created the demo accounts user1/password1 and user2/password2");
         }
@@ -122,12 +125,18 @@ impl AppState {
             refresh_per_minute: config.refresh_rate_limit,
             max_per_user: config.max_sessions_per_user,
         };
-        let sessions = Sessions::new(db.clone(), policy, TokenMinter::new(secrets.refresh_mac))
-            .await
-            .map_err(db_err)?;
+        let sessions = Sessions::new(
+            db.clone(),
+            policy,
+            TokenMinter::new(secrets.refresh_mac),
+            events.clone(),
+        )
+        .await
+        .map_err(db_err)?;
         Ok(AppState(Arc::new(Parts {
             config: Arc::new(config),
-            throttle: Throttle::new(db.clone()),
+            throttle: Throttle::new(db.clone(), events.clone()),
+            events,
             db,
             users,
             passwords,

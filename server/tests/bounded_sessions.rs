@@ -204,7 +204,10 @@ async fn concurrent_sign_ins_of_one_user_never_leave_more_live_sessions_than_the
                     .start(
                         USER1_ID,
                         "user1".into(),
-                        Some(format!("round {round} #{i}")),
+                        &tokenpair_server::security_events::Client {
+                            addr: None,
+                            user_agent: Some(format!("round {round} #{i}")),
+                        },
                     )
                     .await
             })

@@ -10,6 +10,7 @@ use common::*;
 use reqwest::StatusCode;
 use tokenpair_server::db::now_ms;
 use tokenpair_server::maintenance::prune;
+use tokenpair_server::security_events::Client;
 use tokenpair_server::sessions::store::{Pruned, ENDED_RETENTION_MS};
 
 async fn count(server: &TestServer, table: &str) -> i64 {
@@ -146,7 +147,7 @@ mod sqlite_file {
         let sessions = &server.state.sessions;
         for _ in 0..400 {
             let grant = sessions
-                .start(USER1_ID, "user1".into(), None)
+                .start(USER1_ID, "user1".into(), &Client::default())
                 .await
                 .unwrap();
             let ended = sessions
@@ -154,6 +155,7 @@ mod sqlite_file {
                     &grant.session_id,
                     None,
                     tokenpair_server::sessions::EndReason::Logout,
+                    &Client::default(),
                 )
                 .await
                 .unwrap();

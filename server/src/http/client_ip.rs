@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::forwarding::{limit_key, resolve};
+use crate::security_events::Client;
 use crate::state::AppState;
 
 /// The client address of this request (see the module docs).
@@ -40,6 +41,22 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp {
             addr,
             key: limit_key(addr, config.ipv6_client_prefix),
+        })
+    }
+}
+
+/// The client as a security event records it: its address and user agent.
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = ClientIp::from_request_parts(parts, state).await?;
+        Ok(Client {
+            addr: Some(ip.addr),
+            user_agent: super::extract::user_agent(&parts.headers),
         })
     }
 }

@@ -24,6 +24,7 @@ pub mod store;
 use std::time::Duration;
 
 use crate::db::{rfc3339, Db, DbError};
+use crate::security_events::{Kind, SecurityEvents};
 pub use crypto::{RefreshToken, TokenMinter};
 pub use revocations::Revocations;
 
@@ -88,6 +89,19 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// The security event that tells of a session ended this way.
+    pub fn event(self) -> Kind {
+        match self {
+            EndReason::Logout => Kind::SignedOut,
+            EndReason::LogoutGlobal => Kind::SignedOutEverywhere,
+            EndReason::Revoked => Kind::SessionRevoked,
+            EndReason::Reuse => Kind::RefreshTokenReused,
+            EndReason::Expired => Kind::SessionExpired,
+            EndReason::Replaced => Kind::SessionReplaced,
+            EndReason::Evicted => Kind::SessionEvicted,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EndReason::Logout => "logout",
@@ -132,19 +146,26 @@ pub struct Sessions {
     policy: SessionPolicy,
     revocations: Revocations,
     minter: TokenMinter,
+    events: SecurityEvents,
 }
 
 impl Sessions {
     /// Builds the store and loads recent revocations (on PostgreSQL: starts following them),
     /// so neither a restart nor another instance can resurrect the access tokens of a session
     /// that was signed out.
-    pub async fn new(db: Db, policy: SessionPolicy, minter: TokenMinter) -> Result<Self, DbError> {
+    pub async fn new(
+        db: Db,
+        policy: SessionPolicy,
+        minter: TokenMinter,
+        events: SecurityEvents,
+    ) -> Result<Self, DbError> {
         let revocations = Revocations::start(&db, policy.access_lifetime).await?;
         Ok(Sessions {
             db,
             policy,
             revocations,
             minter,
+            events,
         })
     }
 

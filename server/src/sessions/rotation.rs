@@ -25,9 +25,10 @@ use std::time::Duration;
 use sqlx::Row;
 
 use super::crypto::{hash_token, seal, unseal, Presented};
-use super::store::end_session;
+use super::store::{end_session, lapse};
 use super::{EndReason, Grant, RefreshError, RefreshToken, Sessions};
 use crate::db::{ms, now_ms, Tx};
+use crate::security_events::{Client, Event, Kind};
 
 /// The rate-limit window of refreshes per session.
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
@@ -46,11 +47,12 @@ struct Found {
     revoked_reason: Option<String>,
     refresh_window_start: i64,
     refresh_count: i64,
+    user_agent: Option<String>,
 }
 
 impl Sessions {
-    /// Rotates a presented refresh token (see the module docs for the outcomes).
-    pub async fn rotate(&self, presented: &str) -> Result<Grant, RefreshError> {
+    /// Rotates a refresh token presented by `client` (see the module docs for the outcomes).
+    pub async fn rotate(&self, presented: &str, client: &Client) -> Result<Grant, RefreshError> {
         let Some(p) = self.minter.parse(presented) else {
             return Err(RefreshError::Invalid);
         };
@@ -113,9 +115,23 @@ impl Sessions {
                 RefreshError::Expired
             });
         }
-        if now >= f.expires_at || f.last_used_at < now - ms(self.policy.idle) {
-            end_session(&mut tx, &sid, EndReason::Expired, now).await?;
-            tx.commit().await?;
+        let idle_at = f.last_used_at + ms(self.policy.idle);
+        if now >= f.expires_at || now > idle_at {
+            if end_session(&mut tx, &sid, EndReason::Expired, now).await? {
+                let (at, why) = lapse(f.expires_at, idle_at);
+                let event = Event::new(Kind::SessionExpired, at.min(now), Some(f.user_id))
+                    .session(&sid)
+                    .client(&Client {
+                        addr: None,
+                        user_agent: f.user_agent.clone(),
+                    })
+                    .detail(why);
+                let recorded = self.events.record(&mut tx, event).await?;
+                tx.commit().await?;
+                recorded.log();
+            } else {
+                tx.commit().await?;
+            }
             self.revocations.insert(&sid);
             return Err(RefreshError::Expired);
         }
@@ -174,7 +190,13 @@ impl Sessions {
             return Err(RefreshError::Invalid);
         }
         end_session(&mut tx, &sid, EndReason::Reuse, now).await?;
+        let event = Event::new(Kind::RefreshTokenReused, now, Some(f.user_id))
+            .session(&sid)
+            .client(client)
+            .detail(format!("generation={generation} current={}", f.generation));
+        let recorded = self.events.record(&mut tx, event).await?;
         tx.commit().await?;
+        recorded.log();
         self.revocations.insert(&sid);
         tracing::warn!(session = %sid, user = f.user_id, generation,
             current = f.generation, "refresh token reuse detected; session revoked");
@@ -217,7 +239,7 @@ async fn find(tx: &mut Tx<'_>, sid: &str) -> Result<Option<Found>, sqlx::Error> 
     let row = sqlx::query(
         "SELECT s.user_id, u.username, s.generation, s.token_hash, s.prev_token_hash,
                 s.prev_successor_sealed, s.rotated_at, s.last_used_at, s.expires_at,
-                s.revoked_reason, s.refresh_window_start, s.refresh_count
+                s.revoked_reason, s.refresh_window_start, s.refresh_count, s.user_agent
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1",
     )
@@ -238,5 +260,6 @@ async fn find(tx: &mut Tx<'_>, sid: &str) -> Result<Option<Found>, sqlx::Error> 
         revoked_reason: r.try_get(9)?,
         refresh_window_start: r.try_get(10)?,
         refresh_count: r.try_get(11)?,
+        user_agent: r.try_get(12)?,
     }))
 }

@@ -7,6 +7,7 @@ use sqlx::Row;
 use super::crypto::{could_be_session_id, hash_token};
 use super::{EndReason, Grant, SessionRow, Sessions};
 use crate::db::{ms, now_ms, DbError, Tx};
+use crate::security_events::{Client, Event, Kind, Recorded};
 
 /// Ended sessions are deleted this long after they ended. Must outlast the access tokens (so a
 /// restart reloads the revocation) and is long enough that a replayed token of a just-ended
@@ -65,7 +66,7 @@ impl Sessions {
         &self,
         user_id: i64,
         username: String,
-        user_agent: Option<String>,
+        client: &Client,
     ) -> Result<Grant, DbError> {
         let id = crate::tokens::random_id(16);
         let (token, _) = self.minter.mint(&id, 0);
@@ -82,7 +83,7 @@ impl Sessions {
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
-        .bind(user_agent)
+        .bind(client.user_agent.as_deref())
         .bind(hash_token(&token.0).to_vec())
         .execute(&mut *tx)
         .await?;
@@ -93,7 +94,7 @@ impl Sessions {
                             AND last_used_at >= $4
                           ORDER BY last_used_at DESC, created_at DESC, id DESC
                           LIMIT 1000000 OFFSET $5)
-             RETURNING id",
+             RETURNING id, user_agent",
         )
         .bind(now)
         .bind(EndReason::Evicted.as_str())
@@ -102,11 +103,27 @@ impl Sessions {
         .bind(i64::from(self.policy.max_per_user.max(1)))
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
+        let signed_in = Event::new(Kind::SignedIn, now, Some(user_id))
+            .session(&id)
+            .client(client);
+        let mut recorded = self.events.record(&mut tx, signed_in).await?;
+        let mut evicted_ids = Vec::with_capacity(evicted.len());
         for row in &evicted {
-            let sid: String = row.try_get(0)?;
-            tracing::info!(user = user_id, session = %sid, "session evicted: too many sessions");
-            self.revocations.insert(&sid);
+            let sid: String = row.try_get("id")?;
+            let device = Client {
+                addr: None,
+                user_agent: row.try_get("user_agent")?,
+            };
+            let event = Event::new(Kind::SessionEvicted, now, Some(user_id))
+                .session(&sid)
+                .client(&device);
+            recorded = recorded.and(self.events.record(&mut tx, event).await?);
+            evicted_ids.push(sid);
+        }
+        tx.commit().await?;
+        recorded.log();
+        for sid in &evicted_ids {
+            self.revocations.insert(sid);
         }
         Ok(Grant {
             session_id: id,
@@ -191,48 +208,117 @@ impl Sessions {
         Ok(n > 0)
     }
 
-    /// Ends one session. Returns false if it did not exist, was not `user_id`'s, or had ended.
+    /// Ends one session, recording why and at whose request (`client`). Returns false if it
+    /// did not exist, was not `user_id`'s, or had ended.
     pub async fn revoke(
         &self,
         sid: &str,
         user_id: Option<i64>,
         reason: EndReason,
+        client: &Client,
     ) -> Result<bool, DbError> {
         if !could_be_session_id(sid) {
             // Not one of ours (and PostgreSQL refuses text with a NUL byte): nothing to end.
             return Ok(false);
         }
-        let changed = sqlx::query(
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let ended = sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
-             WHERE id = $3 AND revoked_at IS NULL AND ($4 IS NULL OR user_id = $4)",
+             WHERE id = $3 AND revoked_at IS NULL AND ($4 IS NULL OR user_id = $4)
+             RETURNING user_id",
         )
-        .bind(now_ms())
+        .bind(now)
         .bind(reason.as_str())
         .bind(sid)
         .bind(user_id)
-        .execute(&self.db.pool)
-        .await?
-        .rows_affected();
-        if changed > 0 {
-            self.revocations.insert(sid);
-        }
-        Ok(changed > 0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = ended else {
+            return Ok(false);
+        };
+        let owner: i64 = row.try_get("user_id")?;
+        let event = Event::new(reason.event(), now, Some(owner))
+            .session(sid)
+            .client(client);
+        let recorded = self.events.record(&mut tx, event).await?;
+        tx.commit().await?;
+        recorded.log();
+        self.revocations.insert(sid);
+        Ok(true)
     }
 
-    /// Ends every live session of a user ("sign out everywhere"). Returns how many.
-    pub async fn revoke_all(&self, user_id: i64, reason: EndReason) -> Result<usize, DbError> {
+    /// Ends every live session of a user ("sign out everywhere"), asked from `client`'s
+    /// session `from`. Returns how many.
+    pub async fn revoke_all(
+        &self,
+        user_id: i64,
+        reason: EndReason,
+        from: &str,
+        client: &Client,
+    ) -> Result<usize, DbError> {
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
              WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
         )
-        .bind(now_ms())
+        .bind(now)
         .bind(reason.as_str())
         .bind(user_id)
-        .fetch_all(&self.db.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        let event = Event::new(reason.event(), now, Some(user_id))
+            .session(from)
+            .client(client)
+            .detail(rows.len().to_string());
+        let recorded = self.events.record(&mut tx, event).await?;
+        tx.commit().await?;
+        recorded.log();
         for row in &rows {
-            self.revocations.insert(&row.try_get::<String, _>(0)?);
+            self.revocations.insert(&row.try_get::<String, _>("id")?);
         }
+        Ok(rows.len())
+    }
+
+    /// Marks the sessions that lapsed by themselves — idle too long, or past their absolute
+    /// end — as ended, each with a `session_expired` event dated when it lapsed. Run by the
+    /// prune job before [`Sessions::prune`]. Returns how many.
+    pub async fn end_lapsed(&self, now: i64) -> Result<usize, DbError> {
+        let idle_cutoff = now - ms(self.policy.idle);
+        let mut tx = self.db.begin_write().await?;
+        let rows = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
+             WHERE revoked_at IS NULL AND (expires_at <= $1 OR last_used_at < $3)
+             RETURNING id, user_id, user_agent, expires_at, last_used_at",
+        )
+        .bind(now)
+        .bind(EndReason::Expired.as_str())
+        .bind(idle_cutoff)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut recorded = Recorded::default();
+        for row in &rows {
+            let sid: String = row.try_get("id")?;
+            let expires_at: i64 = row.try_get("expires_at")?;
+            let idle_at = row.try_get::<i64, _>("last_used_at")? + ms(self.policy.idle);
+            let (at, why) = lapse(expires_at, idle_at);
+            let device = Client {
+                addr: None,
+                user_agent: row.try_get("user_agent")?,
+            };
+            let event = Event::new(
+                Kind::SessionExpired,
+                at.min(now),
+                Some(row.try_get("user_id")?),
+            )
+            .session(&sid)
+            .client(&device)
+            .detail(why);
+            recorded = recorded.and(self.events.record(&mut tx, event).await?);
+        }
+        tx.commit().await?;
+        recorded.log();
         Ok(rows.len())
     }
 
@@ -303,22 +389,33 @@ impl Sessions {
     }
 }
 
-/// Ends a session inside a transaction (rotation's reuse and expiry outcomes).
+/// When a session lapsed, and why: whichever of its absolute end and its idle end came first.
+pub(super) fn lapse(expires_at: i64, idle_at: i64) -> (i64, &'static str) {
+    if expires_at <= idle_at {
+        (expires_at, "absolute")
+    } else {
+        (idle_at, "idle")
+    }
+}
+
+/// Ends a session inside a transaction (rotation's reuse and expiry outcomes). Returns whether
+/// it was live until now.
 pub(super) async fn end_session(
     tx: &mut Tx<'_>,
     sid: &str,
     reason: EndReason,
     now: i64,
-) -> Result<(), DbError> {
-    sqlx::query(
+) -> Result<bool, DbError> {
+    let changed = sqlx::query(
         "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(reason.as_str())
     .bind(sid)
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
 }
 
 #[cfg(test)]

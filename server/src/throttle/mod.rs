@@ -48,7 +48,8 @@ use std::time::Duration;
 use sqlx::Row;
 
 use crate::clock::Clock;
-use crate::db::{ms, Db, DbError};
+use crate::db::{ms, rfc3339, Db, DbError};
+use crate::security_events::{Client, Event, Kind, Recorded, SecurityEvents};
 use blocks::Blocks;
 pub use rules::{
     block_after, retry_after_secs, Attempt, Rule, ACCOUNT_UNTRUSTED, ADDRESS, DEVICE,
@@ -64,6 +65,15 @@ pub struct Throttle {
     db: Db,
     blocks: Arc<Blocks>,
     clock: Clock,
+    events: Option<SecurityEvents>,
+}
+
+/// The account an attempt is at, and where it came from: a block that pauses its sign-ins
+/// is recorded as a security event of that account.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub user_id: i64,
+    pub client: &'a Client,
 }
 
 /// An attempt counted as a failure until [`Throttle::succeeded`] takes it back.
@@ -84,14 +94,31 @@ struct Counted {
     blocked_until_set: i64,
 }
 
+/// What a block on `key` pauses, if it concerns one account: its sign-ins from one address, from
+/// every client without its device cookie, or with one device cookie. `None` for the address
+/// keys (many accounts, or none).
+fn blocked_scope(key: &str) -> Option<&'static str> {
+    let (kind, _) = key.split_once(':')?;
+    match kind {
+        "pair" => Some("account_from_address"),
+        "acct" => Some("account"),
+        "device" => Some("device"),
+        _ => None,
+    }
+}
+
 /// From `now` until the block ending at `until` (both unix ms).
 fn wait_until(until: i64, now: i64) -> Duration {
     Duration::from_millis(u64::try_from(until - now).unwrap_or(1000))
 }
 
 impl Throttle {
-    pub fn new(db: Db) -> Self {
-        Throttle::with_clock(db, Clock::System)
+    /// A throttle that records the blocks it sets on an account in `events`.
+    pub fn new(db: Db, events: SecurityEvents) -> Self {
+        Throttle {
+            events: Some(events),
+            ..Throttle::with_clock(db, Clock::System)
+        }
     }
 
     /// A throttle on another clock (tests simulate days of attack with [`Clock::manual`]).
@@ -100,6 +127,7 @@ impl Throttle {
             db,
             blocks: Arc::default(),
             clock,
+            events: None,
         }
     }
 
@@ -109,18 +137,32 @@ impl Throttle {
         &self,
         attempt: &Attempt<'_>,
     ) -> Result<Result<Reservation, Duration>, DbError> {
-        self.count(&sign_in_keys(attempt)).await
+        self.count(&sign_in_keys(attempt), None).await
+    }
+
+    /// [`Throttle::reserve`] for an attempt at an existing account: the first block it sets
+    /// on that account's keys is recorded as a `sign_in_blocked` event.
+    pub async fn reserve_for(
+        &self,
+        attempt: &Attempt<'_>,
+        subject: Subject<'_>,
+    ) -> Result<Result<Reservation, Duration>, DbError> {
+        self.count(&sign_in_keys(attempt), Some(subject)).await
     }
 
     /// Counts a registration attempt from `addr`, or refuses it (`Err(retry_after)`).
     pub async fn register_attempt(&self, addr: IpAddr) -> Result<Result<(), Duration>, DbError> {
-        Ok(self.count(&[register_key(addr)]).await?.map(|_| ()))
+        Ok(self.count(&[register_key(addr)], None).await?.map(|_| ()))
     }
 
     /// Counts an attempt on every key (or, if one is blocked, a refusal on the blocked ones
     /// only). What this instance remembers changes only after the database has: a refusal on
     /// one key sets no block in memory on the others.
-    async fn count(&self, keys: &[Key]) -> Result<Result<Reservation, Duration>, DbError> {
+    async fn count(
+        &self,
+        keys: &[Key],
+        subject: Option<Subject<'_>>,
+    ) -> Result<Result<Reservation, Duration>, DbError> {
         let now = self.clock.now_ms();
         if let Some(until) = self.blocks.refuse(keys, now) {
             return Ok(Err(wait_until(until, now)));
@@ -133,6 +175,7 @@ impl Throttle {
         let mut tx = self.db.begin().await?;
         let mut refused: Vec<(&str, i64, i64)> = Vec::new();
         let mut counted = Vec::with_capacity(keys.len());
+        let mut recorded = Recorded::default();
         for ((key, rule, cleared), pending) in keys.iter().zip(&pending) {
             let row = sqlx::query(
                 "INSERT INTO login_throttle (key, failures, last_failure, blocked_until)
@@ -164,6 +207,17 @@ impl Throttle {
                     .bind(key)
                     .execute(&mut *tx)
                     .await?;
+                // The first block of an escalation pauses the account's sign-ins: tell its
+                // owner (the longer blocks after it are the same story).
+                let first = block_after(failures - (1 + pending), *rule).is_zero();
+                if let (true, Some(which), Some(subject), Some(events)) =
+                    (first, blocked_scope(key), subject, &self.events)
+                {
+                    let event = Event::new(Kind::SignInBlocked, now, Some(subject.user_id))
+                        .client(subject.client)
+                        .detail(format!("{which} until={}", rfc3339(set)));
+                    recorded = recorded.and(events.record(&mut tx, event).await?);
+                }
             }
             counted.push(Counted {
                 key: key.clone(),
@@ -189,6 +243,7 @@ impl Throttle {
             return Ok(Err(wait_until(until, now)));
         }
         tx.commit().await?;
+        recorded.log();
         for c in &counted {
             if c.blocked_until_set > 0 {
                 self.blocks.remember(&c.key, c.blocked_until_set, now);

@@ -21,6 +21,7 @@
 //! seed. They are never sent anywhere: the JWKS carries public keys only, and no log line or
 //! `Debug` prints a seed.
 
+use crate::security_events::{record, AddressPolicy, Event, Kind, Recorded};
 use std::time::Duration;
 
 use sqlx::Row;
@@ -220,13 +221,22 @@ pub async fn ensure(db: &Db, schedule: &KeySchedule, now: i64) -> Result<bool, D
             now
         }
     };
+    let mut recorded = Recorded::default();
     if !has_next {
         let at = (current_since + ms(schedule.rotation)).max(now + ms(PUBLISH_LEAD));
         let kid = insert(&mut tx, &schedule.encryption, now, at).await?;
         tracing::info!(%kid, activates_at = %crate::db::rfc3339(at), "published the next signing key");
+        if let Some(current) = current {
+            // The scheduled rotation: the key published before now signs, and a new next one
+            // is published (the first start creates both; that is no rotation).
+            let event = Event::new(Kind::SigningKeyRotated, now, None)
+                .detail(format!("current={} next={kid}", current.key.kid));
+            recorded = record(&mut tx, event, AddressPolicy::None).await?;
+        }
         changed = true;
     }
     tx.commit().await?;
+    recorded.log();
     Ok(changed)
 }
 
@@ -280,7 +290,11 @@ pub async fn rotate(db: &Db, schedule: &KeySchedule, now: i64) -> Result<Rotated
         since + ms(schedule.rotation),
     )
     .await?;
+    let event = Event::new(Kind::SigningKeyRotated, now, None)
+        .detail(format!("current={} next={new_next}", next.key.kid));
+    let recorded = record(&mut tx, event, AddressPolicy::None).await?;
     tx.commit().await?;
+    recorded.log();
     Ok(Rotated {
         current: next.key.kid.clone(),
         published_for: Duration::from_millis(u64::try_from(now - next.key.created_at).unwrap_or(0)),

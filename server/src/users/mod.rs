@@ -17,6 +17,7 @@ pub use credentials::{CredentialError, Password, Username};
 
 use crate::db::{now_ms, rfc3339, Db, DbError};
 use crate::passwords::{PasswordError, Passwords};
+use crate::security_events::{Client, Event, Kind, SecurityEvents};
 
 pub const DEMO_USERS: [(&str, &str); 2] = [("user1", "password1"), ("user2", "password2")];
 
@@ -47,15 +48,17 @@ impl From<sqlx::Error> for CreateUserError {
 #[derive(Clone)]
 pub struct Users {
     db: Db,
+    events: SecurityEvents,
     cache: Arc<RwLock<HashMap<i64, Arc<User>>>>,
     /// `GET /api/me` bodies, by user id.
     me_cache: Arc<RwLock<HashMap<i64, Bytes>>>,
 }
 
 impl Users {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, events: SecurityEvents) -> Self {
         Users {
             db,
+            events,
             cache: Arc::default(),
             me_cache: Arc::default(),
         }
@@ -88,15 +91,16 @@ impl Users {
     pub async fn register(
         &self,
         passwords: &Passwords,
-        addr: Option<IpAddr>,
+        limit_key: Option<IpAddr>,
+        client: &Client,
         username: &Username,
         password: Password,
     ) -> Result<User, CreateUserError> {
         if self.by_name(username).await?.is_some() {
             return Err(CreateUserError::Taken);
         }
-        let hash = passwords.hash(addr, password.into_inner()).await?;
-        self.create_with_hash(username.as_str(), hash).await
+        let hash = passwords.hash(limit_key, password.into_inner()).await?;
+        self.create_with_hash(username.as_str(), hash, client).await
     }
 
     /// Inserts a user whose password is already hashed.
@@ -104,8 +108,10 @@ impl Users {
         &self,
         username: &str,
         password_hash: String,
+        client: &Client,
     ) -> Result<User, CreateUserError> {
         let created_at = now_ms();
+        let mut tx = self.db.begin().await?;
         let row = sqlx::query(
             "INSERT INTO users (username, username_key, password_hash, created_at)
              VALUES ($1, $4, $2, $3)
@@ -115,13 +121,18 @@ impl Users {
         .bind(&password_hash)
         .bind(created_at)
         .bind(credentials::name_key(username))
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
             return Err(CreateUserError::Taken);
         };
+        let id: i64 = row.try_get(0)?;
+        let event = Event::new(Kind::AccountCreated, created_at, Some(id)).client(client);
+        let recorded = self.events.record(&mut tx, event).await?;
+        tx.commit().await?;
+        recorded.log();
         Ok(User {
-            id: row.try_get(0)?,
+            id,
             username: username.to_owned(),
             password_hash,
             created_at,
@@ -138,7 +149,10 @@ impl Users {
             else {
                 unreachable!("the demo credentials follow the rules");
             };
-            match self.register(passwords, None, &name, password).await {
+            match self
+                .register(passwords, None, &Client::default(), &name, password)
+                .await
+            {
                 // Another instance seeding the same database at the same time.
                 Ok(_) | Err(CreateUserError::Taken) => {}
                 Err(e) => return Err(e),

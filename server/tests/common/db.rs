@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use sqlx::any::AnyRow;
 use sqlx::{Connection, Executor, Row};
 use tokenpair_server::db::{Database, Db};
+use tokenpair_server::security_events::{Client, EventPolicy, SecurityEvents};
 use tokenpair_server::users::{CreateUserError, Users};
 
 /// Argon2id PHC strings of `password1` and `password2` (made by the server's own
@@ -80,9 +81,13 @@ pub async fn fresh_database(dir: &Path) -> Database {
 /// Writes the demo accounts (with [`DEMO_HASHES`]) into `database` (migrating it first).
 pub async fn preseed(database: &Database) {
     let db = Db::connect(database).await.expect("open the test database");
-    let users = Users::new(db.clone());
+    let events = SecurityEvents::new(db.clone(), EventPolicy::default());
+    let users = Users::new(db.clone(), events);
     for (name, hash) in DEMO_HASHES {
-        match users.create_with_hash(name, hash.to_owned()).await {
+        match users
+            .create_with_hash(name, hash.to_owned(), &Client::default())
+            .await
+        {
             Ok(_) | Err(CreateUserError::Taken) => {}
             Err(e) => panic!("seed the demo accounts: {e}"),
         }

@@ -345,7 +345,14 @@ impl TestServer {
         let grant = self
             .state
             .sessions
-            .start(user_id, username.into(), Some("integration-test".into()))
+            .start(
+                user_id,
+                username.into(),
+                &tokenpair_server::security_events::Client {
+                    addr: None,
+                    user_agent: Some("integration-test".into()),
+                },
+            )
             .await
             .expect("start a session");
         let not_after = u64::try_from(grant.expires_at / 1000).expect("positive");

@@ -19,17 +19,19 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 
+use crate::db::now_ms;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{
     clear_refresh_cookie, cookie_value, refresh_cookie, PresentedRefresh, RefreshCookie,
 };
 use crate::http::csrf;
 use crate::http::error::{ApiError, RefreshErrorKind};
-use crate::http::extract::{bearer_token, user_agent, ApiJson, ApiQuery};
+use crate::http::extract::{bearer_token, ApiJson, ApiQuery};
 use crate::http::headers::BODY_LIMIT;
+use crate::security_events::{Client, Event, Kind};
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
-use crate::throttle::{retry_after_secs, Attempt};
+use crate::throttle::{retry_after_secs, Attempt, Subject};
 use crate::token_pair;
 use crate::trusted_devices::DEVICE_COOKIE;
 use crate::users::{credentials, Password, User, Username};
@@ -56,7 +58,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 pub async fn register(
     State(state): State<AppState>,
     client: ClientIp,
-    headers: HeaderMap,
+    who: Client,
     presented: PresentedRefresh,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
@@ -70,7 +72,13 @@ pub async fn register(
     }
     let user = state
         .users
-        .register(&state.passwords, Some(client.key), &username, password)
+        .register(
+            &state.passwords,
+            Some(client.key),
+            &who,
+            &username,
+            password,
+        )
         .await?;
     tracing::info!(user = user.id, ip = %client.addr, "account registered");
     signed_in(
@@ -78,9 +86,8 @@ pub async fn register(
         SignedIn {
             user_id: user.id,
             username: user.username,
-            ip: client.addr,
+            client: who,
         },
-        &headers,
         &presented,
         jar,
         StatusCode::CREATED,
@@ -92,6 +99,7 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     client: ClientIp,
+    who: Client,
     headers: HeaderMap,
     presented: PresentedRefresh,
     jar: CookieJar,
@@ -112,14 +120,19 @@ pub async fn login(
         },
     };
     // Counted before Argon2 runs: a burst gets no more password checks than the rules allow.
-    let reservation =
-        state
-            .throttle
-            .reserve(&attempt)
-            .await?
-            .map_err(|wait| ApiError::TooManyAttempts {
-                retry_after: retry_after_secs(wait),
-            })?;
+    let reserved = match &user {
+        Some(u) => {
+            let subject = Subject {
+                user_id: u.id,
+                client: &who,
+            };
+            state.throttle.reserve_for(&attempt, subject).await?
+        }
+        None => state.throttle.reserve(&attempt).await?,
+    };
+    let reservation = reserved.map_err(|wait| ApiError::TooManyAttempts {
+        retry_after: retry_after_secs(wait),
+    })?;
 
     let valid = match check_password(&state, client.key, password, user.as_ref()).await {
         Ok(valid) => valid,
@@ -128,10 +141,18 @@ pub async fn login(
             return Err(e);
         }
     };
+    let account = user.as_ref().map(|u| u.id);
     let Some(user) = user.filter(|_| valid) else {
         // The reservation stays counted: it was a failure.
         drop(reservation);
         tracing::info!(ip = %client.addr, trusted_device = nonce.is_some(), "failed sign-in");
+        if let Some(id) = account {
+            // An existing account's owner hears of it; an unknown name is only logged.
+            let event = Event::new(Kind::SignInFailed, now_ms(), Some(id))
+                .client(&who)
+                .detail("wrong_password");
+            state.events.record_alone(event).await?;
+        }
         return Err(ApiError::InvalidCredentials);
     };
     state.throttle.succeeded(reservation).await?;
@@ -140,9 +161,8 @@ pub async fn login(
         SignedIn {
             user_id: user.id,
             username: user.username,
-            ip: client.addr,
+            client: who,
         },
-        &headers,
         &presented,
         jar,
         StatusCode::OK,
@@ -171,13 +191,12 @@ async fn check_password(
 struct SignedIn {
     user_id: i64,
     username: String,
-    ip: IpAddr,
+    client: Client,
 }
 
 async fn signed_in(
     state: &AppState,
     who: SignedIn,
-    headers: &HeaderMap,
     presented: &PresentedRefresh,
     jar: CookieJar,
     status: StatusCode,
@@ -185,14 +204,11 @@ async fn signed_in(
     let SignedIn {
         user_id,
         username,
-        ip,
+        client,
     } = who;
-    end_presented_session(state, presented).await?;
-    let grant = state
-        .sessions
-        .start(user_id, username, user_agent(headers))
-        .await?;
-    tracing::info!(user = user_id, session = %grant.session_id, %ip, "signed in");
+    end_presented_session(state, presented, &client).await?;
+    let grant = state.sessions.start(user_id, username, &client).await?;
+    tracing::info!(user = user_id, session = %grant.session_id, ip = ?client.addr, "signed in");
     let jar = jar.add(state.devices.issue(user_id));
     grant_response(state, jar, grant, status)
 }
@@ -212,15 +228,18 @@ pub struct RefreshQuery {
 pub async fn refresh(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RefreshQuery>,
+    who: Client,
     presented: PresentedRefresh,
     jar: CookieJar,
 ) -> Response {
     let optional = matches!(query.optional.as_deref(), Some("1" | "true"));
     let jar = presented.answer(jar);
     let result = match presented.cookie {
-        RefreshCookie::One { token, .. } => {
-            state.sessions.rotate(&token).await.map_err(ApiError::from)
-        }
+        RefreshCookie::One { token, .. } => state
+            .sessions
+            .rotate(&token, &who)
+            .await
+            .map_err(ApiError::from),
         RefreshCookie::Absent if optional => {
             return (
                 StatusCode::NO_CONTENT,
@@ -256,6 +275,7 @@ pub async fn logout(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LogoutQuery>,
     headers: HeaderMap,
+    who: Client,
     presented: PresentedRefresh,
     jar: CookieJar,
 ) -> Result<Response, ApiError> {
@@ -281,13 +301,13 @@ pub async fn logout(
         if global {
             let n = state
                 .sessions
-                .revoke_all(user_id, EndReason::LogoutGlobal)
+                .revoke_all(user_id, EndReason::LogoutGlobal, &sid, &who)
                 .await?;
             tracing::info!(user = user_id, sessions = n, "signed out everywhere");
         } else {
             state
                 .sessions
-                .revoke(&sid, Some(user_id), EndReason::Logout)
+                .revoke(&sid, Some(user_id), EndReason::Logout, &who)
                 .await?;
             tracing::info!(user = user_id, session = %sid, "signed out");
         }
@@ -322,12 +342,13 @@ async fn live_session_of_bearer(
 async fn end_presented_session(
     state: &AppState,
     presented: &PresentedRefresh,
+    client: &Client,
 ) -> Result<(), ApiError> {
     if let RefreshCookie::One { token, .. } = &presented.cookie {
         if let Some((sid, uid)) = state.sessions.live_session_of_token(token).await? {
             state
                 .sessions
-                .revoke(&sid, Some(uid), EndReason::Replaced)
+                .revoke(&sid, Some(uid), EndReason::Replaced, client)
                 .await?;
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod me;
+pub mod security_events;
 pub mod sessions;
 
 use axum::extract::State;
@@ -23,6 +24,7 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .merge(auth::router(state))
         .merge(me::router())
         .merge(sessions::router())
+        .merge(security_events::router())
         .route("/api/health", get(health))
         .route("/api", any(not_found))
         .route("/api/", any(not_found))

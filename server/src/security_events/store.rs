@@ -1,0 +1,186 @@
+//! The `security_events` table: insert inside the caller's transaction, a page of one user's
+//! events (newest first), and the prune.
+
+use sqlx::Row;
+
+use super::{AddressPolicy, Event, Logged, Recorded, SecurityEvents, StoredEvent};
+use crate::db::{ms, Db, DbError, Tx};
+
+/// Where a page starts: after this (at, id), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    /// `<at>.<id>`, as the `Link: rel="next"` URL carries it.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at, self.id)
+    }
+
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (at, id) = s.split_once('.')?;
+        Some(Cursor {
+            at: at.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// One page of a user's events, and where the next one starts.
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<StoredEvent>,
+    pub next: Option<Cursor>,
+}
+
+/// The prune's deletes: `$1` = the retention cutoff; then, for each user with more than `$1`
+/// events, all but the newest `$1`.
+pub const PRUNE_OLD: &str = "DELETE FROM security_events WHERE at < $1";
+pub const PRUNE_BEYOND_CAP: &str = "DELETE FROM security_events WHERE id IN (
+     SELECT id FROM (
+         SELECT id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY at DESC, id DESC) AS n
+         FROM security_events
+         WHERE user_id IN (SELECT user_id FROM security_events WHERE user_id IS NOT NULL
+                           GROUP BY user_id HAVING COUNT(*) > $1)
+     ) ranked WHERE n > $1)";
+
+impl SecurityEvents {
+    pub fn new(db: Db, policy: super::EventPolicy) -> SecurityEvents {
+        SecurityEvents { db, policy }
+    }
+
+    pub fn policy(&self) -> super::EventPolicy {
+        self.policy
+    }
+
+    /// Inserts `event` in `tx`: it commits with the change it records, or not at all.
+    pub async fn record(&self, tx: &mut Tx<'_>, event: Event) -> Result<Recorded, DbError> {
+        record(tx, event, self.policy.address).await
+    }
+
+    /// Records an event that goes with no other change (a failed sign-in), and logs it.
+    pub async fn record_alone(&self, event: Event) -> Result<(), DbError> {
+        let mut tx = self.db.begin().await?;
+        let recorded = self.record(&mut tx, event).await?;
+        tx.commit().await?;
+        recorded.log();
+        Ok(())
+    }
+
+    /// A page of `user_id`'s events, newest first: at most `limit`, after `after`.
+    pub async fn list(
+        &self,
+        user_id: i64,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<Page, DbError> {
+        let (after_at, after_id) = after.map_or((i64::MAX, i64::MAX), |c| (c.at, c.id));
+        let rows = sqlx::query(
+            "SELECT id, at, kind, session_id, device, address, detail FROM security_events
+             WHERE user_id = $1 AND (at < $2 OR (at = $2 AND id < $3))
+             ORDER BY at DESC, id DESC
+             LIMIT $4",
+        )
+        .bind(user_id)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut rows = rows
+            .iter()
+            .map(|r| {
+                Ok(StoredEvent {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    kind: r.try_get("kind")?,
+                    session_id: r.try_get("session_id")?,
+                    device: r.try_get("device")?,
+                    address: r.try_get("address")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let next = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| Cursor { at: r.at, id: r.id })
+        } else {
+            None
+        };
+        Ok(Page { rows, next })
+    }
+
+    /// Deletes events older than the retention, then all but the newest `max_per_user` of
+    /// each user. Returns how many went.
+    pub async fn prune(&self, now: i64) -> Result<u64, DbError> {
+        prune(&self.db, now, self.policy).await
+    }
+}
+
+/// Inserts `event` in `tx`, keeping as much of its address as `policy` says.
+pub async fn record(
+    tx: &mut Tx<'_>,
+    event: Event,
+    policy: AddressPolicy,
+) -> Result<Recorded, DbError> {
+    let device = event
+        .client
+        .user_agent
+        .as_deref()
+        .map(|ua| crate::device::name(Some(ua)));
+    let address = event.client.addr.and_then(|a| policy.keep(a));
+    sqlx::query(
+        "INSERT INTO security_events (at, user_id, kind, session_id, device, address, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event.at)
+    .bind(event.user_id)
+    .bind(event.kind.as_str())
+    .bind(event.session_id.as_deref())
+    .bind(device.as_deref())
+    .bind(address.as_deref())
+    .bind(event.detail.as_deref())
+    .execute(&mut **tx)
+    .await?;
+    Ok(Recorded(vec![Logged {
+        kind: event.kind,
+        user_id: event.user_id,
+        session_id: event.session_id,
+        device,
+        address,
+        detail: event.detail,
+    }]))
+}
+
+async fn prune(db: &Db, now: i64, policy: super::EventPolicy) -> Result<u64, DbError> {
+    let old = sqlx::query(PRUNE_OLD)
+        .bind(now - ms(policy.retention))
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    let beyond = sqlx::query(PRUNE_BEYOND_CAP)
+        .bind(i64::from(policy.max_per_user))
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    Ok(old + beyond)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_no_cursor() {
+        let c = Cursor {
+            at: 1_700_000_000_123,
+            id: 42,
+        };
+        assert_eq!(Cursor::parse(&c.encode()), Some(c));
+        for bad in ["", "x", "12", "12.", "x.1", "1.x", "1.2.3"] {
+            assert_eq!(Cursor::parse(bad), None, "{bad}");
+        }
+    }
+}
