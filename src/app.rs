@@ -12,7 +12,8 @@ use crate::components::page_heading::PageHeading;
 use crate::context::provide_clock;
 use crate::effect::effect;
 use crate::pages::{
-    dashboard::Dashboard, login::Login, login::Register, sessions::Sessions, token::TokenInspector,
+    activity::Activity, dashboard::Dashboard, login::Login, login::Register, sessions::Sessions,
+    token::TokenInspector,
 };
 use crate::router::{provide_router, Route};
 
@@ -59,6 +60,7 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
             Route::Dashboard => view! { <Dashboard/> }.into_any(),
             Route::Sessions => view! { <Sessions/> }.into_any(),
             Route::Token => view! { <TokenInspector/> }.into_any(),
+            Route::Activity => view! { <Activity/> }.into_any(),
             Route::NotFound => view! { <NotFound/> }.into_any(),
         }
     };

@@ -1,4 +1,4 @@
-//! The app's router: the History API for five fixed routes, instead of `leptos_router`.
+//! The app's router: the History API for six fixed routes, instead of `leptos_router`.
 //!
 //! What it does is what this app used of `leptos_router` (measured: it was ~25 KB of the
 //! wasm's code before compression, plus its generic views): the current path and query as
@@ -14,7 +14,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// The five views, and everything else.
+/// The six views, and everything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Login,
@@ -22,6 +22,7 @@ pub enum Route {
     Dashboard,
     Sessions,
     Token,
+    Activity,
     NotFound,
 }
 
@@ -33,13 +34,17 @@ impl Route {
             "/register" => Route::Register,
             "/sessions" => Route::Sessions,
             "/token" => Route::Token,
+            "/activity" => Route::Activity,
             _ => Route::NotFound,
         }
     }
 
     /// Views only a signed-in user sees.
     pub fn protected(self) -> bool {
-        matches!(self, Route::Dashboard | Route::Sessions | Route::Token)
+        matches!(
+            self,
+            Route::Dashboard | Route::Sessions | Route::Token | Route::Activity
+        )
     }
 }
 

@@ -22,6 +22,8 @@ pub mod paths {
     pub const ME: &str = "/api/me";
     pub const SESSIONS: &str = "/api/sessions";
     pub const SECURITY_EVENTS: &str = "/api/security-events";
+    /// The newest alarming event not shown yet (POST, Bearer): the dashboard's notice.
+    pub const SECURITY_NOTICE: &str = "/api/security-events/notice";
     /// Prefix of the endpoints that authenticate with the refresh cookie. The client never
     /// runs its refresh-and-retry logic on these, and the cookie's `Path` is exactly this.
     pub const AUTH_PREFIX: &str = "/api/auth";

@@ -31,5 +31,7 @@ pub use cluster::{Cluster, ClusterOptions};
 pub use network::{answer_count, answers, wait_for_fresh_answer};
 pub use page::*;
 pub use proxy::{Exchange, Fault, Proxy};
-pub use server::{dist_dir, http_get, wait_for_http, HttpAnswer, Server, ServerOptions};
+pub use server::{
+    dist_dir, http_get, http_request, wait_for_http, HttpAnswer, Server, ServerOptions,
+};
 pub use third_party::ThirdParty;

@@ -283,16 +283,25 @@ impl HttpAnswer {
 
 /// `GET url` as a plain HTTP client would: what the server sends before any script runs.
 pub async fn http_get(url: &str) -> HttpAnswer {
+    http_request("GET", url, &[]).await
+}
+
+/// `method url` with `headers` and no body, from outside any browser (a script, an attacker).
+pub async fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> HttpAnswer {
     use http_body_util::{BodyExt, Empty};
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
-    let request = hyper::Request::get(url)
+    let mut request = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
         .body(Empty::<bytes::Bytes>::new())
-        .expect("a GET request");
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
         .await
-        .unwrap_or_else(|_| panic!("GET {url}: no answer within 10 s"))
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        .unwrap_or_else(|_| panic!("{method} {url}: no answer within 10 s"))
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -308,7 +317,7 @@ pub async fn http_get(url: &str) -> HttpAnswer {
         .into_body()
         .collect()
         .await
-        .unwrap_or_else(|e| panic!("GET {url}: body: {e}"))
+        .unwrap_or_else(|e| panic!("{method} {url}: body: {e}"))
         .to_bytes();
     HttpAnswer {
         status,

@@ -1,9 +1,8 @@
 //! The periodic prune job (every instance runs it; on PostgreSQL concurrent passes are
-//! harmless): it first ends the sessions that lapsed by themselves (idle or past their
-//! absolute end: each gets its `session_expired` event), then deletes ended sessions (one row
-//! each), quiet login-throttle counters, security events past their retention or beyond the
-//! per-user bound, and revocations whose access tokens have all expired. This is what keeps
-//! the tables bounded.
+//! harmless): ended sessions (one row each; one that lapsed unnoticed gets its
+//! `session_expired` event as it goes), quiet login-throttle counters, security events past
+//! their retention or beyond the per-user bound, and revocations whose access tokens have all
+//! expired. This is what keeps the tables bounded.
 
 use std::time::Duration;
 
@@ -15,7 +14,6 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// One pass at time `now` (unix ms).
 pub async fn prune(state: &AppState, now: i64) -> Result<Pruned, DbError> {
-    state.sessions.end_lapsed(now).await?;
     let pruned = state.sessions.prune(now).await?;
     state.throttle.prune(now).await?;
     state.events.prune(now).await?;

@@ -49,6 +49,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <a href="/" aria-current=move || current("/")>"Dashboard"</a>
                     <a href="/sessions" aria-current=move || current("/sessions")>"Sessions"</a>
                     <a href="/token" aria-current=move || current("/token")>"Token inspector"</a>
+                    <a href="/activity" aria-current=move || current("/activity")>"Security activity"</a>
                 </nav>
                 <span class="who" data-testid="whoami">
                     {move || store.user().map(|u| u.username).unwrap_or_default()}

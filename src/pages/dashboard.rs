@@ -31,6 +31,7 @@ pub fn Dashboard() -> impl IntoView {
     let refreshes = move || store.refresh_count();
 
     view! {
+        <crate::pages::activity::Notice/>
         <section class="card">
             <PageHeading title="Dashboard"/>
             {move || match me.get() {

@@ -1,3 +1,4 @@
+pub mod activity;
 pub mod dashboard;
 pub mod login;
 pub mod sessions;

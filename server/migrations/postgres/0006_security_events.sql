@@ -11,3 +11,5 @@ CREATE TABLE security_events (
 );
 CREATE INDEX security_events_by_user ON security_events (user_id, at, id);
 CREATE INDEX security_events_by_at ON security_events (at);
+
+ALTER TABLE users ADD COLUMN notice_seen_up_to BIGINT NOT NULL DEFAULT 0;

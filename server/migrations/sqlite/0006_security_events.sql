@@ -17,3 +17,7 @@ CREATE TABLE security_events (
 -- A user's page, newest first; the retention prune by time.
 CREATE INDEX security_events_by_user ON security_events (user_id, at, id);
 CREATE INDEX security_events_by_at ON security_events (at);
+
+-- The dashboard shows an alarming event (a replayed refresh token) once: the newest such event
+-- its owner has been shown (POST /api/security-events/notice).
+ALTER TABLE users ADD COLUMN notice_seen_up_to INTEGER NOT NULL DEFAULT 0;

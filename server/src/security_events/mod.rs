@@ -28,6 +28,10 @@ pub use tokenpair_api::SecurityEventKind as Kind;
 
 use crate::db::Db;
 
+/// The kinds the dashboard shows once as a notice: someone else may have held the account's
+/// tokens. (DPoP key mismatches will join them.)
+pub const NOTICE_KINDS: &[Kind] = &[Kind::RefreshTokenReused];
+
 /// Where a request came from, as events record it.
 #[derive(Debug, Clone, Default)]
 pub struct Client {

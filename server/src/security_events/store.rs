@@ -112,6 +112,47 @@ impl SecurityEvents {
         Ok(Page { rows, next })
     }
 
+    /// The newest alarming event (one the dashboard shows as a notice) that `user_id` has not
+    /// been shown yet — and from now on it counts as shown. `None` when there is none.
+    pub async fn take_notice(&self, user_id: i64) -> Result<Option<StoredEvent>, DbError> {
+        // The kinds are this build's constants (snake_case words), not input.
+        let alarming: Vec<String> = super::NOTICE_KINDS
+            .iter()
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT e.id, e.at, e.kind, e.session_id, e.device, e.address, e.detail
+             FROM security_events e JOIN users u ON u.id = e.user_id
+             WHERE e.user_id = $1 AND e.id > u.notice_seen_up_to AND e.kind IN ({})
+             ORDER BY e.id DESC LIMIT 1",
+            alarming.join(", ")
+        );
+        let mut tx = self.db.begin_write().await?;
+        let row = sqlx::query(&sql)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let event = StoredEvent {
+            id: r.try_get("id")?,
+            at: r.try_get("at")?,
+            kind: r.try_get("kind")?,
+            session_id: r.try_get("session_id")?,
+            device: r.try_get("device")?,
+            address: r.try_get("address")?,
+            detail: r.try_get("detail")?,
+        };
+        sqlx::query("UPDATE users SET notice_seen_up_to = $1 WHERE id = $2")
+            .bind(event.id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(event))
+    }
+
     /// Deletes events older than the retention, then all but the newest `max_per_user` of
     /// each user. Returns how many went.
     pub async fn prune(&self, now: i64) -> Result<u64, DbError> {

@@ -281,47 +281,6 @@ impl Sessions {
         Ok(rows.len())
     }
 
-    /// Marks the sessions that lapsed by themselves — idle too long, or past their absolute
-    /// end — as ended, each with a `session_expired` event dated when it lapsed. Run by the
-    /// prune job before [`Sessions::prune`]. Returns how many.
-    pub async fn end_lapsed(&self, now: i64) -> Result<usize, DbError> {
-        let idle_cutoff = now - ms(self.policy.idle);
-        let mut tx = self.db.begin_write().await?;
-        let rows = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
-             WHERE revoked_at IS NULL AND (expires_at <= $1 OR last_used_at < $3)
-             RETURNING id, user_id, user_agent, expires_at, last_used_at",
-        )
-        .bind(now)
-        .bind(EndReason::Expired.as_str())
-        .bind(idle_cutoff)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut recorded = Recorded::default();
-        for row in &rows {
-            let sid: String = row.try_get("id")?;
-            let expires_at: i64 = row.try_get("expires_at")?;
-            let idle_at = row.try_get::<i64, _>("last_used_at")? + ms(self.policy.idle);
-            let (at, why) = lapse(expires_at, idle_at);
-            let device = Client {
-                addr: None,
-                user_agent: row.try_get("user_agent")?,
-            };
-            let event = Event::new(
-                Kind::SessionExpired,
-                at.min(now),
-                Some(row.try_get("user_id")?),
-            )
-            .session(&sid)
-            .client(&device)
-            .detail(why);
-            recorded = recorded.and(self.events.record(&mut tx, event).await?);
-        }
-        tx.commit().await?;
-        recorded.log();
-        Ok(rows.len())
-    }
-
     /// A page of the user's live sessions, newest first: at most `limit`, after `after`.
     pub async fn list(
         &self,
@@ -379,12 +338,42 @@ impl Sessions {
     pub async fn prune(&self, now: i64) -> Result<Pruned, DbError> {
         self.revocations.prune(now);
         let cutoff = now - ENDED_RETENTION_MS;
+        let idle_cutoff = cutoff - ms(self.policy.idle);
+        let mut tx = self.db.begin_write().await?;
+        // Sessions that lapsed by themselves and were never found out (no refresh came after
+        // the end): their `session_expired` event goes with their deletion, dated when they
+        // lapsed.
+        let lapsed = sqlx::query(
+            "SELECT id, user_id, user_agent, expires_at, last_used_at FROM sessions
+             WHERE revoked_at IS NULL AND (expires_at < $1 OR last_used_at < $2)",
+        )
+        .bind(cutoff)
+        .bind(idle_cutoff)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut recorded = Recorded::default();
+        for row in &lapsed {
+            let expires_at: i64 = row.try_get("expires_at")?;
+            let idle_at = row.try_get::<i64, _>("last_used_at")? + ms(self.policy.idle);
+            let (at, why) = lapse(expires_at, idle_at);
+            let device = Client {
+                addr: None,
+                user_agent: row.try_get("user_agent")?,
+            };
+            let event = Event::new(Kind::SessionExpired, at, Some(row.try_get("user_id")?))
+                .session(&row.try_get::<String, _>("id")?)
+                .client(&device)
+                .detail(why);
+            recorded = recorded.and(self.events.record(&mut tx, event).await?);
+        }
         let sessions = sqlx::query(PRUNE_SESSIONS)
             .bind(cutoff)
-            .bind(cutoff - ms(self.policy.idle))
-            .execute(&self.db.pool)
+            .bind(idle_cutoff)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
+        recorded.log();
         Ok(Pruned { sessions })
     }
 }
