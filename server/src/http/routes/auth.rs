@@ -208,7 +208,8 @@ async fn signed_in(
     } = who;
     end_presented_session(state, presented, &client).await?;
     let grant = state.sessions.start(user_id, username, &client).await?;
-    tracing::info!(user = user_id, session = %grant.session_id, ip = ?client.addr, "signed in");
+    let ip = client.addr.map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(user = user_id, session = %grant.session_id, %ip, "signed in");
     let jar = jar.add(state.devices.issue(user_id));
     grant_response(state, jar, grant, status)
 }
