@@ -38,6 +38,7 @@ pub const CSRF_HEADER_VALUE: &str = "XMLHttpRequest";
 wire_type! {
     /// Body of `POST /api/auth/login` and `POST /api/auth/register`.
     #[derive(Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"username": "user1", "password": "password1"})))]
     pub struct Credentials {
         pub username: String,
         pub password: String,
@@ -57,6 +58,7 @@ impl std::fmt::Debug for Credentials {
 wire_type! {
     /// The user as the token endpoints describe them.
     #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"id": 1, "username": "user1"})))]
     pub struct UserSummary {
         pub id: i64,
         pub username: String,
@@ -67,6 +69,7 @@ wire_type! {
     /// Answer of login, register and refresh. The refresh token is *not* here: it travels only
     /// in the HttpOnly `Set-Cookie` of the same response.
     #[derive(Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"access_token": "eyJ0eXAiOiJhdCtqd3QiLCJhbGciOiJFZERTQSIsImtpZCI6ImVkMjU1MTktOWYzYTFjMmI3ZDRlNWY2MCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "token_type": "Bearer", "expires_in": 300, "session_id": "4aXgoRQ2PnHxxFGy-gLlvA", "idle_expires_in": 86400, "session_expires_in": 604800, "user": {"id": 1, "username": "user1"}})))]
     pub struct TokenResponse {
         pub access_token: String,
         /// Always `"Bearer"`.
@@ -105,6 +108,7 @@ impl std::fmt::Debug for TokenResponse {
 wire_type! {
     /// Answer of `GET /api/me`.
     #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"id": 1, "username": "user1", "created_at": "2026-12-01T09:30:00Z"})))]
     pub struct Me {
         pub id: i64,
         pub username: String,
@@ -116,6 +120,7 @@ wire_type! {
 wire_type! {
     /// One entry of `GET /api/sessions`: a signed-in device (a refresh-token family).
     #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"id": "4aXgoRQ2PnHxxFGy-gLlvA", "created_at": "2026-12-07T08:00:00Z", "last_used_at": "2026-12-07T09:12:41Z", "expires_at": "2026-12-14T08:00:00Z", "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "device": "Firefox on Linux", "current": true})))]
     pub struct SessionInfo {
         pub id: String,
         /// RFC 3339, UTC.
@@ -135,6 +140,7 @@ wire_type! {
 wire_type! {
     /// One entry of `GET /api/security-events`: something that happened to the account.
     #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"id": "42", "kind": "refresh_token_reused", "at": "2026-12-07T09:15:03Z", "session_id": "4aXgoRQ2PnHxxFGy-gLlvA", "device": "Firefox on Linux", "address": "203.0.113.0/24", "detail": "generation=0 current=2", "current": false})))]
     pub struct SecurityEvent {
         /// Stable and increasing; the cursor of the next page is built from it.
         pub id: String,
@@ -158,10 +164,27 @@ wire_type! {
 }
 
 wire_type! {
+    /// Answer of `GET /api/health`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok"})))]
+    pub struct HealthStatus {
+        /// `ok`, or `unavailable` (with a 503).
+        pub status: String,
+        /// With `unavailable`: `database_unavailable`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub error: Option<String>,
+        /// With `unavailable`: what kind of failure (no path or driver text).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub message: Option<String>,
+    }
+}
+
+wire_type! {
     /// Every error the API returns has this body.
     #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"error": "invalid_credentials", "message": "Wrong username or password."})))]
     pub struct ErrorBody {
-        /// A stable snake_case code for programs (see [`codes`]).
+        /// A stable snake_case code for programs: an [`ErrorCode`].
         pub error: String,
         /// A sentence for people.
         pub message: String,
@@ -227,36 +250,92 @@ security_event_kinds! {
     SigningKeyRotated = "signing_key_rotated",
 }
 
-/// The stable error codes.
-pub mod codes {
-    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
-    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
-    pub const USERNAME_TAKEN: &str = "username_taken";
-    pub const VALIDATION_FAILED: &str = "validation_failed";
-    pub const INVALID_TOKEN: &str = "invalid_token";
-    pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
-    pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
-    pub const SESSION_EXPIRED: &str = "session_expired";
-    pub const CSRF_REJECTED: &str = "csrf_rejected";
-    pub const NOT_FOUND: &str = "not_found";
-    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
-    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+/// The stable error codes, one enum for the server and every client.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal => $constant:ident,)*) => {
+        /// What went wrong, for programs: the `error` of every [`ErrorBody`] (snake_case on
+        /// the wire). The `message` beside it is for people and may change; this is the
+        /// contract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            /// The code a wire name names; `None` for one this build does not know.
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                match code {
+                    $($code => Some(ErrorCode::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// The codes as strings (each is [`ErrorCode::as_str`] of its variant), for code that
+        /// compares the `error` of a body it did not parse.
+        pub mod codes {
+            use super::ErrorCode;
+            $(pub const $constant: &str = ErrorCode::$variant.as_str();)*
+        }
+    };
+}
+
+error_codes! {
+    /// 401: wrong username or password.
+    InvalidCredentials = "invalid_credentials" => INVALID_CREDENTIALS,
+    /// 429: the sign-in or registration throttle; `Retry-After` says when to try again.
+    TooManyAttempts = "too_many_attempts" => TOO_MANY_ATTEMPTS,
+    /// 409: registration with a taken name.
+    UsernameTaken = "username_taken" => USERNAME_TAKEN,
+    /// 422: a missing or wrong-typed field, a rule broken, an unknown logout scope.
+    ValidationFailed = "validation_failed" => VALIDATION_FAILED,
+    /// 401: the Bearer token is missing, malformed, forged, expired or revoked.
+    InvalidToken = "invalid_token" => INVALID_TOKEN,
+    /// 401: no refresh cookie, or one the server does not know; the cookie is cleared.
+    InvalidRefreshToken = "invalid_refresh_token" => INVALID_REFRESH_TOKEN,
+    /// 401: a rotated refresh token presented again: the session was ended.
+    RefreshTokenReused = "refresh_token_reused" => REFRESH_TOKEN_REUSED,
+    /// 401: the session reached its idle or absolute end, or was ended.
+    SessionExpired = "session_expired" => SESSION_EXPIRED,
+    /// 403: the CSRF guard of the cookie endpoints refused the request.
+    CsrfRejected = "csrf_rejected" => CSRF_REJECTED,
+    /// 404: an unknown `/api` path, or a session that is not yours.
+    NotFound = "not_found" => NOT_FOUND,
+    /// 405: a known path with the wrong method.
+    MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED,
+    /// 413: a body over 16 KiB.
+    PayloadTooLarge = "payload_too_large" => PAYLOAD_TOO_LARGE,
     /// 408: the request body did not arrive within the server's deadline; the connection closes.
-    pub const REQUEST_TIMEOUT: &str = "request_timeout";
-    pub const BAD_REQUEST: &str = "bad_request";
-    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
-    pub const INTERNAL: &str = "internal_error";
+    RequestTimeout = "request_timeout" => REQUEST_TIMEOUT,
+    /// 400: a body that is not JSON, a bad query string or path.
+    BadRequest = "bad_request" => BAD_REQUEST,
+    /// 415: a body that is not `application/json`.
+    UnsupportedMediaType = "unsupported_media_type" => UNSUPPORTED_MEDIA_TYPE,
+    /// 500: a bug or a database failure; the detail is in the server log only.
+    InternalError = "internal_error" => INTERNAL,
     /// 429: too many requests of this kind (a session refreshing too often, too many password
     /// checks at once from one address); `Retry-After` says when to try again.
-    pub const RATE_LIMITED: &str = "rate_limited";
+    RateLimited = "rate_limited" => RATE_LIMITED,
     /// 503: the server is at capacity for this kind of request (the password queue is full);
     /// `Retry-After` says when to try again.
-    pub const SERVER_BUSY: &str = "server_busy";
+    ServerBusy = "server_busy" => SERVER_BUSY,
     /// 400: the request carried more than one refresh cookie (one may have been planted by a
     /// sibling domain); nothing was changed.
-    pub const MULTIPLE_REFRESH_COOKIES: &str = "multiple_refresh_cookies";
+    MultipleRefreshCookies = "multiple_refresh_cookies" => MULTIPLE_REFRESH_COOKIES,
     /// 503 from `GET /api/health`: the database cannot be written (or its file vanished).
-    pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
+    DatabaseUnavailable = "database_unavailable" => DATABASE_UNAVAILABLE,
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! }
 //! ```
 //! expands to the struct with serde's `Serialize` and `Deserialize` (what the server sends and
-//! reads) and, with the `js` feature, to [`FromJs`](crate::js::FromJs),
+//! reads), with the `openapi` feature utoipa's `ToSchema` (the server's OpenAPI document), and, with the `js` feature, to [`FromJs`](crate::js::FromJs),
 //! [`ToJs`](crate::js::ToJs) and [`JsField`](crate::js::JsField) impls that read and write the
 //! same members in the browser without serde ([`crate::js`]). Field attributes (`#[serde(…)]`,
 //! docs) pass through to the struct.
@@ -27,6 +27,7 @@ macro_rules! wire_type {
             ),* $(,)?
         }
     ) => {
+        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
         $(#[$meta])*
         #[derive(::serde::Serialize, ::serde::Deserialize)]
         pub struct $name {

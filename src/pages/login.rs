@@ -4,7 +4,7 @@
 //! same-origin paths only).
 
 use leptos::prelude::*;
-use tokenpair_api::{codes, rules};
+use tokenpair_api::{rules, ErrorCode};
 use tokenpair_client::{safe_return_path, ClientError, SignOutScope, TokenpairSignIn};
 
 use crate::components::page_heading::PageHeading;
@@ -183,11 +183,11 @@ fn AuthForm(register: bool) -> impl IntoView {
                 input.set_value("");
             }
             match &error {
-                ClientError::Api(e) if e.code == codes::USERNAME_TAKEN => {
+                ClientError::Api(e) if e.code == ErrorCode::UsernameTaken.as_str() => {
                     username.error.try_set(Some(e.message.clone()));
                     username.focus();
                 }
-                ClientError::Api(e) if e.code == codes::VALIDATION_FAILED => {
+                ClientError::Api(e) if e.code == ErrorCode::ValidationFailed.as_str() => {
                     let field = if e.message.starts_with("Password") {
                         password
                     } else {
@@ -196,7 +196,7 @@ fn AuthForm(register: bool) -> impl IntoView {
                     field.error.try_set(Some(e.message.clone()));
                     field.focus();
                 }
-                ClientError::Api(e) if e.code == codes::TOO_MANY_ATTEMPTS => {
+                ClientError::Api(e) if e.code == ErrorCode::TooManyAttempts.as_str() => {
                     let secs = e.retry_after.map_or(1, |d| d.as_secs()).max(1) as f64;
                     retry_at.try_set(Some(js_sys::Date::now() + secs * 1000.0));
                     password.focus();

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokenpair_api::js::{self, FromJs, ToJs};
+use tokenpair_api::ErrorCode;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 use wasm_bindgen::JsValue;
 
@@ -83,11 +84,12 @@ impl TokenpairSignIn {
     }
 }
 
-/// The refresh codes that end a tokenpair session. Nothing else does.
+/// The refresh codes that end a tokenpair session. Nothing else does. (`invalid_grant` is
+/// OAuth's word for the same, from a backend that speaks it.)
 const ENDING_CODES: [&str; 4] = [
-    "invalid_refresh_token",
-    "refresh_token_reused",
-    "session_expired",
+    ErrorCode::InvalidRefreshToken.as_str(),
+    ErrorCode::RefreshTokenReused.as_str(),
+    ErrorCode::SessionExpired.as_str(),
     "invalid_grant",
 ];
 

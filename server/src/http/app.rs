@@ -4,7 +4,9 @@
 //! /api/auth/{register,login,refresh,logout}  POST, CSRF-guarded, cookie   routes/auth.rs
 //! /api/me                                     GET, Bearer                  routes/me.rs
 //! /api/sessions, /api/sessions/{id}           GET / DELETE, Bearer         routes/sessions.rs
+//! /api/security-events[/notice]               GET / POST, Bearer           routes/security_events.rs
 //! /api/health                                 GET                          routes/mod.rs
+//! /api/openapi.json                           GET, this API described      http/openapi.rs
 //! /.well-known/jwks.json                      GET, public keys             http/jwks.rs
 //! /api/*  (anything else)                     JSON 404 / 405               routes/mod.rs
 //! everything else                             the SPA                      spa.rs
@@ -12,10 +14,11 @@
 
 use std::future::Future;
 
-use axum::Router;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
+use super::openapi::Served;
 use super::{jwks, routes, spa};
 use crate::http::headers::SetHeaders;
 use crate::http::listener::{default_max_connections, serve_connections, ConnectionLimits};
@@ -29,9 +32,13 @@ pub fn router(state: AppState) -> Router {
     // A body that trickles in slower than this is cut off (the head has its own limit, see
     // [`crate::http::listener`]).
     let body_timeout = RequestBodyTimeoutLayer::new(state.config.header_read_timeout);
+    let (api, mut document) = routes::api(&state).split_for_parts();
+    let (keys, keys_document) = jwks::router().split_for_parts();
+    document.merge(keys_document);
+    let api = routes::catch_alls(api).layer(Extension(Served::new(&document)));
     Router::new()
-        .merge(api_layers(routes::api(&state)))
-        .merge(jwks::router())
+        .merge(api_layers(api))
+        .merge(keys)
         .merge(spa::router(&state))
         .layer(SetHeaders::every_response())
         .layer(RequestLog)

@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use tokenpair_api::{codes, ErrorBody};
+use tokenpair_api::{ErrorBody, ErrorCode};
 
 use crate::db::DbError;
 use crate::passwords::{PasswordError, Refused};
@@ -95,29 +95,29 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidCredentials => codes::INVALID_CREDENTIALS,
+            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::TooManyAttempts { .. } | ApiError::TooManyRegistrations { .. } => {
-                codes::TOO_MANY_ATTEMPTS
+                ErrorCode::TooManyAttempts
             }
-            ApiError::RateLimited { .. } => codes::RATE_LIMITED,
-            ApiError::Busy { .. } => codes::SERVER_BUSY,
-            ApiError::MultipleRefreshCookies => codes::MULTIPLE_REFRESH_COOKIES,
-            ApiError::UsernameTaken => codes::USERNAME_TAKEN,
-            ApiError::Validation(_) => codes::VALIDATION_FAILED,
-            ApiError::InvalidToken(_) => codes::INVALID_TOKEN,
-            ApiError::Refresh(RefreshErrorKind::Invalid) => codes::INVALID_REFRESH_TOKEN,
-            ApiError::Refresh(RefreshErrorKind::Reused) => codes::REFRESH_TOKEN_REUSED,
-            ApiError::Refresh(RefreshErrorKind::Expired) => codes::SESSION_EXPIRED,
-            ApiError::Csrf(_) => codes::CSRF_REJECTED,
-            ApiError::NotFound(_) => codes::NOT_FOUND,
-            ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
-            ApiError::RequestTimeout => codes::REQUEST_TIMEOUT,
-            ApiError::BadRequest(_) => codes::BAD_REQUEST,
-            ApiError::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Internal(_) => codes::INTERNAL,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Busy { .. } => ErrorCode::ServerBusy,
+            ApiError::MultipleRefreshCookies => ErrorCode::MultipleRefreshCookies,
+            ApiError::UsernameTaken => ErrorCode::UsernameTaken,
+            ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::InvalidToken(_) => ErrorCode::InvalidToken,
+            ApiError::Refresh(RefreshErrorKind::Invalid) => ErrorCode::InvalidRefreshToken,
+            ApiError::Refresh(RefreshErrorKind::Reused) => ErrorCode::RefreshTokenReused,
+            ApiError::Refresh(RefreshErrorKind::Expired) => ErrorCode::SessionExpired,
+            ApiError::Csrf(_) => ErrorCode::CsrfRejected,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::RequestTimeout => ErrorCode::RequestTimeout,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -151,7 +151,7 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let body = ErrorBody {
-            error: self.code().to_owned(),
+            error: self.code().as_str().to_owned(),
             message: self.to_string(),
         };
         let mut response = (status, Json(body)).into_response();

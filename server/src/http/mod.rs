@@ -12,6 +12,7 @@ pub mod extract;
 pub mod headers;
 pub mod jwks;
 pub mod listener;
+pub mod openapi;
 pub mod pagination;
 pub mod request_log;
 pub mod routes;

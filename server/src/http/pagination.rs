@@ -12,9 +12,13 @@ pub const DEFAULT_PAGE: u32 = 20;
 pub const MAX_PAGE: u32 = 100;
 
 /// `?limit=N&cursor=C`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Entries per page: 1–100, default 20.
+    #[param(minimum = 1, maximum = 100, example = 20)]
     limit: Option<u32>,
+    /// Where the page starts: only as the `Link: rel="next"` URL of the previous page gives it.
     cursor: Option<String>,
 }
 

@@ -13,11 +13,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
-use tokenpair_api::{Credentials, TokenResponse, UserSummary};
+use tokenpair_api::{Credentials, ErrorBody, TokenResponse, UserSummary};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::db::now_ms;
 use crate::http::client_ip::ClientIp;
@@ -37,12 +38,12 @@ use crate::trusted_devices::DEVICE_COOKIE;
 use crate::users::{credentials, Password, User, Username};
 
 /// `/api/auth/*`, every route behind the CSRF guard.
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/register", post(register))
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/refresh", post(refresh))
-        .route("/api/auth/logout", post(logout))
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         // The only routes that read a body: cap it (chunked bodies have no declared length),
         // and give it a total deadline ([`crate::http::body_deadline`]).
@@ -53,6 +54,35 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    request_body(content = Credentials, description = "The new account's name and password"),
+    params(
+        ("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest` (the CSRF guard)", example = "XMLHttpRequest"),
+        ("__Secure-refresh_token" = Option<String>, Cookie, description = "A session this browser still holds: it ends (`session_replaced`)"),
+    ),
+    responses(
+        (status = 201, description = "Registered and signed in: the access token in the body, the refresh token in the cookie", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "`__Secure-refresh_token=…; HttpOnly; Secure; SameSite=Strict; Path=/api/auth; Max-Age=…` and the device cookie"))),
+        (status = 409, description = "The name is taken (refused before any hashing)", body = ErrorBody,
+            example = json!({"error": "username_taken", "message": "That username is already taken."})),
+        (status = 422, description = "A username or password that breaks the rules", body = ErrorBody,
+            example = json!({"error": "validation_failed", "message": "The username must be 3–32 characters."})),
+        (status = 429, description = "Too many registrations from this address, or password checks under way", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            examples(
+                ("too_many_attempts" = (value = json!({"error": "too_many_attempts", "message": "Too many registrations from this address. Try again in 60 s."}))),
+                ("rate_limited" = (value = json!({"error": "rate_limited", "message": "Two password checks of this address are already under way."})))
+            )),
+        (status = 503, description = "The password queue is full", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"error": "server_busy", "message": "The server is busy. Try again in 2 s."})),
+        (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
+            example = json!({"error": "csrf_rejected", "message": "Missing the X-Requested-With header."})),
+    )
+)]
 /// `POST /api/auth/register` → 201 and signed in, like login. Throttled per address; a taken
 /// name is refused before any password hashing.
 pub async fn register(
@@ -95,6 +125,50 @@ pub async fn register(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body(content = Credentials),
+    params(
+        ("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest` (the CSRF guard)", example = "XMLHttpRequest"),
+        ("__Secure-refresh_token" = Option<String>, Cookie, description = "A session this browser still holds: it ends (`session_replaced`)"),
+        ("device" = Option<String>, Cookie, description = "The device cookie of an earlier sign-in: counted against its own throttle, not the account's"),
+    ),
+    responses(
+        (status = 200, description = "Signed in: the access token in the body, the refresh token in the cookie", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "`__Secure-refresh_token=…; HttpOnly; Secure; SameSite=Strict; Path=/api/auth; Max-Age=…` and the device cookie"))),
+        (status = 401, description = "Wrong username or password (an unknown name gets the same answer after the same work)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\"`")),
+            example = json!({"error": "invalid_credentials", "message": "Wrong username or password."})),
+        (status = 422, description = "A missing or wrong-typed field", body = ErrorBody,
+            example = json!({"error": "validation_failed", "message": "Enter your username."})),
+        (status = 429, description = "The sign-in throttle, or password checks of this address already under way", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            examples(
+                ("too_many_attempts" = (value = json!({"error": "too_many_attempts", "message": "Too many failed sign-in attempts. Try again in 4 s."}))),
+                ("rate_limited" = (value = json!({"error": "rate_limited", "message": "Two password checks of this address are already under way."})))
+            )),
+        (status = 503, description = "The password queue is full", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"error": "server_busy", "message": "The server is busy. Try again in 2 s."})),
+        (status = 400, description = "More than one refresh cookie, a body that is not JSON", body = ErrorBody,
+            examples(
+                ("multiple_refresh_cookies" = (value = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie."}))),
+                ("bad_request" = (value = json!({"error": "bad_request", "message": "The body is not valid JSON."})))
+            )),
+        (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
+            example = json!({"error": "csrf_rejected", "message": "Missing the X-Requested-With header."})),
+        (status = 408, description = "The body did not arrive in time; the connection closes", body = ErrorBody,
+            example = json!({"error": "request_timeout", "message": "The request body did not arrive in time."})),
+        (status = 413, description = "A body over 16 KiB", body = ErrorBody,
+            example = json!({"error": "payload_too_large", "message": "The request body is larger than 16 KiB."})),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody,
+            example = json!({"error": "unsupported_media_type", "message": "Send the body as JSON with `Content-Type: application/json`."})),
+        (status = 500, description = "A bug or a database failure (the detail is in the server log)", body = ErrorBody,
+            example = json!({"error": "internal_error", "message": "Something went wrong on the server."})),
+    )
+)]
 /// `POST /api/auth/login` → 200 `{access_token, token_type, expires_in, user}` + cookies.
 pub async fn login(
     State(state): State<AppState>,
@@ -214,15 +288,47 @@ async fn signed_in(
     grant_response(state, jar, grant, status)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RefreshQuery {
     /// `?optional=1`: the caller (the SPA restoring a session at page load) treats "no session"
     /// as a normal outcome. Without any refresh cookie the answer is then 204 with no body
     /// instead of 401, so a signed-out visit logs no failed request in the browser console.
     /// A cookie that is present but invalid is still a 401.
+    #[param(example = "1")]
     optional: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    security(("refresh_cookie" = [])),
+    params(
+        RefreshQuery,
+        ("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest` (the CSRF guard)", example = "XMLHttpRequest"),
+    ),
+    responses(
+        (status = 200, description = "A new access token and the rotated cookie", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "The rotated `__Secure-refresh_token`"))),
+        (status = 204, description = "`?optional=1` and no refresh cookie at all: nobody is signed in"),
+        (status = 401, description = "The cookie is worthless: unknown, reused (the session was ended) or the session ended; the cookie is cleared", body = ErrorBody,
+            headers(
+                ("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\", error=\"invalid_token\"`"),
+                ("Set-Cookie" = String, description = "Clears `__Secure-refresh_token`")
+            ),
+            examples(
+                ("invalid_refresh_token" = (value = json!({"error": "invalid_refresh_token", "message": "The refresh token is missing or not recognised. Please sign in."}))),
+                ("refresh_token_reused" = (value = json!({"error": "refresh_token_reused", "message": "This refresh token was already used, so the session was ended for safety. Please sign in again."}))),
+                ("session_expired" = (value = json!({"error": "session_expired", "message": "Your session has ended. Please sign in again."})))
+            )),
+        (status = 429, description = "The session refreshed `REFRESH_RATE_LIMIT` times this minute; the token stays valid", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"error": "rate_limited", "message": "This session refreshed too often. Try again in a moment."})),
+        (status = 400, description = "More than one refresh cookie: nothing was changed", body = ErrorBody,
+            example = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie."})),
+    )
+)]
 /// `POST /api/auth/refresh[?optional=1]` (cookie only) → a new access token and the rotated
 /// cookie. Only an answer that proves the cookie worthless (401) clears it: after a 5xx, a
 /// 429 or a refused request the same token may still work.
@@ -262,11 +368,32 @@ pub async fn refresh(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogoutQuery {
+    /// `global`: end every session of the user; left out (or `session`): this one.
+    #[param(example = "global")]
     scope: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    security(("refresh_cookie" = []), ("bearer" = [])),
+    params(
+        LogoutQuery,
+        ("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest` (the CSRF guard)", example = "XMLHttpRequest"),
+    ),
+    responses(
+        (status = 204, description = "Signed out (or nothing to end); the cookie is cleared",
+            headers(("Set-Cookie" = String, description = "Clears `__Secure-refresh_token`"))),
+        (status = 422, description = "An unknown `scope`", body = ErrorBody,
+            example = json!({"error": "validation_failed", "message": "Unknown logout scope \"all\": use `global` or leave it out."})),
+        (status = 400, description = "More than one refresh cookie: nothing was changed", body = ErrorBody,
+            example = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie."})),
+    )
+)]
 /// `POST /api/auth/logout[?scope=global]` → 204. Ends this session (or every session of the
 /// user) and clears the cookie. Acts only for a *current* credential: the session's current
 /// refresh token (or its predecessor within grace), or else a valid access token of a live

@@ -7,8 +7,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use tokenpair_api::{ErrorBody, Me};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::Authenticated;
@@ -16,10 +17,22 @@ use crate::state::AppState;
 use crate::tokens::TokenError;
 
 /// `/api/me`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = Me),
+        (status = 401, description = "No, a malformed, forged, expired or revoked access token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\", error=\"invalid_token\", error_description=\"…\"`")),
+            example = json!({"error": "invalid_token", "message": "The access token has expired."})),
+    )
+)]
 /// `{id, username, created_at}` ([`tokenpair_api::Me`]).
 pub async fn me(caller: Caller) -> Result<Response, ApiError> {
     Ok((

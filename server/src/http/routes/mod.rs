@@ -10,23 +10,33 @@ pub mod sessions;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::any;
 use axum::{Json, Router};
-use serde_json::json;
+use tokenpair_api::HealthStatus;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
+use crate::http::openapi::{self, ApiDoc};
 use crate::state::AppState;
 
-/// Everything under `/api` (without the layers, which [`crate::http::app`] adds): unknown paths get
-/// the JSON 404, known paths with a wrong method the JSON 405.
-pub fn api(state: &AppState) -> Router<AppState> {
-    Router::new()
+/// Every documented route under `/api` (without the layers, which [`crate::http::app`] adds),
+/// each registered with its OpenAPI description ([`crate::http::openapi`]).
+pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router(state))
         .merge(me::router())
         .merge(sessions::router())
         .merge(security_events::router())
-        .route("/api/health", get(health))
-        .route("/api", any(not_found))
+        .routes(routes!(health))
+        .routes(routes!(openapi::openapi_json))
+}
+
+/// The rest of `/api` (not in the document): unknown paths get the JSON 404, known paths with
+/// a wrong method the JSON 405.
+pub fn catch_alls(api: Router<AppState>) -> Router<AppState> {
+    api.route("/api", any(not_found))
         .route("/api/", any(not_found))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
@@ -35,16 +45,36 @@ pub fn api(state: &AppState) -> Router<AppState> {
 /// `GET /api/health` → 200 `{"status":"ok"}` while the database takes writes; otherwise 503
 /// `{"status":"unavailable","error":"database_unavailable","message":"<why>"}`
 /// ([`crate::db::health`]).
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "service",
+    responses(
+        (status = 200, description = "The database takes writes", body = HealthStatus,
+            example = json!({"status": "ok"})),
+        (status = 503, description = "The database refuses writes, is too slow, or its SQLite file was deleted or replaced", body = HealthStatus,
+            example = json!({"status": "unavailable", "error": "database_unavailable", "message": "the database refuses writes"})),
+    )
+)]
 pub async fn health(State(state): State<AppState>) -> Response {
     match state.health.check().await {
-        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Ok(()) => Json(HealthStatus {
+            status: "ok".into(),
+            error: None,
+            message: None,
+        })
+        .into_response(),
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "status": "unavailable",
-                "error": tokenpair_api::codes::DATABASE_UNAVAILABLE,
-                "message": why.reason,
-            })),
+            Json(HealthStatus {
+                status: "unavailable".into(),
+                error: Some(
+                    tokenpair_api::ErrorCode::DatabaseUnavailable
+                        .as_str()
+                        .into(),
+                ),
+                message: Some(why.reason.to_string()),
+            }),
         )
             .into_response(),
     }

@@ -3,8 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
+use tokenpair_api::{ErrorBody, SessionInfo};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery, Authenticated};
@@ -15,12 +17,28 @@ use crate::sessions::EndReason;
 use crate::state::AppState;
 
 /// `/api/sessions` and `/api/sessions/{id}`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/sessions", get(list))
-        .route("/api/sessions/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(revoke))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sessions",
+    tag = "account",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of live sessions, newest first", body = [SessionInfo],
+            headers(("Link" = String, description = "`</api/sessions?limit=N&cursor=C>; rel=\"next\"` when there are more (RFC 8288)"))),
+        (status = 400, description = "A bad `limit` or `cursor`", body = ErrorBody,
+            example = json!({"error": "bad_request", "message": "`limit` must be between 1 and 100."})),
+        (status = 401, description = "No, a malformed, forged, expired or revoked access token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\", error=\"invalid_token\", error_description=\"…\"`")),
+            example = json!({"error": "invalid_token", "message": "The access token has expired."})),
+    )
+)]
 /// `GET /api/sessions[?limit=N][&cursor=C]` → a JSON array of live sessions, newest first;
 /// `current` marks the caller's. When there are more, a `Link: <…>; rel="next"` header
 /// (RFC 8288) gives the URL of the next page.
@@ -46,6 +64,21 @@ pub async fn list(
     Ok(response)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/sessions/{id}",
+    tag = "account",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "A session id from `GET /api/sessions`")),
+    responses(
+        (status = 204, description = "The session ended: its access tokens stop working at once, its refresh token fails"),
+        (status = 404, description = "No such live session of yours", body = ErrorBody,
+            example = json!({"error": "not_found", "message": "No such active session."})),
+        (status = 401, description = "No, a malformed, forged, expired or revoked access token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\", error=\"invalid_token\", error_description=\"…\"`")),
+            example = json!({"error": "invalid_token", "message": "The access token has expired."})),
+    )
+)]
 /// `DELETE /api/sessions/{id}` → 204. Only the caller's own sessions; anything else is 404.
 /// The revoked session's access tokens stop working at once and its refresh token fails.
 pub async fn revoke(
