@@ -264,12 +264,43 @@ pub enum ConfigError {
     PublicUrl(#[from] BadPublicUrl),
 }
 
-/// Validated settings the rest of the server runs on.
+/// Validated settings the rest of the server runs on, grouped by concern. A field is named after
+/// its flag, less a word its group already says (`tokens.issuer` is `TOKEN_ISSUER`,
+/// `sessions.max_per_user` is `MAX_SESSIONS_PER_USER`).
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub addr: SocketAddr,
     pub static_dir: PathBuf,
     pub database: Database,
+    pub demo_users: bool,
+    pub network: NetworkConfig,
+    pub tokens: TokenConfig,
+    pub sessions: SessionConfig,
+    pub limits: LimitsConfig,
+    /// Security activity: the address policy, retention and per-user bound.
+    pub security_events: EventPolicy,
+}
+
+/// Where the server listens and how it treats connections: its address and public origin, the
+/// origins and proxies it believes, and its connection timeouts and bound.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    pub addr: SocketAddr,
+    /// `PUBLIC_URL`, or derived from `addr`.
+    pub public_url: PublicUrl,
+    pub allowed_origins: Vec<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub client_address_header: AddressHeader,
+    pub ipv6_client_prefix: u8,
+    pub header_read_timeout: Duration,
+    /// 0 = automatic (see [`Args::max_connections`]).
+    pub max_connections: usize,
+    pub shutdown_timeout: Duration,
+}
+
+/// Access tokens: how they are signed (an HS256 secret, or Ed25519 keys sealed in the database
+/// and rotated), how long they live and the claims they carry.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
     /// `None`: generate a random key at start.
     pub access_token_secret: Option<Vec<u8>>,
     pub access_token_previous_secret: Option<Vec<u8>>,
@@ -278,30 +309,31 @@ pub struct Config {
     pub signing_key_rotation: Duration,
     pub access_token_expiry: Duration,
     pub access_token_leeway: Duration,
+    /// `TOKEN_ISSUER`.
+    pub issuer: String,
+    /// `TOKEN_AUDIENCE`.
+    pub audience: String,
+    /// How often the signing keys are re-read (not a flag; tests shorten it).
+    pub key_reload_every: Duration,
+}
+
+/// Sessions (refresh-token families): their lifetimes, the reuse grace, the refresh rate and how
+/// many one user may have.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
     pub refresh_token_expiry: Duration,
     pub refresh_token_idle_timeout: Duration,
     pub refresh_reuse_grace: Duration,
-    pub token_issuer: String,
-    pub token_audience: String,
-    /// `PUBLIC_URL`, or derived from `addr`.
-    pub public_url: PublicUrl,
-    pub allowed_origins: Vec<String>,
-    pub trusted_proxies: TrustedProxies,
-    pub client_address_header: AddressHeader,
-    pub ipv6_client_prefix: u8,
-    pub demo_users: bool,
     pub refresh_rate_limit: u32,
-    pub max_sessions_per_user: u32,
-    pub header_read_timeout: Duration,
-    /// 0 = automatic (see [`Args::max_connections`]).
-    pub max_connections: usize,
-    pub shutdown_timeout: Duration,
+    /// `MAX_SESSIONS_PER_USER`.
+    pub max_per_user: u32,
+}
+
+/// Resource limits that are not flags.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
     /// The Argon2 queue (not a flag: the defaults suit every machine; tests narrow them).
     pub password_queue: QueueLimits,
-    /// How often the signing keys are re-read (not a flag; tests shorten it).
-    pub key_reload_every: Duration,
-    /// Security activity: the address policy, retention and per-user bound.
-    pub security_events: EventPolicy,
 }
 
 impl TryFrom<Args> for Config {
@@ -353,43 +385,56 @@ impl TryFrom<Args> for Config {
         if a.access_token_secret.is_none() && key_encryption.current.is_none() && !a.demo_users {
             return Err(ConfigError::NoKeyEncryptionKey);
         }
+        // The remaining checks, in the order they have always been reported.
+        let database = Database::parse(&a.database_url)
+            .ok_or_else(|| ConfigError::DatabaseUrl(a.database_url.clone()))?;
+        let access_token_secret = secret("ACCESS_TOKEN_SECRET", a.access_token_secret)?;
+        let access_token_previous_secret = secret(
+            "ACCESS_TOKEN_PREVIOUS_SECRET",
+            a.access_token_previous_secret,
+        )?;
+        let trusted_proxies = TrustedProxies::parse(&a.trusted_proxies)?;
         Ok(Config {
-            addr,
-            key_encryption,
-            public_url,
             static_dir: a.static_dir,
-            database: Database::parse(&a.database_url)
-                .ok_or_else(|| ConfigError::DatabaseUrl(a.database_url.clone()))?,
-            access_token_secret: secret("ACCESS_TOKEN_SECRET", a.access_token_secret)?,
-            access_token_previous_secret: secret(
-                "ACCESS_TOKEN_PREVIOUS_SECRET",
-                a.access_token_previous_secret,
-            )?,
-            signing_key_rotation: a.signing_key_rotation,
-            access_token_expiry: a.access_token_expiry,
-            access_token_leeway: a.access_token_leeway,
-            refresh_token_expiry: a.refresh_token_expiry,
-            refresh_token_idle_timeout: a.refresh_token_idle_timeout,
-            refresh_reuse_grace: a.refresh_reuse_grace,
-            token_issuer: a.token_issuer,
-            token_audience: a.token_audience,
-            allowed_origins: a
-                .allowed_origins
-                .into_iter()
-                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
-                .filter(|o| !o.is_empty())
-                .collect(),
-            trusted_proxies: TrustedProxies::parse(&a.trusted_proxies)?,
-            client_address_header: a.client_address_header,
-            ipv6_client_prefix: a.ipv6_client_prefix,
+            database,
             demo_users: a.demo_users,
-            refresh_rate_limit: a.refresh_rate_limit,
-            max_sessions_per_user: a.max_sessions_per_user,
-            header_read_timeout: a.header_read_timeout,
-            max_connections: a.max_connections,
-            shutdown_timeout: a.shutdown_timeout,
-            password_queue: QueueLimits::default(),
-            key_reload_every: KEY_RELOAD_EVERY,
+            network: NetworkConfig {
+                addr,
+                public_url,
+                allowed_origins: a
+                    .allowed_origins
+                    .into_iter()
+                    .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+                trusted_proxies,
+                client_address_header: a.client_address_header,
+                ipv6_client_prefix: a.ipv6_client_prefix,
+                header_read_timeout: a.header_read_timeout,
+                max_connections: a.max_connections,
+                shutdown_timeout: a.shutdown_timeout,
+            },
+            tokens: TokenConfig {
+                access_token_secret,
+                access_token_previous_secret,
+                key_encryption,
+                signing_key_rotation: a.signing_key_rotation,
+                access_token_expiry: a.access_token_expiry,
+                access_token_leeway: a.access_token_leeway,
+                issuer: a.token_issuer,
+                audience: a.token_audience,
+                key_reload_every: KEY_RELOAD_EVERY,
+            },
+            sessions: SessionConfig {
+                refresh_token_expiry: a.refresh_token_expiry,
+                refresh_token_idle_timeout: a.refresh_token_idle_timeout,
+                refresh_reuse_grace: a.refresh_reuse_grace,
+                refresh_rate_limit: a.refresh_rate_limit,
+                max_per_user: a.max_sessions_per_user,
+            },
+            limits: LimitsConfig {
+                password_queue: QueueLimits::default(),
+            },
             security_events: EventPolicy {
                 address: a.security_event_address,
                 retention: a.security_event_retention,
@@ -422,20 +467,20 @@ impl Config {
         };
         config.database = database;
         // `Args::parse_from` still reads env fallbacks; pin every value a test relies on.
-        config.access_token_expiry = Duration::from_secs(300);
-        config.access_token_leeway = Duration::ZERO;
-        config.refresh_token_expiry = Duration::from_secs(7 * 24 * 3600);
-        config.refresh_token_idle_timeout = Duration::from_secs(24 * 3600);
-        config.refresh_reuse_grace = Duration::from_secs(10);
-        config.token_issuer = "tokenpair".into();
-        config.token_audience = "tokenpair-api".into();
+        config.tokens.access_token_expiry = Duration::from_secs(300);
+        config.tokens.access_token_leeway = Duration::ZERO;
+        config.sessions.refresh_token_expiry = Duration::from_secs(7 * 24 * 3600);
+        config.sessions.refresh_token_idle_timeout = Duration::from_secs(24 * 3600);
+        config.sessions.refresh_reuse_grace = Duration::from_secs(10);
+        config.tokens.issuer = "tokenpair".into();
+        config.tokens.audience = "tokenpair-api".into();
         config.static_dir = PathBuf::from("dist");
-        config.signing_key_rotation = Duration::from_secs(30 * 86400);
-        config.refresh_rate_limit = 30;
-        config.max_sessions_per_user = 50;
-        config.header_read_timeout = Duration::from_secs(10);
-        config.max_connections = 0;
-        config.shutdown_timeout = Duration::from_secs(10);
+        config.tokens.signing_key_rotation = Duration::from_secs(30 * 86400);
+        config.sessions.refresh_rate_limit = 30;
+        config.sessions.max_per_user = 50;
+        config.network.header_read_timeout = Duration::from_secs(10);
+        config.network.max_connections = 0;
+        config.network.shutdown_timeout = Duration::from_secs(10);
         config.security_events = EventPolicy::default();
         config
     }
@@ -479,8 +524,11 @@ mod tests {
             "7d",
         ])
         .unwrap();
-        assert_eq!(c.access_token_expiry, Duration::from_secs(900));
-        assert_eq!(c.refresh_token_expiry, Duration::from_secs(7 * 86400));
+        assert_eq!(c.tokens.access_token_expiry, Duration::from_secs(900));
+        assert_eq!(
+            c.sessions.refresh_token_expiry,
+            Duration::from_secs(7 * 86400)
+        );
         assert!(Args::try_parse_from(["x", "--access-token-expiry", "soon"]).is_err());
     }
 

@@ -22,7 +22,7 @@ pub enum KeysError {
 
 /// Runs the command; returns what to print.
 pub async fn run(config: &Config, action: KeysAction) -> Result<String, KeysError> {
-    if config.access_token_secret.is_some() {
+    if config.tokens.access_token_secret.is_some() {
         return Err(KeysError::Hs256Mode);
     }
     let db = Db::connect(&config.database)
@@ -31,7 +31,7 @@ pub async fn run(config: &Config, action: KeysAction) -> Result<String, KeysErro
             database: config.database.describe(),
             source,
         })?;
-    let schedule = KeySchedule::from_config(config);
+    let schedule = KeySchedule::from_config(&config.tokens);
     let mut out = String::new();
     if let KeysAction::Rotate = action {
         let rotated = key_store::rotate(&db, &schedule, now_ms()).await?;

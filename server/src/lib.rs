@@ -2,8 +2,9 @@
 //!
 //! ## A guided tour
 //!
-//! 1. [`config`] — flags and environment → a validated [`Config`]; `DATABASE_URL` picks
-//!    SQLite (default) or PostgreSQL ([`db::Database`]).
+//! 1. [`config`] — flags and environment → a validated [`Config`], grouped by concern (network,
+//!    tokens, sessions, limits); `DATABASE_URL` picks SQLite (default) or PostgreSQL
+//!    ([`db::Database`]).
 //! 2. [`state`] — [`AppState`], built once: the database pool ([`db`], migrations applied),
 //!    accounts ([`users`]), keys ([`tokens`]), sessions ([`sessions`]), throttle ([`throttle`]).
 //! 3. [`http`] — the HTTP edge, and the only layer that knows HTTP: [`http::app`] is the

@@ -91,7 +91,7 @@ async fn async_main() -> ExitCode {
 }
 
 async fn run(config: Config, log_format: LogFormat) -> Result<(), StartupError> {
-    let addr = config.addr;
+    let addr = config.network.addr;
     let demo = config.demo_users;
     let db = config.database.describe();
     let state = AppState::new(config).await?;

@@ -73,7 +73,7 @@ impl AppState {
         let db = Db::connect(&config.database).await.map_err(db_err)?;
         let health = DbHealth::new(db.clone());
         let secrets = Secrets::load(&db).await.map_err(db_err)?;
-        let limits = config.password_queue;
+        let limits = config.limits.password_queue;
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(limits))
             .await
             .map_err(PasswordError::from)??;
@@ -82,14 +82,15 @@ impl AppState {
         if config.demo_users && users.seed_demo_accounts(&passwords).await? {
             tracing::info!("created the demo accounts user1/password1 and user2/password2");
         }
-        let reachable = !config.public_url.is_loopback() || !config.addr.ip().is_loopback();
+        let reachable =
+            !config.network.public_url.is_loopback() || !config.network.addr.ip().is_loopback();
         if reachable {
             let usable = users.demo_accounts_usable(&passwords).await?;
             if !usable.is_empty() {
                 tracing::warn!(
                     accounts = ?usable,
-                    public_url = config.public_url.origin(),
-                    listen = %config.addr,
+                    public_url = config.network.public_url.origin(),
+                    listen = %config.network.addr,
                     "demo accounts with their published passwords exist on a server others can \
                      reach: delete them (DELETE FROM users WHERE username IN ('user1', 'user2'); \
                      their sessions go with them) — DEMO_USERS is for trying tokenpair on this \
@@ -97,7 +98,9 @@ impl AppState {
                 );
             }
         }
-        let tokens = AccessTokens::start(&config, &db).await.map_err(db_err)?;
+        let tokens = AccessTokens::start(&config.tokens, &db)
+            .await
+            .map_err(db_err)?;
         match tokens.mode() {
             Mode::Hs256 => {
                 tracing::info!(kid = ?tokens.kid(), "signing access tokens with HS256 (ACCESS_TOKEN_SECRET)")
@@ -107,7 +110,7 @@ impl AppState {
                     kid = ?tokens.kid(),
                     "signing access tokens with Ed25519 keys from the database; public keys at /.well-known/jwks.json"
                 );
-                if config.key_encryption.current.is_none() {
+                if config.tokens.key_encryption.current.is_none() {
                     tracing::warn!(
                         "the signing keys are stored unsealed (demo mode): set \
                          SIGNING_KEY_ENCRYPTION_KEY before anyone else can reach this server"
@@ -116,14 +119,14 @@ impl AppState {
             }
         }
         let policy = SessionPolicy {
-            absolute: config.refresh_token_expiry,
-            idle: config.refresh_token_idle_timeout,
-            grace: config.refresh_reuse_grace,
-            access_lifetime: config.access_token_expiry
-                + config.access_token_leeway
+            absolute: config.sessions.refresh_token_expiry,
+            idle: config.sessions.refresh_token_idle_timeout,
+            grace: config.sessions.refresh_reuse_grace,
+            access_lifetime: config.tokens.access_token_expiry
+                + config.tokens.access_token_leeway
                 + Duration::from_secs(1),
-            refresh_per_minute: config.refresh_rate_limit,
-            max_per_user: config.max_sessions_per_user,
+            refresh_per_minute: config.sessions.refresh_rate_limit,
+            max_per_user: config.sessions.max_per_user,
         };
         let sessions = Sessions::new(
             db.clone(),

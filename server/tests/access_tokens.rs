@@ -283,7 +283,8 @@ async fn jku_x5u_x5c_and_jwk_headers_are_never_trusted() {
 
 #[tokio::test]
 async fn leeway_is_explicit_a_token_3s_past_exp_passes_with_5s_leeway_and_8s_past_does_not() {
-    let server = start_with(|c| c.access_token_leeway = std::time::Duration::from_secs(5)).await;
+    let server =
+        start_with(|c| c.tokens.access_token_leeway = std::time::Duration::from_secs(5)).await;
     let session = server.session(USER1_ID).await;
     let at = |exp: u64| {
         let mut claims = good_claims(&session.sid, USER1_ID);
@@ -428,8 +429,8 @@ async fn the_previous_key_still_verifies_after_key_rotation_and_new_tokens_use_t
     let new_secret = b"the-next-secret-of-the-test-suite-0123456789".to_vec();
     let server = server
         .restart_with(|c| {
-            c.access_token_previous_secret = c.access_token_secret.take();
-            c.access_token_secret = Some(new_secret.clone());
+            c.tokens.access_token_previous_secret = c.tokens.access_token_secret.take();
+            c.tokens.access_token_secret = Some(new_secret.clone());
         })
         .await;
     server.assert_access_works(&session.access, USER1_ID).await;
@@ -442,7 +443,7 @@ async fn the_previous_key_still_verifies_after_key_rotation_and_new_tokens_use_t
 
     // Once the old key is dropped from the configuration, its tokens are unknown.
     let server = server
-        .restart_with(|c| c.access_token_previous_secret = None)
+        .restart_with(|c| c.tokens.access_token_previous_secret = None)
         .await;
     let err = expect_invalid_token(server.me(&session.access).await).await;
     assert!(err.message.contains("unknown key"), "{}", err.message);

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn a_session_is_one_row_whatever_its_rotation_count_and_old_tokens_are_still_reuse() {
-    let server = start_with(|c| c.refresh_rate_limit = 0).await;
+    let server = start_with(|c| c.sessions.refresh_rate_limit = 0).await;
     let first = server.session(USER1_ID).await;
     let mut tokens = vec![first.refresh.clone()];
     let mut current = first;
@@ -65,7 +65,7 @@ async fn a_forged_old_generation_token_is_not_ours_and_ends_nothing() {
 
 #[tokio::test]
 async fn a_session_that_refreshes_too_often_gets_429_and_keeps_its_token() {
-    let server = start_with(|c| c.refresh_rate_limit = 5).await;
+    let server = start_with(|c| c.sessions.refresh_rate_limit = 5).await;
     let mut t = server.session(USER1_ID).await;
     for _ in 0..5 {
         t = server.refresh_ok(&t.refresh).await;
@@ -93,7 +93,7 @@ async fn a_session_that_refreshes_too_often_gets_429_and_keeps_its_token() {
 
 #[tokio::test]
 async fn a_sign_in_beyond_the_cap_ends_the_least_recently_used_session() {
-    let server = start_with(|c| c.max_sessions_per_user = 3).await;
+    let server = start_with(|c| c.sessions.max_per_user = 3).await;
     let tick = || tokio::time::sleep(std::time::Duration::from_millis(3));
     let a = server.session(USER1_ID).await;
     tick().await;
@@ -195,7 +195,7 @@ async fn the_sessions_list_comes_in_pages_linked_by_rel_next() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_sign_ins_of_one_user_never_leave_more_live_sessions_than_the_cap() {
-    let server = start_with(|c| c.max_sessions_per_user = 3).await;
+    let server = start_with(|c| c.sessions.max_per_user = 3).await;
     for round in 0..3 {
         let starts = (0..16).map(|i| {
             let sessions = server.state.sessions.clone();

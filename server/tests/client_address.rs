@@ -52,8 +52,8 @@ fn spent_then_refused(got: &[StatusCode]) -> bool {
 async fn trusting(proxies: &[&str], which: AddressHeader) -> TestServer {
     let proxies = TrustedProxies::parse(proxies).expect("proxies");
     start_with(move |c| {
-        c.trusted_proxies = proxies;
-        c.client_address_header = which;
+        c.network.trusted_proxies = proxies;
+        c.network.client_address_header = which;
     })
     .await
 }
@@ -161,8 +161,8 @@ async fn ipv6_clients_are_limited_per_network_not_per_address() {
 async fn with_a_128_bit_prefix_each_ipv6_address_is_its_own_client() {
     let proxies = TrustedProxies::parse(&["127.0.0.1"]).expect("proxies");
     let server = start_with(move |c| {
-        c.trusted_proxies = proxies;
-        c.ipv6_client_prefix = 128;
+        c.network.trusted_proxies = proxies;
+        c.network.ipv6_client_prefix = 128;
     })
     .await;
     for i in 0..=FREE {

@@ -105,8 +105,8 @@ async fn refresh_sets_the_rotated_cookie_with_no_store_and_no_token_in_the_body(
 #[tokio::test]
 async fn rotation_never_extends_the_absolute_expiry_max_age_counts_down() {
     let server = start_with(|c| {
-        c.access_token_expiry = Duration::from_secs(1);
-        c.refresh_token_expiry = Duration::from_secs(60);
+        c.tokens.access_token_expiry = Duration::from_secs(1);
+        c.sessions.refresh_token_expiry = Duration::from_secs(60);
     })
     .await;
     let login = granted(server.try_login("user1", "password1").await, StatusCode::OK).await;
@@ -299,7 +299,8 @@ async fn csrf_same_origin_requests_pass_with_origin_and_sec_fetch_site() {
 
 #[tokio::test]
 async fn csrf_a_configured_extra_origin_is_allowed_and_others_are_not() {
-    let server = start_with(|c| c.allowed_origins = vec!["http://127.0.0.1:8081".into()]).await;
+    let server =
+        start_with(|c| c.network.allowed_origins = vec!["http://127.0.0.1:8081".into()]).await;
     let t = server.session(USER1_ID).await;
     let from = |origin: &'static str, cookie: String| {
         server

@@ -56,8 +56,8 @@ async fn prune_deletes_ended_sessions_and_keeps_live_ones() {
 #[tokio::test]
 async fn prune_deletes_sessions_that_went_idle() {
     let server = start_with(|c| {
-        c.refresh_token_idle_timeout = Duration::from_secs(3600);
-        c.refresh_token_expiry = Duration::from_secs(30 * 24 * 3600);
+        c.sessions.refresh_token_idle_timeout = Duration::from_secs(3600);
+        c.sessions.refresh_token_expiry = Duration::from_secs(30 * 24 * 3600);
     })
     .await;
     let idle = server.session(USER1_ID).await;
@@ -76,8 +76,8 @@ async fn prune_deletes_sessions_that_went_idle() {
 async fn prune_deletes_sessions_past_their_absolute_expiry() {
     // The idle timeout is far away: only the absolute end can delete this session.
     let server = start_with(|c| {
-        c.refresh_token_expiry = Duration::from_secs(3600);
-        c.refresh_token_idle_timeout = Duration::from_secs(7 * 24 * 3600);
+        c.sessions.refresh_token_expiry = Duration::from_secs(3600);
+        c.sessions.refresh_token_idle_timeout = Duration::from_secs(7 * 24 * 3600);
     })
     .await;
     let expired = server.session(USER1_ID).await;

@@ -82,7 +82,7 @@ async fn accounts_survive_a_restart_and_the_demo_accounts_are_not_seeded_twice()
 
 #[tokio::test]
 async fn without_a_configured_secret_access_tokens_and_sessions_both_survive_a_restart() {
-    let server = start_with(|c| c.access_token_secret = None).await;
+    let server = start_with(|c| c.tokens.access_token_secret = None).await;
     let t = server.session(USER1_ID).await;
     server.assert_access_works(&t.access, USER1_ID).await;
 

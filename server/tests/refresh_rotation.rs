@@ -227,7 +227,7 @@ async fn reusing_an_older_token_revokes_the_whole_family() {
 
 #[tokio::test]
 async fn the_predecessor_after_the_grace_window_counts_as_reuse() {
-    let server = start_with(|c| c.refresh_reuse_grace = Duration::from_millis(500)).await;
+    let server = start_with(|c| c.sessions.refresh_reuse_grace = Duration::from_millis(500)).await;
     let t0 = server.session(USER1_ID).await;
     let t1 = server.refresh_ok(&t0.refresh).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -264,8 +264,8 @@ async fn an_unknown_or_missing_refresh_token_is_refused_and_the_cookie_cleared()
 #[tokio::test]
 async fn the_absolute_lifetime_ends_the_session_however_often_it_is_refreshed() {
     let server = start_with(|c| {
-        c.access_token_expiry = Duration::from_secs(1);
-        c.refresh_token_expiry = Duration::from_secs(4);
+        c.tokens.access_token_expiry = Duration::from_secs(1);
+        c.sessions.refresh_token_expiry = Duration::from_secs(4);
     })
     .await;
     let signed_in = tokio::time::Instant::now();
@@ -289,8 +289,8 @@ async fn the_absolute_lifetime_ends_the_session_however_often_it_is_refreshed() 
 #[tokio::test]
 async fn an_access_token_never_outlives_its_session() {
     let server = start_with(|c| {
-        c.access_token_expiry = Duration::from_secs(60);
-        c.refresh_token_expiry = Duration::from_secs(2);
+        c.tokens.access_token_expiry = Duration::from_secs(60);
+        c.sessions.refresh_token_expiry = Duration::from_secs(2);
     })
     .await;
     let t0 = server.session(USER1_ID).await;
@@ -303,7 +303,8 @@ async fn an_access_token_never_outlives_its_session() {
 
 #[tokio::test]
 async fn an_idle_session_times_out_while_an_active_one_does_not() {
-    let server = start_with(|c| c.refresh_token_idle_timeout = Duration::from_secs(2)).await;
+    let server =
+        start_with(|c| c.sessions.refresh_token_idle_timeout = Duration::from_secs(2)).await;
     let active = server.session(USER1_ID).await;
     let idle = server.session(USER1_ID).await;
     // Refreshing every 0.8 s (1.2 s to spare each time) keeps a session alive past the 2 s

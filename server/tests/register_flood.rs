@@ -112,8 +112,8 @@ async fn flood_then_sign_in(server: &TestServer, flooder: u8, flood_places: usiz
 
 fn queue_of(per_address: usize) -> impl FnOnce(&mut tokenpair_server::Config) {
     move |cfg| {
-        cfg.password_queue.per_address = per_address;
-        cfg.password_queue.max_admitted = QUEUE_PLACES;
+        cfg.limits.password_queue.per_address = per_address;
+        cfg.limits.password_queue.max_admitted = QUEUE_PLACES;
     }
 }
 

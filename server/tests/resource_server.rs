@@ -44,7 +44,7 @@ async fn hello(url: &str, token: Option<&str>) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn the_example_accepts_a_real_token_and_refuses_everything_else() {
-    let server = start_with(|c| c.access_token_secret = None).await;
+    let server = start_with(|c| c.tokens.access_token_secret = None).await;
     let url = serve_example(&server).await;
     let t = server.login(USER1).await;
     let (status, body) = hello(&url, Some(&t.access)).await;
@@ -74,12 +74,12 @@ async fn the_example_accepts_a_real_token_and_refuses_everything_else() {
 #[tokio::test]
 async fn the_example_follows_a_key_rotation_by_refetching_the_jwks() {
     let server = start_with(|c| {
-        c.access_token_secret = None;
-        c.key_reload_every = Duration::from_millis(200);
+        c.tokens.access_token_secret = None;
+        c.tokens.key_reload_every = Duration::from_millis(200);
     })
     .await;
     let url = serve_example(&server).await;
-    let schedule = KeySchedule::from_config(&server.config);
+    let schedule = KeySchedule::from_config(&server.config.tokens);
     // Two rotations: the second one's key was not in the JWKS the example fetched at start.
     let mut newest = String::new();
     for _ in 0..2 {
@@ -135,8 +135,8 @@ async fn relay_jwks_with_max_age_1(server: &TestServer) -> String {
 #[tokio::test]
 async fn a_key_that_left_the_jwks_stops_being_trusted_once_the_cached_set_expires() {
     let server = start_with(|c| {
-        c.access_token_secret = None;
-        c.key_reload_every = Duration::from_millis(200);
+        c.tokens.access_token_secret = None;
+        c.tokens.key_reload_every = Duration::from_millis(200);
     })
     .await;
     let verifier = example::Verifier::new(
@@ -154,7 +154,7 @@ async fn a_key_that_left_the_jwks_stops_being_trusted_once_the_cached_set_expire
     );
 
     // The operator rotates and then removes the leaked key at once.
-    let schedule = KeySchedule::from_config(&server.config);
+    let schedule = KeySchedule::from_config(&server.config.tokens);
     key_store::rotate(&server.state.db, &schedule, now_ms())
         .await
         .unwrap();

@@ -240,7 +240,7 @@ async fn without_an_alarming_event_there_is_no_notice() {
 
 #[tokio::test]
 async fn a_session_evicted_by_the_cap_is_recorded() {
-    let server = start_with(|c| c.max_sessions_per_user = 1).await;
+    let server = start_with(|c| c.sessions.max_per_user = 1).await;
     let old = server.session(USER1_ID).await;
     let new = server.session(USER1_ID).await;
     let list = events(&server, &new.access).await;
@@ -252,7 +252,8 @@ async fn a_session_evicted_by_the_cap_is_recorded() {
 
 #[tokio::test]
 async fn an_idle_session_deleted_by_the_prune_job_is_recorded_as_expired_when_it_lapsed() {
-    let server = start_with(|c| c.refresh_token_idle_timeout = Duration::from_secs(3600)).await;
+    let server =
+        start_with(|c| c.sessions.refresh_token_idle_timeout = Duration::from_secs(3600)).await;
     let idle = server.session(USER1_ID).await;
     let lapsed_by = now_ms() + 3600 * 1000;
     // The prune deletes an ended session a day after it ended.
@@ -284,8 +285,8 @@ async fn an_idle_session_deleted_by_the_prune_job_is_recorded_as_expired_when_it
 #[tokio::test]
 async fn a_session_past_its_absolute_end_is_recorded_as_expired_at_its_refresh() {
     let server = start_with(|c| {
-        c.refresh_token_expiry = Duration::from_secs(2);
-        c.access_token_expiry = Duration::from_secs(1);
+        c.sessions.refresh_token_expiry = Duration::from_secs(2);
+        c.tokens.access_token_expiry = Duration::from_secs(1);
     })
     .await;
     let short = server.session(USER1_ID).await;
@@ -334,10 +335,10 @@ async fn repeated_wrong_passwords_record_one_block_for_the_account() {
 #[tokio::test]
 async fn rotating_the_signing_key_is_recorded_as_a_deployment_event() {
     use tokenpair_server::tokens::key_store::{self, KeySchedule};
-    let server = start_with(|c| c.access_token_secret = None).await;
+    let server = start_with(|c| c.tokens.access_token_secret = None).await;
     let rotated = key_store::rotate(
         &server.state.db,
-        &KeySchedule::from_config(&server.config),
+        &KeySchedule::from_config(&server.config.tokens),
         now_ms(),
     )
     .await

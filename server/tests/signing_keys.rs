@@ -19,8 +19,8 @@ use tokenpair_server::tokens::keys::Ed25519Pair;
 
 async fn ed25519_server() -> TestServer {
     start_with(|c| {
-        c.access_token_secret = None;
-        c.key_reload_every = Duration::from_millis(300);
+        c.tokens.access_token_secret = None;
+        c.tokens.key_reload_every = Duration::from_millis(300);
     })
     .await
 }
@@ -42,7 +42,7 @@ fn kids(set: &Value) -> Vec<String> {
 }
 
 fn schedule(server: &TestServer) -> KeySchedule {
-    KeySchedule::from_config(&server.config)
+    KeySchedule::from_config(&server.config.tokens)
 }
 
 /// A token like the server's, signed with `pair` under the header `alg` given.
@@ -58,7 +58,7 @@ fn sign_as(pair: &Ed25519Pair, kid: &str, alg: &str, sid: &str) -> String {
 
 async fn current_pair(server: &TestServer) -> (Ed25519Pair, String) {
     let kid = server.state.tokens.kid().expect("a signing key");
-    let keys = key_store::load(&server.state.db, &server.config.key_encryption)
+    let keys = key_store::load(&server.state.db, &server.config.tokens.key_encryption)
         .await
         .unwrap();
     let key = keys.into_iter().find(|k| k.kid == kid).unwrap();
@@ -230,8 +230,8 @@ async fn a_rotation_makes_the_published_next_key_current_and_old_tokens_keep_wor
 #[tokio::test]
 async fn a_token_of_a_key_rotated_in_elsewhere_is_accepted_at_once_after_one_reload() {
     let server = start_with(|c| {
-        c.access_token_secret = None;
-        c.key_reload_every = Duration::from_secs(3600);
+        c.tokens.access_token_secret = None;
+        c.tokens.key_reload_every = Duration::from_secs(3600);
     })
     .await;
     let beside = start_beside(&server).await;
@@ -289,7 +289,7 @@ async fn a_rotation_while_another_instance_writes_waits_instead_of_failing() {
         "rotations that started during a sign-in: {overlapped} of 10"
     );
     // Each rotation published one new next key (none has retired yet): 2 + 10, in order.
-    let keys = key_store::load(&server.state.db, &server.config.key_encryption)
+    let keys = key_store::load(&server.state.db, &server.config.tokens.key_encryption)
         .await
         .unwrap();
     assert_eq!(keys.len(), 12, "{keys:?}");
@@ -305,7 +305,7 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let server = ed25519_server().await;
     let db = &server.state.db;
     let schedule = schedule(&server);
-    let keys = key_store::load(db, &server.config.key_encryption)
+    let keys = key_store::load(db, &server.config.tokens.key_encryption)
         .await
         .unwrap();
     assert_eq!(keys.len(), 2);
@@ -318,7 +318,7 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let at = second.activates_at + 1;
     assert!(key_store::ensure(db, &schedule, at).await.unwrap());
     let statuses = schedule.statuses(
-        &key_store::load(db, &server.config.key_encryption)
+        &key_store::load(db, &server.config.tokens.key_encryption)
             .await
             .unwrap(),
         at,
@@ -335,7 +335,7 @@ async fn scheduled_rotation_and_retirement_follow_the_timeline() {
     let expiry = second.activates_at + schedule.token_lifetime.as_millis() as i64 + 60_000;
     assert!(!key_store::ensure(db, &schedule, expiry - 1).await.unwrap());
     assert!(key_store::ensure(db, &schedule, expiry + 1).await.unwrap());
-    let left: Vec<String> = key_store::load(db, &server.config.key_encryption)
+    let left: Vec<String> = key_store::load(db, &server.config.tokens.key_encryption)
         .await
         .unwrap()
         .into_iter()
@@ -450,8 +450,8 @@ mod key_encryption {
     #[tokio::test]
     async fn with_a_key_encryption_key_no_private_key_is_in_the_database_in_the_clear() {
         let server = start_with(|c| {
-            c.access_token_secret = None;
-            c.key_encryption = KeyEncryption {
+            c.tokens.access_token_secret = None;
+            c.tokens.key_encryption = KeyEncryption {
                 current: kek(K1),
                 previous: None,
             };
@@ -467,12 +467,12 @@ mod key_encryption {
         }
         // The database alone (no KEK, or another one) opens nothing: the server refuses.
         let (mut config, _dir) = server.stop().await;
-        config.key_encryption = KeyEncryption::default();
+        config.tokens.key_encryption = KeyEncryption::default();
         let why = start_refused(config.clone())
             .await
             .expect("refused without the KEK");
         assert!(why.contains("SIGNING_KEY_ENCRYPTION_KEY"), "{why}");
-        config.key_encryption.current = kek(K2);
+        config.tokens.key_encryption.current = kek(K2);
         let why = start_refused(config)
             .await
             .expect("refused with another KEK");
@@ -482,8 +482,8 @@ mod key_encryption {
     #[tokio::test]
     async fn rotating_the_key_encryption_key_reseals_every_key_and_keeps_every_token() {
         let server = start_with(|c| {
-            c.access_token_secret = None;
-            c.key_encryption.current = kek(K1);
+            c.tokens.access_token_secret = None;
+            c.tokens.key_encryption.current = kek(K1);
         })
         .await;
         let t = server.login(USER1).await;
@@ -491,7 +491,7 @@ mod key_encryption {
         // New KEK, old one as previous: every key is sealed again under the new one.
         let server = server
             .restart_with(|c| {
-                c.key_encryption = KeyEncryption {
+                c.tokens.key_encryption = KeyEncryption {
                     current: kek(K2),
                     previous: kek(K1),
                 }
@@ -503,11 +503,11 @@ mod key_encryption {
         assert!(after.iter().all(|s| !before.contains(s)), "re-sealed");
         // The old KEK can go now; it opens nothing any more.
         let server = server
-            .restart_with(|c| c.key_encryption.previous = None)
+            .restart_with(|c| c.tokens.key_encryption.previous = None)
             .await;
         server.assert_access_works(&t.access, USER1_ID).await;
         let (mut config, _dir) = server.stop().await;
-        config.key_encryption = KeyEncryption {
+        config.tokens.key_encryption = KeyEncryption {
             current: kek(K1),
             previous: None,
         };
@@ -519,14 +519,14 @@ mod key_encryption {
 
     #[tokio::test]
     async fn plain_keys_from_demo_mode_are_sealed_at_the_first_start_with_a_key_encryption_key() {
-        let server = start_with(|c| c.access_token_secret = None).await;
+        let server = start_with(|c| c.tokens.access_token_secret = None).await;
         assert!(stored_private_keys(&server)
             .await
             .iter()
             .all(|s| s.len() == 32));
         let t = server.login(USER1).await;
         let server = server
-            .restart_with(|c| c.key_encryption.current = kek(K1))
+            .restart_with(|c| c.tokens.key_encryption.current = kek(K1))
             .await;
         assert!(stored_private_keys(&server)
             .await

@@ -30,7 +30,7 @@ async fn closed_after(mut stream: TcpStream, patience: Duration) -> Duration {
 
 #[tokio::test]
 async fn a_silent_connection_and_a_half_sent_request_head_are_closed_at_the_header_timeout() {
-    let server = start_with(|c| c.header_read_timeout = Duration::from_secs(1)).await;
+    let server = start_with(|c| c.network.header_read_timeout = Duration::from_secs(1)).await;
     let silent = TcpStream::connect(server.addr).await.unwrap();
     let mut partial = TcpStream::connect(server.addr).await.unwrap();
     partial
@@ -49,7 +49,7 @@ async fn a_silent_connection_and_a_half_sent_request_head_are_closed_at_the_head
 
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_same_timeout() {
-    let server = start_with(|c| c.header_read_timeout = Duration::from_secs(1)).await;
+    let server = start_with(|c| c.network.header_read_timeout = Duration::from_secs(1)).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream
         .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -65,8 +65,8 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_same_timeout() {
 #[tokio::test]
 async fn at_the_connection_cap_new_clients_wait_and_are_served_once_silent_ones_are_dropped() {
     let server = start_with(|c| {
-        c.header_read_timeout = Duration::from_secs(1);
-        c.max_connections = 3;
+        c.network.header_read_timeout = Duration::from_secs(1);
+        c.network.max_connections = 3;
     })
     .await;
     let mut silent = Vec::new();
@@ -93,8 +93,8 @@ async fn at_the_connection_cap_new_clients_wait_and_are_served_once_silent_ones_
 #[tokio::test]
 async fn shutdown_ends_at_its_deadline_even_with_a_client_holding_a_half_sent_request() {
     let mut server = start_with(|c| {
-        c.header_read_timeout = Duration::from_secs(60);
-        c.shutdown_timeout = Duration::from_secs(1);
+        c.network.header_read_timeout = Duration::from_secs(60);
+        c.network.shutdown_timeout = Duration::from_secs(1);
     })
     .await;
     let mut stuck = TcpStream::connect(server.addr).await.unwrap();
@@ -208,7 +208,7 @@ async fn with_the_default_cap_a_descriptor_flood_never_makes_accept_fail() {
 /// cut off once the whole body has taken the timeout: 408 `request_timeout`, connection closed.
 #[tokio::test]
 async fn a_request_body_trickling_in_is_cut_off_at_the_timeout_in_total() {
-    let server = start_with(|c| c.header_read_timeout = Duration::from_secs(2)).await;
+    let server = start_with(|c| c.network.header_read_timeout = Duration::from_secs(2)).await;
     let body = format!(r#"{{"username":"user1","password":"{}"}}"#, "x".repeat(200));
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let head = format!(
@@ -253,7 +253,7 @@ async fn a_client_that_stops_reading_its_response_is_disconnected_at_the_timeout
     std::fs::write(dist.path().join("big.bin"), vec![7u8; SIZE]).unwrap();
     let static_dir = dist.path().to_path_buf();
     let server = start_with(move |c| {
-        c.header_read_timeout = Duration::from_secs(2);
+        c.network.header_read_timeout = Duration::from_secs(2);
         c.static_dir = static_dir;
     })
     .await;

@@ -31,7 +31,7 @@ pub use crate::http::headers::BODY_LIMIT;
 pub fn router(state: AppState) -> Router {
     // A body that trickles in slower than this is cut off (the head has its own limit, see
     // [`crate::http::listener`]).
-    let body_timeout = RequestBodyTimeoutLayer::new(state.config.header_read_timeout);
+    let body_timeout = RequestBodyTimeoutLayer::new(state.config.network.header_read_timeout);
     let (api, mut document) = routes::api(&state).split_for_parts();
     let (keys, keys_document) = jwks::router().split_for_parts();
     document.merge(keys_document);
@@ -66,12 +66,12 @@ pub async fn serve(
     let keys = state.tokens.spawn_reload();
     let config = &state.config;
     let limits = ConnectionLimits {
-        header_read_timeout: config.header_read_timeout,
-        max_connections: match config.max_connections {
+        header_read_timeout: config.network.header_read_timeout,
+        max_connections: match config.network.max_connections {
             0 => default_max_connections(),
             n => n,
         },
-        shutdown_timeout: config.shutdown_timeout,
+        shutdown_timeout: config.network.shutdown_timeout,
     };
     serve_connections(listener, router(state), limits, shutdown).await;
     prune.abort();

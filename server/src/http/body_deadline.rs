@@ -22,7 +22,7 @@ pub async fn read_whole_body(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let deadline = state.config.header_read_timeout;
+    let deadline = state.config.network.header_read_timeout;
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))

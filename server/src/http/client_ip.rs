@@ -35,12 +35,12 @@ impl FromRequestParts<AppState> for ClientIp {
         let addr = resolve(
             peer,
             &parts.headers,
-            &config.trusted_proxies,
-            config.client_address_header,
+            &config.network.trusted_proxies,
+            config.network.client_address_header,
         );
         Ok(ClientIp {
             addr,
-            key: limit_key(addr, config.ipv6_client_prefix),
+            key: limit_key(addr, config.network.ipv6_client_prefix),
         })
     }
 }

@@ -34,8 +34,8 @@ pub async fn guard(
     next: Next,
 ) -> Result<Response, ApiError> {
     let origins = Origins {
-        public_url: &state.config.public_url,
-        allowed: &state.config.allowed_origins,
+        public_url: &state.config.network.public_url,
+        allowed: &state.config.network.allowed_origins,
     };
     check(request.headers(), &origins)?;
     Ok(next.run(request).await)

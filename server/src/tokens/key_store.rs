@@ -80,7 +80,7 @@ pub struct KeyStatus {
 
 impl KeySchedule {
     /// The schedule the configuration asks for.
-    pub fn from_config(config: &crate::config::Config) -> Self {
+    pub fn from_config(config: &crate::config::TokenConfig) -> Self {
         KeySchedule {
             rotation: config.signing_key_rotation,
             token_lifetime: config.access_token_expiry + config.access_token_leeway,

@@ -32,7 +32,7 @@ use jsonwebtoken::{encode, Header};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::TokenConfig;
 use crate::db::{now_ms, Db, DbError};
 use key_store::KeySchedule;
 use keys::KeySet;
@@ -113,7 +113,7 @@ pub struct Issued {
 impl AccessTokens {
     /// HS256 with the configured secret, or Ed25519 with the database's keys (created on
     /// first start).
-    pub async fn start(config: &Config, db: &Db) -> Result<Self, DbError> {
+    pub async fn start(config: &TokenConfig, db: &Db) -> Result<Self, DbError> {
         let (mode, set) = match &config.access_token_secret {
             Some(secret) => (
                 Mode::Hs256,
@@ -137,11 +137,11 @@ impl AccessTokens {
     }
 
     /// HS256 under `secret` (tests and tools that have no database).
-    pub fn hs256(config: &Config, secret: &[u8]) -> Self {
+    pub fn hs256(config: &TokenConfig, secret: &[u8]) -> Self {
         Self::with_keys(config, Mode::Hs256, KeySet::hs256(secret, None))
     }
 
-    fn with_keys(config: &Config, mode: Mode, set: KeySet) -> Self {
+    fn with_keys(config: &TokenConfig, mode: Mode, set: KeySet) -> Self {
         AccessTokens {
             mode,
             keys: RwLock::new(Arc::new(set)),
@@ -149,8 +149,8 @@ impl AccessTokens {
             last_unknown_kid_reload: Mutex::new(None),
             ttl: config.access_token_expiry,
             leeway: config.access_token_leeway.as_secs(),
-            issuer: config.token_issuer.clone(),
-            audience: config.token_audience.clone(),
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
         }
     }
 
@@ -263,11 +263,12 @@ pub fn random_id(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use std::path::PathBuf;
 
     fn tokens() -> AccessTokens {
         let c = Config::for_tests(crate::db::Database::Sqlite(PathBuf::from("unused.db")));
-        AccessTokens::hs256(&c, &[7u8; 32])
+        AccessTokens::hs256(&c.tokens, &[7u8; 32])
     }
 
     fn far() -> u64 {

@@ -95,7 +95,7 @@ fn prepare_in(
     adjust: impl FnOnce(&mut Config),
 ) -> (Arc<TempDir>, Config) {
     let mut config = Config::for_tests(database);
-    config.access_token_secret = Some(SECRET.to_vec());
+    config.tokens.access_token_secret = Some(SECRET.to_vec());
     config.static_dir = dir.path().join("dist");
     adjust(&mut config);
     (dir, config)

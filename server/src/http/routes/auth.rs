@@ -492,7 +492,7 @@ fn grant_response(
 ) -> Result<Response, ApiError> {
     let pair = token_pair::for_grant(
         &state.tokens,
-        state.config.refresh_token_idle_timeout,
+        state.config.sessions.refresh_token_idle_timeout,
         grant,
     )?;
     let body = TokenResponse {
