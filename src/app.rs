@@ -15,7 +15,7 @@ use crate::pages::{
     activity::Activity, dashboard::Dashboard, login::Login, login::Register, sessions::Sessions,
     token::TokenInspector,
 };
-use crate::router::{provide_router, Route};
+use crate::router::{provide_router, History, Route};
 
 /// The app as the browser runs it: `fetch` to the same origin, the client's defaults under
 /// the app id `tokenpair` (lock `tokenpair:refresh`, channel `tokenpair:auth`).
@@ -42,7 +42,7 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
     // them back here (`?next=`) once signed in.
     effect(move |_| {
         if route.get().protected() && signed_in() == Some(false) {
-            here.navigate(&login_redirect("/login"), true);
+            here.navigate(&login_redirect("/login"), History::Replace);
         }
     });
     let view = move || {

@@ -48,6 +48,15 @@ impl Route {
     }
 }
 
+/// What a navigation does to the browser's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum History {
+    /// A new entry: Back returns here.
+    Push,
+    /// The current entry changes: Back skips it (a redirect).
+    Replace,
+}
+
 /// Where the app is: path and query string (with its `?`), as the address bar says.
 #[derive(Clone, Copy)]
 pub struct Location {
@@ -71,7 +80,8 @@ impl Location {
 
     /// Goes to `to` (a same-origin path with optional query): a new history entry, or
     /// replacing the current one.
-    pub fn navigate(&self, to: &str, replace: bool) {
+    pub fn navigate(&self, to: &str, history: History) {
+        let replace = history == History::Replace;
         let Some(window) = web_sys::window() else {
             return;
         };
@@ -164,5 +174,8 @@ fn on_click(here: Location, ev: &ev::MouseEvent) {
         return;
     }
     ev.prevent_default();
-    here.navigate(&[url.pathname(), url.search(), url.hash()].concat(), false);
+    here.navigate(
+        &[url.pathname(), url.search(), url.hash()].concat(),
+        History::Push,
+    );
 }

@@ -27,7 +27,7 @@ use crate::lock::Held;
 use crate::problem::Problem;
 use crate::protocol::{Protocol, RefreshVerdict};
 use crate::single_flight::{RefreshFuture, RefreshOutcome, RefreshReason};
-use crate::tabs::TabMessage;
+use crate::tabs::{TabMessage, TabSignOut};
 use crate::time::Instant;
 use crate::timeline::TimelineKind;
 
@@ -156,8 +156,7 @@ impl<P: Protocol> Core<P> {
         self.broadcast(&TabMessage::SignedOut {
             user,
             session_id,
-            everywhere: false,
-            session_ended: true,
+            how: TabSignOut::SessionEnded,
         });
     }
 }

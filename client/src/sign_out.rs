@@ -28,7 +28,7 @@ use crate::lock::Held;
 use crate::pending_sign_out::Step;
 use crate::problem::Problem;
 use crate::protocol::Protocol;
-use crate::tabs::TabMessage;
+use crate::tabs::{TabMessage, TabSignOut};
 
 impl<P: Protocol> Core<P> {
     pub(crate) async fn sign_out(self: Rc<Self>, scope: SignOutScope) {
@@ -53,8 +53,7 @@ impl<P: Protocol> Core<P> {
         self.broadcast(&TabMessage::SignedOut {
             user,
             session_id,
-            everywhere: scope == SignOutScope::Everywhere,
-            session_ended: false,
+            how: TabSignOut::ByUser(scope),
         });
         self.confirm_sign_out(scope, bearer).await;
     }
@@ -166,9 +165,7 @@ impl<P: Protocol> Core<P> {
                 SignOutScope::Everywhere => Notice::SignedOutEverywhere,
             }));
         }
-        self.broadcast(&TabMessage::SignOutConfirmed {
-            everywhere: scope == SignOutScope::Everywhere,
-        });
+        self.broadcast(&TabMessage::SignOutConfirmed { scope });
     }
 
     fn sign_out_refused(&self, status: u16, code: &str) {

@@ -14,7 +14,7 @@ use crate::auth_state::{AuthState, Notice, SignOutScope};
 use crate::core::{same_sign_in, Arrival, Core};
 use crate::events::SignOutReason;
 use crate::protocol::Protocol;
-use crate::tabs::{Channel, TabMessage, UserCodec};
+use crate::tabs::{Channel, TabMessage, TabSignOut, UserCodec};
 use crate::time::Instant;
 use crate::timeline::TimelineKind;
 
@@ -67,9 +67,9 @@ impl<P: Protocol> Core<P> {
             TabMessage::SignedOut {
                 user,
                 session_id,
-                everywhere,
-                session_ended,
+                how,
             } => {
+                let everywhere = how == TabSignOut::ByUser(SignOutScope::Everywhere);
                 let applies = match self.state.auth() {
                     AuthState::Restoring => true,
                     AuthState::SignedIn { user: mine, token } => {
@@ -81,38 +81,33 @@ impl<P: Protocol> Core<P> {
                     }
                     AuthState::SignedOut => false,
                 };
-                let scope = if everywhere {
-                    SignOutScope::Everywhere
-                } else {
-                    SignOutScope::ThisDevice
-                };
                 if applies {
-                    let (notice, reason) = if session_ended {
-                        let code = "ended in another tab".to_owned();
-                        (Notice::SessionEnded, SignOutReason::SessionEnded { code })
-                    } else {
-                        (
+                    let (notice, reason) = match how {
+                        TabSignOut::SessionEnded => {
+                            let code = "ended in another tab".to_owned();
+                            (Notice::SessionEnded, SignOutReason::SessionEnded { code })
+                        }
+                        TabSignOut::ByUser(scope) => (
                             Notice::SignedOutInAnotherTab,
                             SignOutReason::ByUser { scope },
-                        )
+                        ),
                     };
                     self.signed_out_here(Some(notice), "signed out in another tab", reason);
                 } else if !self.state.is_signed_out() {
                     log("ignored another tab's sign-out of a different sign-in");
                     return;
                 }
-                if !session_ended {
+                if let TabSignOut::ByUser(scope) = how {
                     self.state.set_pending_sign_out(Some(scope));
                 }
             }
-            TabMessage::SignOutConfirmed { everywhere } => {
+            TabMessage::SignOutConfirmed { scope } => {
                 if self.state.pending_sign_out().is_some() && self.state.is_signed_out() {
                     self.state.set_pending_sign_out(None);
                     self.state.set_problem(None);
-                    self.state.store.set_notice(Some(if everywhere {
-                        Notice::SignedOutEverywhere
-                    } else {
-                        Notice::SignedOut
+                    self.state.store.set_notice(Some(match scope {
+                        SignOutScope::Everywhere => Notice::SignedOutEverywhere,
+                        SignOutScope::ThisDevice => Notice::SignedOut,
                     }));
                 }
             }

@@ -11,6 +11,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::auth_state::SignOutScope;
 use crate::protocol::Grant;
 use crate::time::{from_ms, Instant};
 use crate::token::AccessToken;
@@ -55,6 +56,15 @@ impl<U: Clone> WireGrant<U> {
     }
 }
 
+/// How a sign-out another tab reports came about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TabSignOut {
+    /// The user signed out (the server may not have confirmed it yet).
+    ByUser(SignOutScope),
+    /// The server refused the refresh: the session has ended.
+    SessionEnded,
+}
+
 /// What one tab tells the others.
 #[derive(Clone, Debug)]
 pub(crate) enum TabMessage<U> {
@@ -62,17 +72,14 @@ pub(crate) enum TabMessage<U> {
     SignedIn { grant: WireGrant<U> },
     /// A refreshed access token for the sign-in `grant` names.
     Token { grant: WireGrant<U> },
-    /// Signed out of a sign-in: by the user (`everywhere` if every session ends; the server
-    /// may not have confirmed it yet), or because the server refused the refresh
-    /// (`session_ended`).
+    /// Signed out of a sign-in: by the user, or because the server refused the refresh.
     SignedOut {
         user: Option<U>,
         session_id: Option<String>,
-        everywhere: bool,
-        session_ended: bool,
+        how: TabSignOut,
     },
     /// The server confirmed the sign-out.
-    SignOutConfirmed { everywhere: bool },
+    SignOutConfirmed { scope: SignOutScope },
     /// The server refused the sign-out for good; nobody retries it any more.
     SignOutStopped { status: u16, code: String },
 }
@@ -140,17 +147,17 @@ impl<U> TabMessage<U> {
             TabMessage::SignedOut {
                 user,
                 session_id,
-                everywhere,
-                session_ended,
+                how,
             } => {
                 set_some(&o, "user", user.as_ref().map(|u| (codec.to_js)(u)));
                 set_some(&o, "session_id", session_id.as_deref());
-                set(&o, "everywhere", *everywhere);
-                set(&o, "session_ended", *session_ended);
+                let everywhere = *how == TabSignOut::ByUser(SignOutScope::Everywhere);
+                set(&o, "everywhere", everywhere);
+                set(&o, "session_ended", *how == TabSignOut::SessionEnded);
                 "signed_out"
             }
-            TabMessage::SignOutConfirmed { everywhere } => {
-                set(&o, "everywhere", *everywhere);
+            TabMessage::SignOutConfirmed { scope } => {
+                set(&o, "everywhere", *scope == SignOutScope::Everywhere);
                 "sign_out_confirmed"
             }
             TabMessage::SignOutStopped { status, code } => {
@@ -167,6 +174,13 @@ impl<U> TabMessage<U> {
     /// version's).
     pub(crate) fn from_js(o: &JsValue, codec: &UserCodec<U>) -> Option<Self> {
         let flag = |name| field(o, name).as_bool().unwrap_or(false);
+        let scope = || {
+            if flag("everywhere") {
+                SignOutScope::Everywhere
+            } else {
+                SignOutScope::ThisDevice
+            }
+        };
         Some(match field(o, "kind").as_string()?.as_str() {
             "signed_in" => TabMessage::SignedIn {
                 grant: WireGrant::from_js(&field(o, "grant"), codec)?,
@@ -180,12 +194,13 @@ impl<U> TabMessage<U> {
                     v => Some((codec.from_js)(&v).ok()?),
                 },
                 session_id: field(o, "session_id").as_string(),
-                everywhere: flag("everywhere"),
-                session_ended: flag("session_ended"),
+                how: if flag("session_ended") {
+                    TabSignOut::SessionEnded
+                } else {
+                    TabSignOut::ByUser(scope())
+                },
             },
-            "sign_out_confirmed" => TabMessage::SignOutConfirmed {
-                everywhere: flag("everywhere"),
-            },
+            "sign_out_confirmed" => TabMessage::SignOutConfirmed { scope: scope() },
             "sign_out_stopped" => TabMessage::SignOutStopped {
                 status: field(o, "status").as_f64().map_or(0, |n| n as u16),
                 code: field(o, "code").as_string().unwrap_or_default(),

@@ -10,7 +10,6 @@
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
-use sqlx::Row;
 
 use crate::db::{now_ms, Db, DbError};
 
@@ -71,11 +70,10 @@ async fn load_or_create(db: &Db, name: &str) -> Result<[u8; 32], DbError> {
     .bind(now_ms())
     .execute(&db.pool)
     .await?;
-    let value: Vec<u8> = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+    let value: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
         .bind(name)
         .fetch_one(&db.pool)
-        .await?
-        .try_get(0)?;
+        .await?;
     value.try_into().map_err(|v: Vec<u8>| {
         DbError::Corrupt(format!(
             "server secret {name:?} is {} bytes long, expected 32",
@@ -88,10 +86,9 @@ async fn load_or_create(db: &Db, name: &str) -> Result<[u8; 32], DbError> {
 async fn created_at(db: &Db, name: &str) -> Result<i64, DbError> {
     load_or_create(db, name).await?;
     Ok(
-        sqlx::query("SELECT created_at FROM server_secrets WHERE name = $1")
+        sqlx::query_scalar("SELECT created_at FROM server_secrets WHERE name = $1")
             .bind(name)
             .fetch_one(&db.pool)
-            .await?
-            .try_get(0)?,
+            .await?,
     )
 }

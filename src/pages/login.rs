@@ -24,12 +24,12 @@ pub fn safe_next(next: Option<String>) -> String {
 
 #[component]
 pub fn Login() -> impl IntoView {
-    view! { <AuthForm register=false/> }
+    view! { <AuthForm form=Form::SignIn/> }
 }
 
 #[component]
 pub fn Register() -> impl IntoView {
-    view! { <AuthForm register=true/> }
+    view! { <AuthForm form=Form::Register/> }
 }
 
 /// The ids of an input's hint and error paragraphs (`aria-describedby` names them).
@@ -106,8 +106,16 @@ impl Field {
     }
 }
 
+/// Which of the two forms: the same fields, two endpoints and rule sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    SignIn,
+    Register,
+}
+
 #[component]
-fn AuthForm(register: bool) -> impl IntoView {
+fn AuthForm(form: Form) -> impl IntoView {
+    let register = form == Form::Register;
     let auth = use_auth();
     let store = auth.store();
     let clock = use_clock();
@@ -131,7 +139,7 @@ fn AuthForm(register: bool) -> impl IntoView {
     effect(move |_| {
         if store.signed_in() == Some(true) {
             let next = safe_next(here.query("next"));
-            here.navigate(&next, false);
+            here.navigate(&next, crate::router::History::Push);
         }
     });
 

@@ -80,7 +80,7 @@ impl Event {
 }
 
 /// One stored event, as `GET /api/security-events` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredEvent {
     pub id: i64,
     pub at: i64,

@@ -1,8 +1,6 @@
 //! The `security_events` table: insert inside the caller's transaction, a page of one user's
 //! events (newest first), and the prune.
 
-use sqlx::Row;
-
 use super::{AddressPolicy, Event, Logged, Recorded, SecurityEvents, StoredEvent};
 use crate::db::{ms, Db, DbError, Tx};
 
@@ -77,7 +75,7 @@ impl SecurityEvents {
         after: Option<&Cursor>,
     ) -> Result<Page, DbError> {
         let (after_at, after_id) = after.map_or((i64::MAX, i64::MAX), |c| (c.at, c.id));
-        let rows = sqlx::query(
+        let mut rows: Vec<StoredEvent> = sqlx::query_as(
             "SELECT id, at, kind, session_id, device, address, detail FROM security_events
              WHERE user_id = $1 AND (at < $2 OR (at = $2 AND id < $3))
              ORDER BY at DESC, id DESC
@@ -89,20 +87,6 @@ impl SecurityEvents {
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut rows = rows
-            .iter()
-            .map(|r| {
-                Ok(StoredEvent {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    kind: r.try_get("kind")?,
-                    session_id: r.try_get("session_id")?,
-                    device: r.try_get("device")?,
-                    address: r.try_get("address")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| Cursor { at: r.at, id: r.id })
@@ -128,21 +112,12 @@ impl SecurityEvents {
             alarming.join(", ")
         );
         let mut tx = self.db.begin_write().await?;
-        let row = sqlx::query(&sql)
+        let event: Option<StoredEvent> = sqlx::query_as(&sql)
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(r) = row else {
+        let Some(event) = event else {
             return Ok(None);
-        };
-        let event = StoredEvent {
-            id: r.try_get("id")?,
-            at: r.try_get("at")?,
-            kind: r.try_get("kind")?,
-            session_id: r.try_get("session_id")?,
-            device: r.try_get("device")?,
-            address: r.try_get("address")?,
-            detail: r.try_get("detail")?,
         };
         sqlx::query("UPDATE users SET notice_seen_up_to = $1 WHERE id = $2")
             .bind(event.id)

@@ -116,7 +116,7 @@ impl EndReason {
 }
 
 /// One live session, as `GET /api/sessions` lists it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub id: String,
     pub created_at: i64,

@@ -20,7 +20,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
-use sqlx::Row;
 
 use crate::db::{ms, now_ms, Backend, Database, Db, DbError};
 
@@ -115,16 +114,19 @@ impl Revocations {
 
     /// Loads every session revoked within the access-token lifetime. Returns how many.
     pub async fn load_recent(&self, db: &Db) -> Result<usize, DbError> {
-        let rows = sqlx::query(
+        #[derive(sqlx::FromRow)]
+        struct Revoked {
+            id: String,
+            revoked_at: i64,
+        }
+        let rows: Vec<Revoked> = sqlx::query_as(
             "SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at > $1",
         )
         .bind(now_ms() - self.inner.keep_ms)
         .fetch_all(&db.pool)
         .await?;
         for row in &rows {
-            let sid: String = row.try_get(0)?;
-            let at: i64 = row.try_get(1)?;
-            self.insert_until(&sid, at + self.inner.keep_ms);
+            self.insert_until(&row.id, row.revoked_at + self.inner.keep_ms);
         }
         Ok(rows.len())
     }

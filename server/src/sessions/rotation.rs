@@ -22,8 +22,6 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
-
 use super::crypto::{hash_token, seal, unseal, Presented};
 use super::store::{end_session, lapse};
 use super::{EndReason, Grant, RefreshError, RefreshToken, Sessions};
@@ -33,7 +31,16 @@ use crate::security_events::{Client, Event, Kind};
 /// The rate-limit window of refreshes per session.
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 
+/// What the winning rotation's `UPDATE … RETURNING` gives back.
+#[derive(sqlx::FromRow)]
+struct Won {
+    user_id: i64,
+    expires_at: i64,
+    username: String,
+}
+
 /// The session a presented token names, read when the conditional update did not match.
+#[derive(sqlx::FromRow)]
 struct Found {
     user_id: i64,
     username: String,
@@ -68,7 +75,7 @@ impl Sessions {
         // The one conditional UPDATE: only the current token of a live session, within the
         // session's refresh rate, moves it on.
         let (next, next_secret) = self.minter.mint(&sid, generation + 1);
-        let won = sqlx::query(
+        let won: Option<Won> = sqlx::query_as(
             "UPDATE sessions SET
                  generation = generation + 1, rotated_at = $3, last_used_at = $3,
                  prev_token_hash = token_hash, token_hash = $4, prev_successor_sealed = $5,
@@ -78,7 +85,7 @@ impl Sessions {
                AND revoked_at IS NULL AND expires_at > $3 AND last_used_at >= $7
                AND ($8 = 0 OR refresh_window_start <= $6 OR refresh_count < $8)
              RETURNING user_id, expires_at,
-                       (SELECT username FROM users WHERE users.id = sessions.user_id)",
+                       (SELECT username FROM users WHERE users.id = sessions.user_id) AS username",
         )
         .bind(&sid)
         .bind(p.hash.to_vec())
@@ -96,9 +103,9 @@ impl Sessions {
             tx.commit().await?;
             return Ok(Grant {
                 session_id: sid,
-                user_id: row.try_get(0)?,
-                expires_at: row.try_get(1)?,
-                username: row.try_get(2)?,
+                user_id: row.user_id,
+                expires_at: row.expires_at,
+                username: row.username,
                 refresh_token: next,
                 grace: false,
             });
@@ -213,17 +220,20 @@ impl Sessions {
         if let Some(c) = &p.claim {
             return Ok(Some((c.sid.clone(), c.generation)));
         }
-        let row = sqlx::query(
+        #[derive(sqlx::FromRow)]
+        struct Claimed {
+            id: String,
+            generation: i64,
+        }
+        let row: Option<Claimed> = sqlx::query_as(
             "SELECT id, CASE WHEN token_hash = $1 THEN generation ELSE generation - 1 END
+                        AS generation
              FROM sessions WHERE token_hash = $1 OR prev_token_hash = $1",
         )
         .bind(p.hash.to_vec())
         .fetch_optional(&mut **tx)
         .await?;
-        Ok(match row {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-            None => None,
-        })
+        Ok(row.map(|r| (r.id, r.generation)))
     }
 
     /// The session's current token, unsealed with the predecessor's secret — if what unseals
@@ -236,7 +246,7 @@ impl Sessions {
 }
 
 async fn find(tx: &mut Tx<'_>, sid: &str) -> Result<Option<Found>, sqlx::Error> {
-    let row = sqlx::query(
+    sqlx::query_as(
         "SELECT s.user_id, u.username, s.generation, s.token_hash, s.prev_token_hash,
                 s.prev_successor_sealed, s.rotated_at, s.last_used_at, s.expires_at,
                 s.revoked_reason, s.refresh_window_start, s.refresh_count, s.user_agent
@@ -245,21 +255,5 @@ async fn find(tx: &mut Tx<'_>, sid: &str) -> Result<Option<Found>, sqlx::Error> 
     )
     .bind(sid)
     .fetch_optional(&mut **tx)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(Found {
-        user_id: r.try_get(0)?,
-        username: r.try_get(1)?,
-        generation: r.try_get(2)?,
-        token_hash: r.try_get(3)?,
-        prev_token_hash: r.try_get(4)?,
-        prev_successor_sealed: r.try_get(5)?,
-        rotated_at: r.try_get(6)?,
-        last_used_at: r.try_get(7)?,
-        expires_at: r.try_get(8)?,
-        revoked_reason: r.try_get(9)?,
-        refresh_window_start: r.try_get(10)?,
-        refresh_count: r.try_get(11)?,
-        user_agent: r.try_get(12)?,
-    }))
+    .await
 }

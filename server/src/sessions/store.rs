@@ -2,8 +2,6 @@
 //! revoking, finding the live session of a credential, and pruning what has ended.
 //! Every function is one short statement or transaction, the same SQL on both backends.
 
-use sqlx::Row;
-
 use super::crypto::{could_be_session_id, hash_token};
 use super::{EndReason, Grant, SessionRow, Sessions};
 use crate::db::{ms, now_ms, DbError, Tx};
@@ -13,6 +11,13 @@ use crate::security_events::{Client, Event, Kind, Recorded};
 /// restart reloads the revocation) and is long enough that a replayed token of a just-ended
 /// session is still recognised as reuse.
 pub const ENDED_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
+/// A session a statement ended, as `RETURNING id, user_agent` gives it.
+#[derive(sqlx::FromRow)]
+struct EndedSession {
+    id: String,
+    user_agent: Option<String>,
+}
 
 /// What one prune pass deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +92,7 @@ impl Sessions {
         .bind(hash_token(&token.0).to_vec())
         .execute(&mut *tx)
         .await?;
-        let evicted = sqlx::query(
+        let evicted: Vec<EndedSession> = sqlx::query_as(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
              WHERE id IN (SELECT id FROM sessions
                           WHERE user_id = $3 AND revoked_at IS NULL AND expires_at > $1
@@ -108,17 +113,16 @@ impl Sessions {
             .client(client);
         let mut recorded = self.events.record(&mut tx, signed_in).await?;
         let mut evicted_ids = Vec::with_capacity(evicted.len());
-        for row in &evicted {
-            let sid: String = row.try_get("id")?;
+        for row in evicted {
             let device = Client {
                 addr: None,
-                user_agent: row.try_get("user_agent")?,
+                user_agent: row.user_agent,
             };
             let event = Event::new(Kind::SessionEvicted, now, Some(user_id))
-                .session(&sid)
+                .session(&row.id)
                 .client(&device);
             recorded = recorded.and(self.events.record(&mut tx, event).await?);
-            evicted_ids.push(sid);
+            evicted_ids.push(row.id);
         }
         tx.commit().await?;
         recorded.log();
@@ -141,22 +145,21 @@ impl Sessions {
         let Some(p) = self.minter.parse(presented) else {
             return Ok(false);
         };
-        let created: Option<i64> = match &p.claim {
-            Some(claim) => sqlx::query("SELECT rotated_at FROM sessions WHERE id = $1")
-                .bind(&claim.sid)
+        let created: Option<i64> =
+            match &p.claim {
+                Some(claim) => {
+                    sqlx::query_scalar("SELECT rotated_at FROM sessions WHERE id = $1")
+                        .bind(&claim.sid)
+                        .fetch_optional(&self.db.pool)
+                        .await?
+                }
+                None => sqlx::query_scalar(
+                    "SELECT rotated_at FROM sessions WHERE token_hash = $1 OR prev_token_hash = $1",
+                )
+                .bind(p.hash.to_vec())
                 .fetch_optional(&self.db.pool)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?,
-            None => sqlx::query(
-                "SELECT rotated_at FROM sessions WHERE token_hash = $1 OR prev_token_hash = $1",
-            )
-            .bind(p.hash.to_vec())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?,
-        };
+                .await?,
+            };
         Ok(created.is_some_and(|at| at < cutoff))
     }
 
@@ -171,7 +174,12 @@ impl Sessions {
             return Ok(None);
         };
         let now = now_ms();
-        let row = sqlx::query(
+        #[derive(sqlx::FromRow)]
+        struct Live {
+            id: String,
+            user_id: i64,
+        }
+        let row: Option<Live> = sqlx::query_as(
             "SELECT id, user_id FROM sessions
              WHERE (token_hash = $1 OR (prev_token_hash = $1 AND rotated_at >= $2))
                AND revoked_at IS NULL AND expires_at > $3 AND last_used_at >= $4",
@@ -182,10 +190,7 @@ impl Sessions {
         .bind(now - ms(self.policy.idle))
         .fetch_optional(&self.db.pool)
         .await?;
-        Ok(match row {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-            None => None,
-        })
+        Ok(row.map(|r| (r.id, r.user_id)))
     }
 
     /// Whether session `sid` of `user_id` is live (not ended, not expired, not idle).
@@ -194,7 +199,7 @@ impl Sessions {
             return Ok(false);
         }
         let now = now_ms();
-        let n: i64 = sqlx::query(
+        let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
                AND expires_at > $3 AND last_used_at >= $4",
         )
@@ -203,8 +208,7 @@ impl Sessions {
         .bind(now)
         .bind(now - ms(self.policy.idle))
         .fetch_one(&self.db.pool)
-        .await?
-        .try_get(0)?;
+        .await?;
         Ok(n > 0)
     }
 
@@ -223,7 +227,7 @@ impl Sessions {
         }
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        let ended = sqlx::query(
+        let ended: Option<i64> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
              WHERE id = $3 AND revoked_at IS NULL AND ($4 IS NULL OR user_id = $4)
              RETURNING user_id",
@@ -234,10 +238,9 @@ impl Sessions {
         .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = ended else {
+        let Some(owner) = ended else {
             return Ok(false);
         };
-        let owner: i64 = row.try_get("user_id")?;
         let event = Event::new(reason.event(), now, Some(owner))
             .session(sid)
             .client(client);
@@ -259,7 +262,7 @@ impl Sessions {
     ) -> Result<usize, DbError> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        let rows = sqlx::query(
+        let ended: Vec<String> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
              WHERE user_id = $3 AND revoked_at IS NULL RETURNING id",
         )
@@ -271,14 +274,14 @@ impl Sessions {
         let event = Event::new(reason.event(), now, Some(user_id))
             .session(from)
             .client(client)
-            .detail(rows.len().to_string());
+            .detail(ended.len().to_string());
         let recorded = self.events.record(&mut tx, event).await?;
         tx.commit().await?;
         recorded.log();
-        for row in &rows {
-            self.revocations.insert(&row.try_get::<String, _>("id")?);
+        for sid in &ended {
+            self.revocations.insert(sid);
         }
-        Ok(rows.len())
+        Ok(ended.len())
     }
 
     /// A page of the user's live sessions, newest first: at most `limit`, after `after`.
@@ -293,7 +296,7 @@ impl Sessions {
             Some(c) => (c.created_at, c.id.clone()),
             None => (i64::MAX, String::new()),
         };
-        let rows = sqlx::query(
+        let mut rows: Vec<SessionRow> = sqlx::query_as(
             "SELECT id, created_at, last_used_at, expires_at, user_agent FROM sessions
              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_used_at >= $3
                AND (created_at < $4 OR (created_at = $4 AND ($5 = '' OR id < $5)))
@@ -308,18 +311,6 @@ impl Sessions {
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut rows = rows
-            .iter()
-            .map(|r| {
-                Ok(SessionRow {
-                    id: r.try_get(0)?,
-                    created_at: r.try_get(1)?,
-                    last_used_at: r.try_get(2)?,
-                    expires_at: r.try_get(3)?,
-                    user_agent: r.try_get(4)?,
-                })
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| Cursor {
@@ -343,7 +334,15 @@ impl Sessions {
         // Sessions that lapsed by themselves and were never found out (no refresh came after
         // the end): their `session_expired` event goes with their deletion, dated when they
         // lapsed.
-        let lapsed = sqlx::query(
+        #[derive(sqlx::FromRow)]
+        struct Lapsed {
+            id: String,
+            user_id: i64,
+            user_agent: Option<String>,
+            expires_at: i64,
+            last_used_at: i64,
+        }
+        let lapsed: Vec<Lapsed> = sqlx::query_as(
             "SELECT id, user_id, user_agent, expires_at, last_used_at FROM sessions
              WHERE revoked_at IS NULL AND (expires_at < $1 OR last_used_at < $2)",
         )
@@ -352,16 +351,14 @@ impl Sessions {
         .fetch_all(&mut *tx)
         .await?;
         let mut recorded = Recorded::default();
-        for row in &lapsed {
-            let expires_at: i64 = row.try_get("expires_at")?;
-            let idle_at = row.try_get::<i64, _>("last_used_at")? + ms(self.policy.idle);
-            let (at, why) = lapse(expires_at, idle_at);
+        for row in lapsed {
+            let (at, why) = lapse(row.expires_at, row.last_used_at + ms(self.policy.idle));
             let device = Client {
                 addr: None,
-                user_agent: row.try_get("user_agent")?,
+                user_agent: row.user_agent,
             };
-            let event = Event::new(Kind::SessionExpired, at, Some(row.try_get("user_id")?))
-                .session(&row.try_get::<String, _>("id")?)
+            let event = Event::new(Kind::SessionExpired, at, Some(row.user_id))
+                .session(&row.id)
                 .client(&device)
                 .detail(why);
             recorded = recorded.and(self.events.record(&mut tx, event).await?);

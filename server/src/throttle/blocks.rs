@@ -21,8 +21,8 @@ impl Blocks {
     pub fn refuse(&self, keys: &[Key], now: i64) -> Option<i64> {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let mut until = None;
-        for (key, _, _) in keys {
-            if let Some((end, refused)) = map.get_mut(key) {
+        for key in keys {
+            if let Some((end, refused)) = map.get_mut(&key.name) {
                 if *end > now {
                     *refused += 1;
                     until = until.max(Some(*end));

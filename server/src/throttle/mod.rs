@@ -45,8 +45,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Row;
-
 use crate::clock::Clock;
 use crate::db::{ms, rfc3339, Db, DbError};
 use crate::security_events::{Client, Event, Kind, Recorded, SecurityEvents};
@@ -55,7 +53,7 @@ pub use rules::{
     block_after, retry_after_secs, Attempt, Rule, ACCOUNT_UNTRUSTED, ADDRESS, DEVICE,
     LONGEST_MEMORY, PAIR, REGISTER,
 };
-use rules::{register_key, sign_in_keys, Key};
+use rules::{register_key, sign_in_keys, Key, OnSuccess};
 
 /// The prune job's delete: `$1` = quiet since, `$2` = now (indexed: migration 0004).
 pub const PRUNE: &str = "DELETE FROM login_throttle WHERE last_failure < $1 AND blocked_until < $2";
@@ -88,7 +86,7 @@ pub struct Reservation {
 struct Counted {
     key: String,
     rule: Rule,
-    cleared_by_success: bool,
+    on_success: OnSuccess,
     /// The key's block before this attempt (0: none), and the one this attempt set (0: none).
     blocked_until_before: i64,
     blocked_until_set: i64,
@@ -105,6 +103,20 @@ fn blocked_scope(key: &str) -> Option<&'static str> {
         "device" => Some("device"),
         _ => None,
     }
+}
+
+/// A counter's answer to an attempt, read by name.
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    failures: i64,
+    blocked_until: i64,
+}
+
+/// A key that refused an attempt: until when, and the refusals remembered for it.
+struct Refused<'a> {
+    key: &'a str,
+    until: i64,
+    pending: i64,
 }
 
 /// From `now` until the block ending at `until` (both unix ms).
@@ -170,14 +182,15 @@ impl Throttle {
         // Refusals answered from memory since the last visit count now, with this attempt.
         let pending: Vec<i64> = keys
             .iter()
-            .map(|(k, _, _)| self.blocks.take_refusals(k))
+            .map(|k| self.blocks.take_refusals(&k.name))
             .collect();
         let mut tx = self.db.begin().await?;
-        let mut refused: Vec<(&str, i64, i64)> = Vec::new();
+        let mut refused: Vec<Refused<'_>> = Vec::new();
         let mut counted = Vec::with_capacity(keys.len());
         let mut recorded = Recorded::default();
-        for ((key, rule, cleared), pending) in keys.iter().zip(&pending) {
-            let row = sqlx::query(
+        for (counter, pending) in keys.iter().zip(&pending) {
+            let (key, rule) = (&counter.name, &counter.rule);
+            let row: CountRow = sqlx::query_as(
                 "INSERT INTO login_throttle (key, failures, last_failure, blocked_until)
                  VALUES ($1, $4, $2, 0)
                  ON CONFLICT (key) DO UPDATE SET
@@ -193,10 +206,16 @@ impl Throttle {
             .bind(1 + pending)
             .fetch_one(&mut *tx)
             .await?;
-            let failures: i64 = row.try_get(0)?;
-            let blocked_until: i64 = row.try_get(1)?;
+            let CountRow {
+                failures,
+                blocked_until,
+            } = row;
             if blocked_until > now {
-                refused.push((key, blocked_until, *pending));
+                refused.push(Refused {
+                    key,
+                    until: blocked_until,
+                    pending: *pending,
+                });
                 continue;
             }
             let block = block_after(failures, *rule);
@@ -222,23 +241,23 @@ impl Throttle {
             counted.push(Counted {
                 key: key.clone(),
                 rule: *rule,
-                cleared_by_success: *cleared,
+                on_success: counter.on_success,
                 blocked_until_before: blocked_until,
                 blocked_until_set: set,
             });
         }
-        if let Some(until) = refused.iter().map(|(_, until, _)| *until).max() {
+        if let Some(until) = refused.iter().map(|r| r.until).max() {
             // A refused attempt counts on the keys that refused it, not on the others (it was
             // no password check): undo the rest; their taken refusals go back to memory.
             tx.rollback().await?;
-            for ((key, _, _), pending) in keys.iter().zip(&pending) {
-                if !refused.iter().any(|(k, _, _)| k == key) {
-                    self.blocks.give_back_refusals(key, *pending);
+            for (counter, pending) in keys.iter().zip(&pending) {
+                if !refused.iter().any(|r| r.key == counter.name) {
+                    self.blocks.give_back_refusals(&counter.name, *pending);
                 }
             }
             self.count_refusal(&refused, now).await?;
-            for (key, until, _) in &refused {
-                self.blocks.remember(key, *until, now);
+            for r in &refused {
+                self.blocks.remember(r.key, r.until, now);
             }
             return Ok(Err(wait_until(until, now)));
         }
@@ -253,16 +272,16 @@ impl Throttle {
     }
 
     /// The refusal (and the refusals remembered before it) on each blocked key.
-    async fn count_refusal(&self, keys: &[(&str, i64, i64)], now: i64) -> Result<(), DbError> {
+    async fn count_refusal(&self, refused: &[Refused<'_>], now: i64) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
-        for (key, _, pending) in keys {
+        for r in refused {
             sqlx::query(
                 "UPDATE login_throttle SET failures = failures + $3, last_failure = $2
                  WHERE key = $1",
             )
-            .bind(key)
+            .bind(r.key)
             .bind(now)
-            .bind(1 + pending)
+            .bind(1 + r.pending)
             .execute(&mut *tx)
             .await?;
         }
@@ -285,7 +304,7 @@ impl Throttle {
     async fn take_back(&self, reservation: Reservation, success: bool) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
         for c in &reservation.keys {
-            if success && c.cleared_by_success {
+            if success && c.on_success == OnSuccess::Clear {
                 sqlx::query("DELETE FROM login_throttle WHERE key = $1")
                     .bind(&c.key)
                     .execute(&mut *tx)

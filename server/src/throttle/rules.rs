@@ -50,8 +50,33 @@ pub enum Attempt<'a> {
     TrustedDevice { nonce: &'a str },
 }
 
-/// (key, rule, cleared by a success?)
-pub type Key = (String, Rule, bool);
+/// What a successful sign-in does to a key's count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSuccess {
+    /// The count starts over (the key is deleted).
+    Clear,
+    /// Only this attempt is taken back: the key's other failures stay.
+    TakeBack,
+}
+
+/// One counter an attempt is counted against: its name in `login_throttle`, its rule, and
+/// what a success does to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub name: String,
+    pub rule: Rule,
+    pub on_success: OnSuccess,
+}
+
+impl Key {
+    fn new(name: String, rule: Rule, on_success: OnSuccess) -> Key {
+        Key {
+            name,
+            rule,
+            on_success,
+        }
+    }
+}
 
 /// The account part of a key: the same normalized name the account is found by
 /// ([`crate::users::credentials::name_key`]).
@@ -65,20 +90,26 @@ pub fn sign_in_keys(attempt: &Attempt<'_>) -> Vec<Key> {
         Attempt::Untrusted { username, addr } => {
             let user = account(username);
             vec![
-                (format!("pair:{user}|{addr}"), PAIR, true),
-                (format!("addr:{addr}"), ADDRESS, false),
+                Key::new(format!("pair:{user}|{addr}"), PAIR, OnSuccess::Clear),
+                Key::new(format!("addr:{addr}"), ADDRESS, OnSuccess::TakeBack),
                 // A success resets it: NIST counts *consecutive* failures.
-                (format!("acct:{user}"), ACCOUNT_UNTRUSTED, true),
+                Key::new(format!("acct:{user}"), ACCOUNT_UNTRUSTED, OnSuccess::Clear),
             ]
         }
-        Attempt::TrustedDevice { nonce } => vec![(format!("device:{nonce}"), DEVICE, true)],
+        Attempt::TrustedDevice { nonce } => {
+            vec![Key::new(
+                format!("device:{nonce}"),
+                DEVICE,
+                OnSuccess::Clear,
+            )]
+        }
     };
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.sort_by(|a, b| a.name.cmp(&b.name));
     keys
 }
 
 pub fn register_key(addr: IpAddr) -> Key {
-    (format!("register:{addr}"), REGISTER, false)
+    Key::new(format!("register:{addr}"), REGISTER, OnSuccess::TakeBack)
 }
 
 /// How long the `failures`-th counted attempt blocks under `rule` (zero while they are free).
@@ -140,7 +171,7 @@ mod tests {
         assert_eq!(keys("alice").len(), 3);
         let device = sign_in_keys(&Attempt::TrustedDevice { nonce: "n1" });
         assert_eq!(device.len(), 1);
-        assert!(device[0].0.starts_with("device:"));
+        assert!(device[0].name.starts_with("device:"));
     }
 
     #[test]

@@ -24,8 +24,6 @@
 use crate::security_events::{record, AddressPolicy, Event, Kind, Recorded};
 use std::time::Duration;
 
-use sqlx::Row;
-
 use super::keys::{ed25519_kid, Ed25519Pair};
 use crate::db::{ms, Backend, Db, DbError, Tx};
 use crate::key_encryption::KeyEncryption;
@@ -132,7 +130,14 @@ async fn load_from<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     encryption: &KeyEncryption,
 ) -> Result<(Vec<StoredKey>, bool), DbError> {
-    let rows = sqlx::query(
+    #[derive(sqlx::FromRow)]
+    struct KeyRow {
+        kid: String,
+        private_key: Vec<u8>,
+        created_at: i64,
+        activates_at: i64,
+    }
+    let rows: Vec<KeyRow> = sqlx::query_as(
         "SELECT kid, private_key, created_at, activates_at FROM signing_keys
          WHERE alg = 'EdDSA' ORDER BY activates_at",
     )
@@ -140,11 +145,10 @@ async fn load_from<'e>(
     .await?;
     let mut keys = Vec::with_capacity(rows.len());
     let mut reseal = false;
-    for r in &rows {
-        let kid: String = r.try_get(0)?;
-        let stored: Vec<u8> = r.try_get(1)?;
+    for r in rows {
+        let kid = r.kid;
         let opened = encryption
-            .open(&kid, &stored)
+            .open(&kid, &r.private_key)
             .map_err(|e| DbError::Corrupt(e.to_string()))?;
         reseal |= opened.reseal;
         let pair = Ed25519Pair::from_seed(opened.seed);
@@ -156,8 +160,8 @@ async fn load_from<'e>(
         keys.push(StoredKey {
             kid,
             pair,
-            created_at: r.try_get(2)?,
-            activates_at: r.try_get(3)?,
+            created_at: r.created_at,
+            activates_at: r.activates_at,
         });
     }
     Ok((keys, reseal))

@@ -11,7 +11,6 @@ use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
-use sqlx::Row;
 
 pub use credentials::{CredentialError, Password, Username};
 
@@ -21,7 +20,7 @@ use crate::security_events::{Client, Event, Kind, SecurityEvents};
 
 pub const DEMO_USERS: [(&str, &str); 2] = [("user1", "password1"), ("user2", "password2")];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -112,7 +111,7 @@ impl Users {
     ) -> Result<User, CreateUserError> {
         let created_at = now_ms();
         let mut tx = self.db.begin().await?;
-        let row = sqlx::query(
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO users (username, username_key, password_hash, created_at)
              VALUES ($1, $4, $2, $3)
              ON CONFLICT DO NOTHING RETURNING id",
@@ -123,10 +122,9 @@ impl Users {
         .bind(credentials::name_key(username))
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else {
+        let Some(id) = id else {
             return Err(CreateUserError::Taken);
         };
-        let id: i64 = row.try_get(0)?;
         let event = Event::new(Kind::AccountCreated, created_at, Some(id)).client(client);
         let recorded = self.events.record(&mut tx, event).await?;
         tx.commit().await?;
@@ -191,25 +189,25 @@ impl Users {
             // No account has one (and PostgreSQL refuses text with a NUL byte).
             return Ok(None);
         }
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, username, password_hash, created_at FROM users WHERE username_key = $1",
         )
         .bind(username.key())
         .fetch_optional(&self.db.pool)
-        .await?;
-        Ok(row.map(|r| row_to_user(&r)).transpose()?)
+        .await?)
     }
 
     pub async fn by_id(&self, id: i64) -> Result<Option<Arc<User>>, DbError> {
         if let Some(u) = self.cache.read().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(Some(u));
         }
-        let row =
-            sqlx::query("SELECT id, username, password_hash, created_at FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.db.pool)
-                .await?;
-        let user = row.map(|r| row_to_user(&r)).transpose()?.map(Arc::new);
+        let user: Option<User> = sqlx::query_as(
+            "SELECT id, username, password_hash, created_at FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let user = user.map(Arc::new);
         if let (Some(u), Ok(mut m)) = (&user, self.cache.write()) {
             m.insert(id, u.clone());
         }
@@ -217,18 +215,8 @@ impl Users {
     }
 
     pub async fn count(&self) -> Result<i64, DbError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.db.pool)
-            .await?
-            .try_get(0)?)
+            .await?)
     }
-}
-
-fn row_to_user(r: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: r.try_get(0)?,
-        username: r.try_get(1)?,
-        password_hash: r.try_get(2)?,
-        created_at: r.try_get(3)?,
-    })
 }
