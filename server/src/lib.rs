@@ -31,6 +31,7 @@ pub mod db;
 pub mod device;
 pub mod forwarding;
 pub mod http;
+pub mod ids;
 pub mod key_commands;
 pub mod key_encryption;
 pub mod maintenance;

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::db::now_ms;
+use crate::ids::{SessionId, UserId};
 use crate::sessions::{Grant, RefreshToken};
 use crate::tokens::AccessTokens;
 
@@ -22,8 +23,8 @@ pub struct TokenPair {
     pub idle_expires_in: Duration,
     /// Until its absolute end.
     pub session_expires_in: Duration,
-    pub session_id: String,
-    pub user_id: i64,
+    pub session_id: SessionId,
+    pub user_id: UserId,
     pub username: String,
 }
 

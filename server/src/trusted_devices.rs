@@ -10,6 +10,7 @@
 //! The cookie proves "this browser signed in to this account before", nothing more: it is no
 //! credential, and a stolen one only buys its own five tries.
 
+use crate::ids::UserId;
 use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -37,7 +38,7 @@ impl TrustedDevices {
     }
 
     /// A fresh device cookie for `user_id`.
-    pub fn issue(&self, user_id: i64) -> Cookie<'static> {
+    pub fn issue(&self, user_id: UserId) -> Cookie<'static> {
         let mut nonce = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let body = format!(
@@ -58,7 +59,7 @@ impl TrustedDevices {
     }
 
     /// The nonce of a genuine, unexpired device cookie issued for `user_id`; `None` otherwise.
-    pub fn verify<'v>(&self, value: &'v str, user_id: i64) -> Option<&'v str> {
+    pub fn verify<'v>(&self, value: &'v str, user_id: UserId) -> Option<&'v str> {
         if value.len() > 128 {
             return None;
         }
@@ -71,7 +72,7 @@ impl TrustedDevices {
         let (uid, issued, nonce) = (parts.next()?, parts.next()?, parts.next()?);
         let issued: i64 = issued.parse().ok()?;
         let age = now_ms() / 1000 - issued;
-        (uid.parse::<i64>().ok()? == user_id
+        (uid.parse::<i64>().ok()? == user_id.0
             && (0..DEVICE_COOKIE_LIFETIME.as_secs() as i64).contains(&age))
         .then_some(nonce)
     }
@@ -88,24 +89,24 @@ mod tests {
     #[test]
     fn a_device_cookie_is_trusted_for_its_own_account_only() {
         let devices = TrustedDevices::new([3; 32]);
-        let cookie = devices.issue(7);
+        let cookie = devices.issue(UserId(7));
         assert!(cookie.http_only().unwrap_or(false));
         assert_eq!(cookie.path(), Some(DEVICE_COOKIE_PATH));
-        assert!(devices.verify(cookie.value(), 7).is_some());
-        assert!(devices.verify(cookie.value(), 8).is_none());
+        assert!(devices.verify(cookie.value(), UserId(7)).is_some());
+        assert!(devices.verify(cookie.value(), UserId(8)).is_none());
         assert!(TrustedDevices::new([4; 32])
-            .verify(cookie.value(), 7)
+            .verify(cookie.value(), UserId(7))
             .is_none());
     }
 
     #[test]
     fn a_tampered_or_malformed_device_cookie_is_not_trusted() {
         let devices = TrustedDevices::new([3; 32]);
-        let value = devices.issue(7).value().to_owned();
+        let value = devices.issue(UserId(7)).value().to_owned();
         let tampered = value.replacen('7', "8", 1);
         for bad in [tampered.as_str(), "", "x", "7.1.n.", &"a".repeat(300)] {
-            assert!(devices.verify(bad, 7).is_none(), "{bad}");
-            assert!(devices.verify(bad, 8).is_none(), "{bad}");
+            assert!(devices.verify(bad, UserId(7)).is_none(), "{bad}");
+            assert!(devices.verify(bad, UserId(8)).is_none(), "{bad}");
         }
     }
 }

@@ -202,7 +202,7 @@ async fn concurrent_sign_ins_of_one_user_never_leave_more_live_sessions_than_the
             tokio::spawn(async move {
                 sessions
                     .start(
-                        USER1_ID,
+                        tokenpair_server::ids::UserId(USER1_ID),
                         "user1".into(),
                         &tokenpair_server::security_events::Client {
                             addr: None,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use reqwest::StatusCode;
 use tokenpair_server::db::now_ms;
+use tokenpair_server::ids::UserId;
 use tokenpair_server::maintenance::prune;
 use tokenpair_server::security_events::Client;
 use tokenpair_server::sessions::store::{Pruned, ENDED_RETENTION_MS};
@@ -147,7 +148,7 @@ mod sqlite_file {
         let sessions = &server.state.sessions;
         for _ in 0..400 {
             let grant = sessions
-                .start(USER1_ID, "user1".into(), &Client::default())
+                .start(UserId(USER1_ID), "user1".into(), &Client::default())
                 .await
                 .unwrap();
             let ended = sessions

@@ -231,7 +231,11 @@ impl Db {
     /// Makes the writes concerning one user take turns until `tx` ends: PostgreSQL locks the
     /// user's row; on SQLite a write transaction ([`Db::begin_write`]) already excludes every
     /// other writer.
-    pub async fn lock_user(&self, tx: &mut Tx<'_>, user_id: i64) -> Result<(), DbError> {
+    pub async fn lock_user(
+        &self,
+        tx: &mut Tx<'_>,
+        user_id: crate::ids::UserId,
+    ) -> Result<(), DbError> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
                 .bind(user_id)

@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap};
 
 use crate::http::error::ApiError;
+use crate::ids::UserId;
 use crate::state::AppState;
 use crate::tokens::{AccessClaims, TokenError};
 
@@ -30,7 +31,7 @@ pub struct ApiPath<T>(pub T);
 /// The caller of a Bearer-protected route: a verified access token whose session is live.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub claims: Arc<AccessClaims>,
 }
 

@@ -27,6 +27,7 @@ pub use store::{record, Cursor, Page};
 pub use tokenpair_api::SecurityEventKind as Kind;
 
 use crate::db::Db;
+use crate::ids::{SessionId, UserId};
 
 /// The kinds the dashboard shows once as a notice: someone else may have held the account's
 /// tokens. (DPoP key mismatches will join them.)
@@ -45,14 +46,14 @@ pub struct Event {
     pub kind: Kind,
     /// Unix ms; usually now (an expiry found later records when it happened).
     pub at: i64,
-    pub user_id: Option<i64>,
-    pub session_id: Option<String>,
+    pub user_id: Option<UserId>,
+    pub session_id: Option<SessionId>,
     pub client: Client,
     pub detail: Option<String>,
 }
 
 impl Event {
-    pub fn new(kind: Kind, at: i64, user_id: Option<i64>) -> Event {
+    pub fn new(kind: Kind, at: i64, user_id: Option<UserId>) -> Event {
         Event {
             kind,
             at,
@@ -63,8 +64,8 @@ impl Event {
         }
     }
 
-    pub fn session(mut self, sid: &str) -> Event {
-        self.session_id = Some(sid.to_owned());
+    pub fn session(mut self, sid: &SessionId) -> Event {
+        self.session_id = Some(sid.clone());
         self
     }
 
@@ -140,8 +141,8 @@ pub struct Recorded(Vec<Logged>);
 #[derive(Debug)]
 struct Logged {
     kind: Kind,
-    user_id: Option<i64>,
-    session_id: Option<String>,
+    user_id: Option<UserId>,
+    session_id: Option<SessionId>,
     device: Option<String>,
     address: Option<String>,
     detail: Option<String>,
@@ -161,8 +162,8 @@ impl Recorded {
             tracing::info!(
                 target: "security",
                 kind = e.kind.as_str(),
-                user = e.user_id,
-                session = e.session_id.as_deref(),
+                user = e.user_id.map(|u| u.0),
+                session = e.session_id.as_ref().map(SessionId::as_str),
                 device = e.device.as_deref(),
                 address = e.address.as_deref(),
                 detail = e.detail.as_deref(),

@@ -3,6 +3,7 @@
 
 use super::{AddressPolicy, Event, Logged, Recorded, SecurityEvents, StoredEvent};
 use crate::db::{ms, Db, DbError, Tx};
+use crate::ids::{SessionId, UserId};
 
 /// Where a page starts: after this (at, id), newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +71,7 @@ impl SecurityEvents {
     /// A page of `user_id`'s events, newest first: at most `limit`, after `after`.
     pub async fn list(
         &self,
-        user_id: i64,
+        user_id: UserId,
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<Page, DbError> {
@@ -98,7 +99,7 @@ impl SecurityEvents {
 
     /// The newest alarming event (one the dashboard shows as a notice) that `user_id` has not
     /// been shown yet — and from now on it counts as shown. `None` when there is none.
-    pub async fn take_notice(&self, user_id: i64) -> Result<Option<StoredEvent>, DbError> {
+    pub async fn take_notice(&self, user_id: UserId) -> Result<Option<StoredEvent>, DbError> {
         // The kinds are this build's constants (snake_case words), not input.
         let alarming: Vec<String> = super::NOTICE_KINDS
             .iter()
@@ -154,7 +155,7 @@ pub async fn record(
     .bind(event.at)
     .bind(event.user_id)
     .bind(event.kind.as_str())
-    .bind(event.session_id.as_deref())
+    .bind(event.session_id.as_ref().map(SessionId::as_str))
     .bind(device.as_deref())
     .bind(address.as_deref())
     .bind(event.detail.as_deref())

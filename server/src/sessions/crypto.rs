@@ -140,14 +140,7 @@ impl TokenMinter {
     }
 }
 
-/// Session ids are 16 random bytes in base64url (22 characters); anything else is not one.
-pub fn could_be_session_id(sid: &str) -> bool {
-    sid.len() <= 64
-        && !sid.is_empty()
-        && sid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
+pub use crate::ids::could_be_session_id;
 
 /// SHA-256 of the token as sent: the only form in which a refresh token is stored.
 pub fn hash_token(token: &str) -> [u8; 32] {

@@ -24,6 +24,7 @@ pub mod store;
 use std::time::Duration;
 
 use crate::db::{rfc3339, Db, DbError};
+use crate::ids::{SessionId, UserId};
 use crate::security_events::{Kind, SecurityEvents};
 pub use crypto::{RefreshToken, TokenMinter};
 pub use revocations::Revocations;
@@ -45,8 +46,8 @@ pub struct SessionPolicy {
 /// What a successful sign-in or refresh yields.
 #[derive(Debug)]
 pub struct Grant {
-    pub session_id: String,
-    pub user_id: i64,
+    pub session_id: SessionId,
+    pub user_id: UserId,
     pub username: String,
     pub refresh_token: RefreshToken,
     /// Absolute end of the session, unix ms (the cookie's Max-Age counts down to it).
@@ -118,7 +119,7 @@ impl EndReason {
 /// One live session, as `GET /api/sessions` lists it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
-    pub id: String,
+    pub id: SessionId,
     pub created_at: i64,
     pub last_used_at: i64,
     pub expires_at: i64,
@@ -128,13 +129,13 @@ pub struct SessionRow {
 impl SessionRow {
     pub fn to_api(&self, current_sid: &str) -> tokenpair_api::SessionInfo {
         tokenpair_api::SessionInfo {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             created_at: rfc3339(self.created_at),
             last_used_at: rfc3339(self.last_used_at),
             expires_at: rfc3339(self.expires_at),
             user_agent: self.user_agent.clone(),
             device: crate::device::name(self.user_agent.as_deref()),
-            current: self.id == current_sid,
+            current: self.id == *current_sid,
         }
     }
 }

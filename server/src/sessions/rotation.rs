@@ -26,6 +26,7 @@ use super::crypto::{hash_token, seal, unseal, Presented};
 use super::store::{end_session, lapse};
 use super::{EndReason, Grant, RefreshError, RefreshToken, Sessions};
 use crate::db::{ms, now_ms, Tx};
+use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
 
 /// The rate-limit window of refreshes per session.
@@ -34,7 +35,7 @@ pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// What the winning rotation's `UPDATE … RETURNING` gives back.
 #[derive(sqlx::FromRow)]
 struct Won {
-    user_id: i64,
+    user_id: UserId,
     expires_at: i64,
     username: String,
 }
@@ -42,7 +43,7 @@ struct Won {
 /// The session a presented token names, read when the conditional update did not match.
 #[derive(sqlx::FromRow)]
 struct Found {
-    user_id: i64,
+    user_id: UserId,
     username: String,
     generation: i64,
     token_hash: Option<Vec<u8>>,
@@ -74,7 +75,7 @@ impl Sessions {
 
         // The one conditional UPDATE: only the current token of a live session, within the
         // session's refresh rate, moves it on.
-        let (next, next_secret) = self.minter.mint(&sid, generation + 1);
+        let (next, next_secret) = self.minter.mint(sid.as_str(), generation + 1);
         let won: Option<Won> = sqlx::query_as(
             "UPDATE sessions SET
                  generation = generation + 1, rotated_at = $3, last_used_at = $3,
@@ -139,14 +140,14 @@ impl Sessions {
             } else {
                 tx.commit().await?;
             }
-            self.revocations.insert(&sid);
+            self.revocations.insert(sid.as_str());
             return Err(RefreshError::Expired);
         }
         let is = |stored: &Option<Vec<u8>>| stored.as_deref() == Some(&p.hash[..]);
         if is(&f.token_hash) {
             if limit > 0 && f.refresh_window_start > window && f.refresh_count >= limit {
                 let wait = f.refresh_window_start + ms(RATE_WINDOW) - now;
-                tracing::warn!(session = %sid, user = f.user_id, "refresh rate limit reached");
+                tracing::warn!(session = %sid, user = %f.user_id, "refresh rate limit reached");
                 return Err(RefreshError::RateLimited {
                     retry_after: Duration::from_millis(u64::try_from(wait).unwrap_or(1000)),
                 });
@@ -204,8 +205,8 @@ impl Sessions {
         let recorded = self.events.record(&mut tx, event).await?;
         tx.commit().await?;
         recorded.log();
-        self.revocations.insert(&sid);
-        tracing::warn!(session = %sid, user = f.user_id, generation,
+        self.revocations.insert(sid.as_str());
+        tracing::warn!(session = %sid, user = %f.user_id, generation,
             current = f.generation, "refresh token reuse detected; session revoked");
         Err(RefreshError::Reused)
     }
@@ -216,13 +217,13 @@ impl Sessions {
         &self,
         tx: &mut Tx<'_>,
         p: &Presented,
-    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+    ) -> Result<Option<(SessionId, i64)>, sqlx::Error> {
         if let Some(c) = &p.claim {
-            return Ok(Some((c.sid.clone(), c.generation)));
+            return Ok(SessionId::parse(&c.sid).map(|sid| (sid, c.generation)));
         }
         #[derive(sqlx::FromRow)]
         struct Claimed {
-            id: String,
+            id: SessionId,
             generation: i64,
         }
         let row: Option<Claimed> = sqlx::query_as(
@@ -238,14 +239,14 @@ impl Sessions {
 
     /// The session's current token, unsealed with the predecessor's secret — if what unseals
     /// really is the current token.
-    fn grace_answer(&self, p: &Presented, sid: &str, f: &Found) -> Option<RefreshToken> {
+    fn grace_answer(&self, p: &Presented, sid: &SessionId, f: &Found) -> Option<RefreshToken> {
         let secret = unseal(&p.secret, f.prev_successor_sealed.as_deref()?)?;
-        let token = self.minter.assemble(sid, f.generation, &secret);
+        let token = self.minter.assemble(sid.as_str(), f.generation, &secret);
         (f.token_hash.as_deref() == Some(&hash_token(&token.0)[..])).then_some(token)
     }
 }
 
-async fn find(tx: &mut Tx<'_>, sid: &str) -> Result<Option<Found>, sqlx::Error> {
+async fn find(tx: &mut Tx<'_>, sid: &SessionId) -> Result<Option<Found>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.user_id, u.username, s.generation, s.token_hash, s.prev_token_hash,
                 s.prev_successor_sealed, s.rotated_at, s.last_used_at, s.expires_at,

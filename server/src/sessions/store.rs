@@ -2,9 +2,10 @@
 //! revoking, finding the live session of a credential, and pruning what has ended.
 //! Every function is one short statement or transaction, the same SQL on both backends.
 
-use super::crypto::{could_be_session_id, hash_token};
+use super::crypto::hash_token;
 use super::{EndReason, Grant, SessionRow, Sessions};
 use crate::db::{ms, now_ms, DbError, Tx};
+use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind, Recorded};
 
 /// Ended sessions are deleted this long after they ended. Must outlast the access tokens (so a
@@ -15,7 +16,7 @@ pub const ENDED_RETENTION_MS: i64 = 24 * 3600 * 1000;
 /// A session a statement ended, as `RETURNING id, user_agent` gives it.
 #[derive(sqlx::FromRow)]
 struct EndedSession {
-    id: String,
+    id: SessionId,
     user_agent: Option<String>,
 }
 
@@ -29,7 +30,7 @@ pub struct Pruned {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub created_at: i64,
-    pub id: String,
+    pub id: SessionId,
 }
 
 impl Cursor {
@@ -40,10 +41,9 @@ impl Cursor {
 
     pub fn parse(s: &str) -> Option<Cursor> {
         let (at, id) = s.split_once('.')?;
-        let created_at = at.parse().ok()?;
-        could_be_session_id(id).then(|| Cursor {
-            created_at,
-            id: id.to_owned(),
+        Some(Cursor {
+            created_at: at.parse().ok()?,
+            id: SessionId::parse(id)?,
         })
     }
 }
@@ -69,12 +69,12 @@ impl Sessions {
     /// (on PostgreSQL that deadlocked).
     pub async fn start(
         &self,
-        user_id: i64,
+        user_id: UserId,
         username: String,
         client: &Client,
     ) -> Result<Grant, DbError> {
-        let id = crate::tokens::random_id(16);
-        let (token, _) = self.minter.mint(&id, 0);
+        let id = SessionId::random();
+        let (token, _) = self.minter.mint(id.as_str(), 0);
         let now = now_ms();
         let expires_at = now + ms(self.policy.absolute);
         let mut tx = self.db.begin_write().await?;
@@ -127,7 +127,7 @@ impl Sessions {
         tx.commit().await?;
         recorded.log();
         for sid in &evicted_ids {
-            self.revocations.insert(sid);
+            self.revocations.insert(sid.as_str());
         }
         Ok(Grant {
             session_id: id,
@@ -169,15 +169,15 @@ impl Sessions {
     pub async fn live_session_of_token(
         &self,
         presented: &str,
-    ) -> Result<Option<(String, i64)>, DbError> {
+    ) -> Result<Option<(SessionId, UserId)>, DbError> {
         let Some(p) = self.minter.parse(presented) else {
             return Ok(None);
         };
         let now = now_ms();
         #[derive(sqlx::FromRow)]
         struct Live {
-            id: String,
-            user_id: i64,
+            id: SessionId,
+            user_id: UserId,
         }
         let row: Option<Live> = sqlx::query_as(
             "SELECT id, user_id FROM sessions
@@ -194,10 +194,7 @@ impl Sessions {
     }
 
     /// Whether session `sid` of `user_id` is live (not ended, not expired, not idle).
-    pub async fn is_live(&self, sid: &str, user_id: i64) -> Result<bool, DbError> {
-        if !could_be_session_id(sid) {
-            return Ok(false);
-        }
+    pub async fn is_live(&self, sid: &SessionId, user_id: UserId) -> Result<bool, DbError> {
         let now = now_ms();
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
@@ -216,18 +213,14 @@ impl Sessions {
     /// did not exist, was not `user_id`'s, or had ended.
     pub async fn revoke(
         &self,
-        sid: &str,
-        user_id: Option<i64>,
+        sid: &SessionId,
+        user_id: Option<UserId>,
         reason: EndReason,
         client: &Client,
     ) -> Result<bool, DbError> {
-        if !could_be_session_id(sid) {
-            // Not one of ours (and PostgreSQL refuses text with a NUL byte): nothing to end.
-            return Ok(false);
-        }
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        let ended: Option<i64> = sqlx::query_scalar(
+        let ended: Option<UserId> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
              WHERE id = $3 AND revoked_at IS NULL AND ($4 IS NULL OR user_id = $4)
              RETURNING user_id",
@@ -247,7 +240,7 @@ impl Sessions {
         let recorded = self.events.record(&mut tx, event).await?;
         tx.commit().await?;
         recorded.log();
-        self.revocations.insert(sid);
+        self.revocations.insert(sid.as_str());
         Ok(true)
     }
 
@@ -255,9 +248,9 @@ impl Sessions {
     /// session `from`. Returns how many.
     pub async fn revoke_all(
         &self,
-        user_id: i64,
+        user_id: UserId,
         reason: EndReason,
-        from: &str,
+        from: &SessionId,
         client: &Client,
     ) -> Result<usize, DbError> {
         let now = now_ms();
@@ -287,13 +280,13 @@ impl Sessions {
     /// A page of the user's live sessions, newest first: at most `limit`, after `after`.
     pub async fn list(
         &self,
-        user_id: i64,
+        user_id: UserId,
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<Page, DbError> {
         let now = now_ms();
         let (after_at, after_id) = match after {
-            Some(c) => (c.created_at, c.id.clone()),
+            Some(c) => (c.created_at, c.id.to_string()),
             None => (i64::MAX, String::new()),
         };
         let mut rows: Vec<SessionRow> = sqlx::query_as(
@@ -336,8 +329,8 @@ impl Sessions {
         // lapsed.
         #[derive(sqlx::FromRow)]
         struct Lapsed {
-            id: String,
-            user_id: i64,
+            id: SessionId,
+            user_id: UserId,
             user_agent: Option<String>,
             expires_at: i64,
             last_used_at: i64,
@@ -388,7 +381,7 @@ pub(super) fn lapse(expires_at: i64, idle_at: i64) -> (i64, &'static str) {
 /// it was live until now.
 pub(super) async fn end_session(
     tx: &mut Tx<'_>,
-    sid: &str,
+    sid: &SessionId,
     reason: EndReason,
     now: i64,
 ) -> Result<bool, DbError> {
@@ -412,7 +405,7 @@ mod tests {
     fn a_cursor_round_trips_and_garbage_is_no_cursor() {
         let c = Cursor {
             created_at: 1_700_000_000_123,
-            id: "AbC-_0123456789abcdefgh".into(),
+            id: SessionId::parse("AbC-_0123456789abcdefgh").unwrap(),
         };
         assert_eq!(Cursor::parse(&c.encode()), Some(c));
         for bad in ["", "x", "12", "12.", "x.abc", "1.a b", "1.a\0b"] {

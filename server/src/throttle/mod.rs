@@ -70,7 +70,7 @@ pub struct Throttle {
 /// is recorded as a security event of that account.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
-    pub user_id: i64,
+    pub user_id: crate::ids::UserId,
     pub client: &'a Client,
 }
 

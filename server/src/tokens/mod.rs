@@ -27,9 +27,8 @@ mod verify;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{encode, Header};
-use rand::RngCore;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::TokenConfig;
@@ -55,8 +54,13 @@ pub struct AccessClaims {
 }
 
 impl AccessClaims {
-    pub fn user_id(&self) -> Option<i64> {
-        self.sub.parse().ok()
+    pub fn user_id(&self) -> Option<UserId> {
+        self.sub.parse().ok().map(UserId)
+    }
+
+    /// The `sid` claim, if it has the shape of a session id.
+    pub fn session_id(&self) -> Option<SessionId> {
+        SessionId::parse(&self.sid)
     }
 }
 
@@ -214,8 +218,8 @@ impl AccessTokens {
     /// Issues a token for `user_id` in session `sid`, never outliving `not_after` (unix s).
     pub fn issue(
         &self,
-        user_id: i64,
-        sid: &str,
+        user_id: UserId,
+        sid: &SessionId,
         not_after: u64,
     ) -> Result<Issued, jsonwebtoken::errors::Error> {
         let set = self.key_set();
@@ -228,7 +232,7 @@ impl AccessTokens {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: user_id.to_string(),
-            sid: sid.to_owned(),
+            sid: sid.to_string(),
             jti: random_id(16),
             iat: now,
             exp,
@@ -253,16 +257,17 @@ async fn ed25519_set(db: &Db, schedule: &KeySchedule) -> Result<KeySet, DbError>
     ))
 }
 
-/// `n` random bytes from the OS CSPRNG, base64url without padding.
-pub fn random_id(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
+pub use crate::ids::random_id;
+use crate::ids::{SessionId, UserId};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session id for the tests (any string of the right shape).
+    fn sid(s: &str) -> SessionId {
+        SessionId::parse(s).unwrap()
+    }
     use crate::config::Config;
     use std::path::PathBuf;
 
@@ -278,7 +283,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_and_carries_every_required_claim() {
         let t = tokens();
-        let issued = t.issue(42, "sid-1", far()).unwrap();
+        let issued = t.issue(UserId(42), &sid("sid-1"), far()).unwrap();
         let claims = t.verify(&issued.token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("42", "sid-1"));
         assert_eq!(
@@ -296,7 +301,7 @@ mod tests {
     fn a_remembered_token_is_still_refused_once_it_has_expired() {
         let t = tokens();
         let now = jsonwebtoken::get_current_timestamp();
-        let issued = t.issue(1, "s", now + 1).unwrap();
+        let issued = t.issue(UserId(1), &sid("s"), now + 1).unwrap();
         assert!(t.verify(&issued.token).is_ok(), "verified (and remembered)");
         assert!(t.verify(&issued.token).is_ok(), "answered from memory");
         std::thread::sleep(Duration::from_millis(2100));
@@ -306,7 +311,7 @@ mod tests {
     #[test]
     fn a_remembered_token_vouches_for_nothing_but_its_exact_bytes() {
         let t = tokens();
-        let issued = t.issue(1, "s", far()).unwrap();
+        let issued = t.issue(UserId(1), &sid("s"), far()).unwrap();
         assert!(t.verify(&issued.token).is_ok());
         // The same header and claims with another signature, and another payload with the
         // remembered signature: both go through the full verification and fail.
@@ -314,7 +319,7 @@ mod tests {
         let flipped = if signature.starts_with('A') { "B" } else { "A" };
         let forged_signature = format!("{input}.{flipped}{}", &signature[1..]);
         assert!(t.verify(&forged_signature).is_err());
-        let other = t.issue(2, "s", far()).unwrap();
+        let other = t.issue(UserId(2), &sid("s"), far()).unwrap();
         let (other_input, _) = other.token.rsplit_once('.').unwrap();
         assert!(t.verify(&format!("{other_input}.{signature}")).is_err());
     }
@@ -323,7 +328,7 @@ mod tests {
     fn an_access_token_never_outlives_its_session() {
         let t = tokens();
         let now = jsonwebtoken::get_current_timestamp();
-        let issued = t.issue(1, "s", now + 10).unwrap();
+        let issued = t.issue(UserId(1), &sid("s"), now + 10).unwrap();
         assert!(issued.expires_in <= 10);
     }
 

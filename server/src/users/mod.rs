@@ -15,6 +15,7 @@ use axum::body::Bytes;
 pub use credentials::{CredentialError, Password, Username};
 
 use crate::db::{now_ms, rfc3339, Db, DbError};
+use crate::ids::UserId;
 use crate::passwords::{PasswordError, Passwords};
 use crate::security_events::{Client, Event, Kind, SecurityEvents};
 
@@ -22,7 +23,7 @@ pub const DEMO_USERS: [(&str, &str); 2] = [("user1", "password1"), ("user2", "pa
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub password_hash: String,
     pub created_at: i64,
@@ -48,9 +49,9 @@ impl From<sqlx::Error> for CreateUserError {
 pub struct Users {
     db: Db,
     events: SecurityEvents,
-    cache: Arc<RwLock<HashMap<i64, Arc<User>>>>,
+    cache: Arc<RwLock<HashMap<UserId, Arc<User>>>>,
     /// `GET /api/me` bodies, by user id.
-    me_cache: Arc<RwLock<HashMap<i64, Bytes>>>,
+    me_cache: Arc<RwLock<HashMap<UserId, Bytes>>>,
 }
 
 impl Users {
@@ -64,7 +65,7 @@ impl Users {
     }
 
     /// The user as `GET /api/me` shows it ([`tokenpair_api::Me`]), serialised once.
-    pub async fn me_json(&self, id: i64) -> Result<Option<Bytes>, DbError> {
+    pub async fn me_json(&self, id: UserId) -> Result<Option<Bytes>, DbError> {
         if let Some(body) = self.me_cache.read().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(Some(body));
         }
@@ -72,7 +73,7 @@ impl Users {
             return Ok(None);
         };
         let me = tokenpair_api::Me {
-            id: user.id,
+            id: user.id.0,
             username: user.username.clone(),
             created_at: rfc3339(user.created_at),
         };
@@ -111,7 +112,7 @@ impl Users {
     ) -> Result<User, CreateUserError> {
         let created_at = now_ms();
         let mut tx = self.db.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
+        let id: Option<UserId> = sqlx::query_scalar(
             "INSERT INTO users (username, username_key, password_hash, created_at)
              VALUES ($1, $4, $2, $3)
              ON CONFLICT DO NOTHING RETURNING id",
@@ -197,7 +198,7 @@ impl Users {
         .await?)
     }
 
-    pub async fn by_id(&self, id: i64) -> Result<Option<Arc<User>>, DbError> {
+    pub async fn by_id(&self, id: UserId) -> Result<Option<Arc<User>>, DbError> {
         if let Some(u) = self.cache.read().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(Some(u));
         }

@@ -17,6 +17,7 @@ use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokenpair_server::db::Database;
+use tokenpair_server::ids::UserId;
 use tokenpair_server::{AppState, Config, StartupError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
@@ -346,7 +347,7 @@ impl TestServer {
             .state
             .sessions
             .start(
-                user_id,
+                UserId(user_id),
                 username.into(),
                 &tokenpair_server::security_events::Client {
                     addr: None,
@@ -359,12 +360,12 @@ impl TestServer {
         let issued = self
             .state
             .tokens
-            .issue(user_id, &grant.session_id, not_after)
+            .issue(UserId(user_id), &grant.session_id, not_after)
             .expect("issue an access token");
         Tokens {
             access: issued.token,
             refresh: grant.refresh_token.0,
-            sid: grant.session_id,
+            sid: grant.session_id.to_string(),
             user_id,
         }
     }

@@ -29,6 +29,7 @@ use crate::http::csrf;
 use crate::http::error::{ApiError, RefreshErrorKind};
 use crate::http::extract::{bearer_token, ApiJson, ApiQuery};
 use crate::http::headers::BODY_LIMIT;
+use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
 use crate::sessions::{EndReason, Grant};
 use crate::state::AppState;
@@ -110,7 +111,7 @@ pub async fn register(
             password,
         )
         .await?;
-    tracing::info!(user = user.id, ip = %client.addr, "account registered");
+    tracing::info!(user = %user.id, ip = %client.addr, "account registered");
     signed_in(
         &state,
         SignedIn {
@@ -263,7 +264,7 @@ async fn check_password(
 /// fresh device cookie.
 /// Who just signed in, from where.
 struct SignedIn {
-    user_id: i64,
+    user_id: UserId,
     username: String,
     client: Client,
 }
@@ -283,7 +284,7 @@ async fn signed_in(
     end_presented_session(state, presented, &client).await?;
     let grant = state.sessions.start(user_id, username, &client).await?;
     let ip = client.addr.map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(user = user_id, session = %grant.session_id, %ip, "signed in");
+    tracing::info!(user = %user_id, session = %grant.session_id, %ip, "signed in");
     let jar = jar.add(state.devices.issue(user_id));
     grant_response(state, jar, grant, status)
 }
@@ -431,13 +432,13 @@ pub async fn logout(
                 .sessions
                 .revoke_all(user_id, EndReason::LogoutGlobal, &sid, &who)
                 .await?;
-            tracing::info!(user = user_id, sessions = n, "signed out everywhere");
+            tracing::info!(user = %user_id, sessions = n, "signed out everywhere");
         } else {
             state
                 .sessions
                 .revoke(&sid, Some(user_id), EndReason::Logout, &who)
                 .await?;
-            tracing::info!(user = user_id, session = %sid, "signed out");
+            tracing::info!(user = %user_id, session = %sid, "signed out");
         }
     }
     Ok((jar.add(clear_refresh_cookie()), StatusCode::NO_CONTENT).into_response())
@@ -447,22 +448,22 @@ pub async fn logout(
 async fn live_session_of_bearer(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<(String, i64)>, ApiError> {
+) -> Result<Option<(SessionId, UserId)>, ApiError> {
     let Some(token) = bearer_token(headers) else {
         return Ok(None);
     };
     let Ok(claims) = state.tokens.verify_fresh(token).await else {
         return Ok(None);
     };
-    let Some(user_id) = claims.user_id() else {
+    let (Some(user_id), Some(sid)) = (claims.user_id(), claims.session_id()) else {
         return Ok(None);
     };
-    if state.sessions.revocations().is_revoked(&claims.sid)
-        || !state.sessions.is_live(&claims.sid, user_id).await?
+    if state.sessions.revocations().is_revoked(sid.as_str())
+        || !state.sessions.is_live(&sid, user_id).await?
     {
         return Ok(None);
     }
-    Ok(Some((claims.sid.clone(), user_id)))
+    Ok(Some((sid, user_id)))
 }
 
 /// Ends the session of a refresh cookie the request still carries (sign-in replaces it) — only
@@ -499,11 +500,11 @@ fn grant_response(
         access_token: pair.access_token,
         token_type: "Bearer".into(),
         expires_in: pair.expires_in,
-        session_id: pair.session_id,
+        session_id: pair.session_id.to_string(),
         idle_expires_in: Some(pair.idle_expires_in.as_secs()),
         session_expires_in: Some(pair.session_expires_in.as_secs()),
         user: UserSummary {
-            id: pair.user_id,
+            id: pair.user_id.0,
             username: pair.username,
         },
     };

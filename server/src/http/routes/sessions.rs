@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery, Authenticated};
 use crate::http::pagination::{link_next, PageQuery};
+use crate::ids::SessionId;
 use crate::security_events::Client;
 use crate::sessions::store::Cursor;
 use crate::sessions::EndReason;
@@ -87,12 +88,18 @@ pub async fn revoke(
     client: Client,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state
-        .sessions
-        .revoke(&id, Some(auth.user_id), EndReason::Revoked, &client)
-        .await?
-    {
-        tracing::info!(user = auth.user_id, session = %id, "session revoked");
+    // Not a session id of ours (and PostgreSQL refuses text with a NUL byte): nothing to end.
+    let ended = match SessionId::parse(&id) {
+        Some(sid) => {
+            state
+                .sessions
+                .revoke(&sid, Some(auth.user_id), EndReason::Revoked, &client)
+                .await?
+        }
+        None => false,
+    };
+    if ended {
+        tracing::info!(user = %auth.user_id, session = %id, "session revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("No such active session.".into()))
