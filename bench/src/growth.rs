@@ -8,6 +8,7 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{header, Request, StatusCode};
 use sqlx::Row;
+use tokenpair_server::clock::{Clock, Timestamp};
 use tokenpair_server::db::{now_ms, Database, Db};
 use tokenpair_server::security_events::{EventPolicy, SecurityEvents};
 use tokenpair_server::sessions::store::ENDED_RETENTION_MS;
@@ -144,10 +145,12 @@ pub async fn prune_after_retention(database: &Database) -> Result<u64, BoxError>
         max_per_user: 1000,
     };
     // Pruning needs no key: any will do.
-    let events = SecurityEvents::new(db.clone(), EventPolicy::default());
-    let sessions = Sessions::new(db.clone(), policy, TokenMinter::new([0; 32]), events).await?;
+    let clock = Clock::System;
+    let events = SecurityEvents::new(db.clone(), EventPolicy::default(), clock.clone());
+    let sessions =
+        Sessions::new(db.clone(), policy, TokenMinter::new([0; 32]), events, clock).await?;
     let pruned = sessions
-        .prune(now_ms() + ENDED_RETENTION_MS + 60_000)
+        .prune(Timestamp(now_ms() + ENDED_RETENTION_MS + 60_000))
         .await?;
     db.reclaim_space().await?;
     if let Database::Postgres(_) = database {

@@ -6,14 +6,15 @@
 
 use std::time::Duration;
 
-use crate::db::{now_ms, DbError};
+use crate::clock::Timestamp;
+use crate::db::DbError;
 use crate::sessions::store::Pruned;
 use crate::state::AppState;
 
 pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// One pass at time `now` (unix ms).
-pub async fn prune(state: &AppState, now: i64) -> Result<Pruned, DbError> {
+pub async fn prune(state: &AppState, now: Timestamp) -> Result<Pruned, DbError> {
     let pruned = state.sessions.prune(now).await?;
     state.throttle.prune(now).await?;
     state.events.prune(now).await?;
@@ -29,7 +30,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut every = tokio::time::interval(PRUNE_EVERY);
         loop {
             every.tick().await;
-            match prune(&state, now_ms()).await {
+            match prune(&state, state.clock.now()).await {
                 Ok(p) if p.sessions > 0 => {
                     tracing::info!(sessions = p.sessions, "pruned ended sessions")
                 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::health::DbHealth;
 use crate::db::{Db, DbError};
@@ -12,6 +13,7 @@ use crate::secrets::Secrets;
 use crate::security_events::SecurityEvents;
 use crate::sessions::{SessionPolicy, Sessions, TokenMinter};
 use crate::throttle::Throttle;
+use crate::token_pair::TokenPairs;
 use crate::tokens::{AccessTokens, Mode};
 use crate::trusted_devices::TrustedDevices;
 use crate::users::{CreateUserError, Users};
@@ -36,10 +38,14 @@ pub struct Parts {
     pub passwords: Passwords,
     pub tokens: Arc<AccessTokens>,
     pub sessions: Sessions,
+    /// Sign-in and refresh, as the handlers see them: a session and its token pair.
+    pub token_pairs: TokenPairs,
     pub throttle: Throttle,
     pub devices: TrustedDevices,
     pub events: SecurityEvents,
     pub health: DbHealth,
+    /// The time every service reads ([`crate::clock`]).
+    pub clock: Clock,
     /// Sessions that began before this (unix ms) may still present the refresh cookie's old
     /// name ([`crate::http::cookies`]).
     pub legacy_cookie_cutoff: i64,
@@ -66,6 +72,12 @@ impl AppState {
     /// Connects to the database (applying migrations), seeds the demo accounts into an empty
     /// one, prepares the keys and loads the recent revocations.
     pub async fn new(config: Config) -> Result<Self, StartupError> {
+        AppState::with_clock(config, Clock::System).await
+    }
+
+    /// [`AppState::new`] on another clock (tests move a [`Clock::manual`] through hours of
+    /// sessions in a moment).
+    pub async fn with_clock(config: Config, clock: Clock) -> Result<Self, StartupError> {
         let db_err = |source| StartupError::Database {
             database: config.database.describe(),
             source,
@@ -77,8 +89,8 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(move || Passwords::new(limits))
             .await
             .map_err(PasswordError::from)??;
-        let events = SecurityEvents::new(db.clone(), config.security_events);
-        let users = Users::new(db.clone(), events.clone());
+        let events = SecurityEvents::new(db.clone(), config.security_events, clock.clone());
+        let users = Users::new(db.clone(), events.clone(), clock.clone());
         if config.demo_users && users.seed_demo_accounts(&passwords).await? {
             tracing::info!("created the demo accounts user1/password1 and user2/password2");
         }
@@ -133,21 +145,31 @@ impl AppState {
             policy,
             TokenMinter::new(secrets.refresh_mac),
             events.clone(),
+            clock.clone(),
         )
         .await
         .map_err(db_err)?;
+        let tokens = Arc::new(tokens);
+        let token_pairs = TokenPairs::new(
+            sessions.clone(),
+            tokens.clone(),
+            config.sessions.refresh_token_idle_timeout,
+            clock.clone(),
+        );
         Ok(AppState(Arc::new(Parts {
             config: Arc::new(config),
-            throttle: Throttle::new(db.clone(), events.clone()),
+            throttle: Throttle::new(db.clone(), events.clone(), clock.clone()),
             events,
             db,
             users,
             passwords,
-            tokens: Arc::new(tokens),
+            tokens,
+            token_pairs,
             sessions,
             devices: TrustedDevices::new(secrets.device_mac),
             legacy_cookie_cutoff: secrets.secure_cookie_since,
             health,
+            clock,
         })))
     }
 }

@@ -5,9 +5,14 @@
 
 use std::time::Duration;
 
-use crate::db::now_ms;
+use std::sync::Arc;
+
+use crate::clock::{Clock, Timestamp};
+use crate::db::DbError;
 use crate::ids::{SessionId, UserId};
+use crate::security_events::Client;
 use crate::sessions::{Grant, RefreshToken};
+use crate::sessions::{RefreshError, Sessions};
 use crate::tokens::AccessTokens;
 
 /// What a successful sign-in, registration or refresh hands out.
@@ -15,13 +20,12 @@ pub struct TokenPair {
     pub access_token: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// The refresh token: the HttpOnly cookie's value, kept for [`TokenPair::session_expires_in`].
     pub refresh_token: RefreshToken,
-    /// The session's absolute end, unix ms (the cookie's Max-Age counts down to it).
-    pub session_ends_at: i64,
     /// Until the session ends unless refreshed: its idle deadline (this moved it) or its
     /// absolute end, whichever comes first.
     pub idle_expires_in: Duration,
-    /// Until its absolute end.
+    /// Until its absolute end: also the refresh cookie's Max-Age.
     pub session_expires_in: Duration,
     pub session_id: SessionId,
     pub user_id: UserId,
@@ -33,20 +37,84 @@ pub fn for_grant(
     tokens: &AccessTokens,
     idle_timeout: Duration,
     grant: Grant,
+    now: Timestamp,
 ) -> Result<TokenPair, jsonwebtoken::errors::Error> {
-    let not_after = u64::try_from(grant.expires_at / 1000).unwrap_or(0);
+    let not_after = u64::try_from(grant.expires_at.ms() / 1000).unwrap_or(0);
     let issued = tokens.issue(grant.user_id, &grant.session_id, not_after)?;
-    let session_left =
-        Duration::from_millis(u64::try_from(grant.expires_at - now_ms()).unwrap_or(0));
+    let session_left = now.until(grant.expires_at);
     Ok(TokenPair {
         access_token: issued.token,
         expires_in: issued.expires_in,
         refresh_token: grant.refresh_token,
-        session_ends_at: grant.expires_at,
         idle_expires_in: idle_timeout.min(session_left),
         session_expires_in: session_left,
         session_id: grant.session_id,
         user_id: grant.user_id,
         username: grant.username,
     })
+}
+
+/// Why no token pair was handed out.
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    /// The refresh token was refused (see [`RefreshError`]).
+    #[error(transparent)]
+    Refresh(#[from] RefreshError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot sign the access token: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
+}
+
+/// Sign-in and refresh as the HTTP edge sees them: the session's work ([`Sessions`]: a new
+/// family, or a rotation) and the access token ([`AccessTokens`]) in one [`TokenPair`], which
+/// the handler only translates into the body and the cookie.
+#[derive(Clone)]
+pub struct TokenPairs {
+    sessions: Sessions,
+    tokens: Arc<AccessTokens>,
+    idle_timeout: Duration,
+    clock: Clock,
+}
+
+impl TokenPairs {
+    pub fn new(
+        sessions: Sessions,
+        tokens: Arc<AccessTokens>,
+        idle_timeout: Duration,
+        clock: Clock,
+    ) -> TokenPairs {
+        TokenPairs {
+            sessions,
+            tokens,
+            idle_timeout,
+            clock,
+        }
+    }
+
+    /// A new session for a user who just proved who they are, and its first pair.
+    pub async fn start(
+        &self,
+        user_id: UserId,
+        username: String,
+        client: &Client,
+    ) -> Result<TokenPair, PairError> {
+        let grant = self.sessions.start(user_id, username, client).await?;
+        self.pair(grant)
+    }
+
+    /// The next pair of the session a refresh token names (see [`crate::sessions::rotation`]).
+    pub async fn rotate(&self, presented: &str, client: &Client) -> Result<TokenPair, PairError> {
+        let grant = self.sessions.rotate(presented, client).await?;
+        self.pair(grant)
+    }
+
+    fn pair(&self, grant: Grant) -> Result<TokenPair, PairError> {
+        Ok(for_grant(
+            &self.tokens,
+            self.idle_timeout,
+            grant,
+            self.clock.now(),
+        )?)
+    }
 }

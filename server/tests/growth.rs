@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::StatusCode;
+use tokenpair_server::clock::Timestamp;
 use tokenpair_server::db::now_ms;
 use tokenpair_server::ids::UserId;
 use tokenpair_server::maintenance::prune;
@@ -34,7 +35,7 @@ async fn prune_deletes_ended_sessions_and_keeps_live_ones() {
     );
     assert_eq!(count(&server, "sessions").await, 2);
 
-    let now = prune(&server.state, now_ms()).await.unwrap();
+    let now = prune(&server.state, Timestamp(now_ms())).await.unwrap();
     assert_eq!(
         now,
         Pruned::default(),
@@ -42,7 +43,7 @@ async fn prune_deletes_ended_sessions_and_keeps_live_ones() {
     );
 
     let later = now_ms() + ENDED_RETENTION_MS + 1_000;
-    let pruned = prune(&server.state, later).await.unwrap();
+    let pruned = prune(&server.state, Timestamp(later)).await.unwrap();
     assert_eq!(pruned, Pruned { sessions: 1 });
     assert_eq!(count(&server, "sessions").await, 1);
     assert_eq!(
@@ -63,11 +64,11 @@ async fn prune_deletes_sessions_that_went_idle() {
     .await;
     let idle = server.session(USER1_ID).await;
     let soon = now_ms() + ENDED_RETENTION_MS + 1_000;
-    let kept = prune(&server.state, soon).await.unwrap();
+    let kept = prune(&server.state, Timestamp(soon)).await.unwrap();
     assert_eq!(kept.sessions, 0, "idle for less than an hour: kept");
     assert_eq!(server.generation(&idle.sid).await, Some(0));
     let later = now_ms() + 3_600_000 + ENDED_RETENTION_MS + 1_000;
-    let pruned = prune(&server.state, later).await.unwrap();
+    let pruned = prune(&server.state, Timestamp(later)).await.unwrap();
     assert_eq!(pruned.sessions, 1);
     assert_eq!(server.generation(&idle.sid).await, None);
     expect_refresh_refused(server.refresh(&idle.refresh).await, "invalid_refresh_token").await;
@@ -83,14 +84,14 @@ async fn prune_deletes_sessions_past_their_absolute_expiry() {
     .await;
     let expired = server.session(USER1_ID).await;
     let soon = now_ms() + ENDED_RETENTION_MS + 1_000;
-    let kept = prune(&server.state, soon).await.unwrap();
+    let kept = prune(&server.state, Timestamp(soon)).await.unwrap();
     assert_eq!(
         kept.sessions, 0,
         "not yet past its end plus the retention: kept"
     );
     assert_eq!(server.generation(&expired.sid).await, Some(0));
     let later = now_ms() + 3_600_000 + ENDED_RETENTION_MS + 1_000;
-    let pruned = prune(&server.state, later).await.unwrap();
+    let pruned = prune(&server.state, Timestamp(later)).await.unwrap();
     assert_eq!(pruned.sessions, 1);
     assert_eq!(server.generation(&expired.sid).await, None);
     expect_refresh_refused(
@@ -113,9 +114,9 @@ async fn prune_forgets_quiet_throttle_counters_only() {
     // Counters are kept as long as the longest-remembered rule needs them (a week), so
     // escalation survives quiet periods (issue 22).
     let memory = tokenpair_server::db::ms(tokenpair_server::throttle::LONGEST_MEMORY);
-    prune(&server.state, now_ms()).await.unwrap();
+    prune(&server.state, Timestamp(now_ms())).await.unwrap();
     assert_eq!(count(&server, "login_throttle").await, 3, "still counting");
-    prune(&server.state, now_ms() + memory - 60_000)
+    prune(&server.state, Timestamp(now_ms() + memory - 60_000))
         .await
         .unwrap();
     assert_eq!(
@@ -123,7 +124,7 @@ async fn prune_forgets_quiet_throttle_counters_only() {
         3,
         "quiet for less than a week: kept"
     );
-    prune(&server.state, now_ms() + memory + 60_000)
+    prune(&server.state, Timestamp(now_ms() + memory + 60_000))
         .await
         .unwrap();
     assert_eq!(
@@ -171,9 +172,12 @@ mod sqlite_file {
         let file_size = || std::fs::metadata(&path).expect("the SQLite file").len();
         checkpoint().await;
         let before = file_size();
-        let pruned = prune(&server.state, now_ms() + ENDED_RETENTION_MS + 1_000)
-            .await
-            .unwrap();
+        let pruned = prune(
+            &server.state,
+            Timestamp(now_ms() + ENDED_RETENTION_MS + 1_000),
+        )
+        .await
+        .unwrap();
         assert_eq!(pruned.sessions, 400);
         assert_eq!(count(&server, "sessions").await, 0);
         checkpoint().await;

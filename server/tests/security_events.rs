@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::*;
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
+use tokenpair_server::clock::Timestamp;
 use tokenpair_server::db::{now_ms, Backend};
 use tokenpair_server::maintenance::prune;
 use tokenpair_server::security_events::{AddressPolicy, EventPolicy};
@@ -258,7 +259,7 @@ async fn an_idle_session_deleted_by_the_prune_job_is_recorded_as_expired_when_it
     let lapsed_by = now_ms() + 3600 * 1000;
     // The prune deletes an ended session a day after it ended.
     let later = lapsed_by + ENDED_RETENTION_MS + 60_000;
-    prune(&server.state, later).await.unwrap();
+    prune(&server.state, Timestamp(later)).await.unwrap();
     assert_eq!(server.generation(&idle.sid).await, None, "deleted");
     let rows = all_rows(&server).await;
     assert!(
@@ -475,13 +476,17 @@ async fn the_prune_job_drops_events_past_their_retention() {
         .count("SELECT COUNT(*) FROM security_events")
         .await;
     assert_eq!(before, 3, "the two demo accounts' creation, one sign-in");
-    prune(&server.state, now_ms() + 1800 * 1000).await.unwrap();
+    prune(&server.state, Timestamp(now_ms() + 1800 * 1000))
+        .await
+        .unwrap();
     let kept = server
         .db()
         .count("SELECT COUNT(*) FROM security_events")
         .await;
     assert_eq!(kept, 3, "within the retention: kept");
-    prune(&server.state, now_ms() + 3700 * 1000).await.unwrap();
+    prune(&server.state, Timestamp(now_ms() + 3700 * 1000))
+        .await
+        .unwrap();
     let rows = all_rows(&server).await;
     assert!(rows.is_empty(), "past the retention: gone: {rows:?}");
 }
@@ -508,7 +513,7 @@ async fn a_flood_keeps_at_most_the_per_user_bound_the_newest_ones() {
         .await
         .len();
     assert_eq!(newest_ids, 5);
-    prune(&server.state, now_ms()).await.unwrap();
+    prune(&server.state, Timestamp(now_ms())).await.unwrap();
     let user1 = server
         .db()
         .count("SELECT COUNT(*) FROM security_events WHERE user_id = 1")

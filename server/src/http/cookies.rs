@@ -24,17 +24,15 @@ use cookie::{Cookie, CookieBuilder, SameSite};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
-use crate::db::now_ms;
-
 pub const REFRESH_COOKIE: &str = "__Secure-refresh_token";
 /// The name before the `__Secure-` prefix (see the module docs).
 pub const LEGACY_REFRESH_COOKIE: &str = "refresh_token";
 pub const REFRESH_COOKIE_PATH: &str = tokenpair_api::paths::AUTH_PREFIX;
 
-/// The cookie carrying `token` until `expires_at` (unix ms).
-pub fn refresh_cookie(token: String, expires_at: i64) -> Cookie<'static> {
-    let remaining = ((expires_at - now_ms()) / 1000).max(0);
-    base(token).max_age(Duration::seconds(remaining)).build()
+/// The cookie carrying `token` for `max_age` (whole seconds, rounded down).
+pub fn refresh_cookie(token: String, max_age: std::time::Duration) -> Cookie<'static> {
+    let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    base(token).max_age(Duration::seconds(seconds)).build()
 }
 
 /// A cookie that deletes the refresh cookie (same name and Path, Max-Age=0).

@@ -235,6 +235,16 @@ impl From<CreateUserError> for ApiError {
     }
 }
 
+impl From<crate::token_pair::PairError> for ApiError {
+    fn from(e: crate::token_pair::PairError) -> Self {
+        match e {
+            crate::token_pair::PairError::Refresh(e) => e.into(),
+            crate::token_pair::PairError::Db(e) => e.into(),
+            crate::token_pair::PairError::Sign(e) => e.into(),
+        }
+    }
+}
+
 impl From<jsonwebtoken::errors::Error> for ApiError {
     fn from(e: jsonwebtoken::errors::Error) -> Self {
         ApiError::Internal(format!("signing an access token: {e}"))

@@ -26,6 +26,7 @@ pub use address::AddressPolicy;
 pub use store::{record, Cursor, Page};
 pub use tokenpair_api::SecurityEventKind as Kind;
 
+use crate::clock::{Clock, Timestamp};
 use crate::db::Db;
 use crate::ids::{SessionId, UserId};
 
@@ -44,8 +45,8 @@ pub struct Client {
 #[derive(Debug, Clone)]
 pub struct Event {
     pub kind: Kind,
-    /// Unix ms; usually now (an expiry found later records when it happened).
-    pub at: i64,
+    /// Usually now (an expiry found later records when it happened).
+    pub at: Timestamp,
     pub user_id: Option<UserId>,
     pub session_id: Option<SessionId>,
     pub client: Client,
@@ -53,7 +54,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(kind: Kind, at: i64, user_id: Option<UserId>) -> Event {
+    pub fn new(kind: Kind, at: Timestamp, user_id: Option<UserId>) -> Event {
         Event {
             kind,
             at,
@@ -130,6 +131,7 @@ impl Default for EventPolicy {
 pub struct SecurityEvents {
     db: Db,
     policy: EventPolicy,
+    clock: Clock,
 }
 
 /// Events written in a transaction that has not committed yet: log them once it has.

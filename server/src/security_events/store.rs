@@ -2,7 +2,8 @@
 //! events (newest first), and the prune.
 
 use super::{AddressPolicy, Event, Logged, Recorded, SecurityEvents, StoredEvent};
-use crate::db::{ms, Db, DbError, Tx};
+use crate::clock::{Clock, Timestamp};
+use crate::db::{Db, DbError, Tx};
 use crate::ids::{SessionId, UserId};
 
 /// Where a page starts: after this (at, id), newest first.
@@ -46,8 +47,13 @@ pub const PRUNE_BEYOND_CAP: &str = "DELETE FROM security_events WHERE id IN (
      ) ranked WHERE n > $1)";
 
 impl SecurityEvents {
-    pub fn new(db: Db, policy: super::EventPolicy) -> SecurityEvents {
-        SecurityEvents { db, policy }
+    pub fn new(db: Db, policy: super::EventPolicy, clock: Clock) -> SecurityEvents {
+        SecurityEvents { db, policy, clock }
+    }
+
+    /// Now, on the clock the events are dated by.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     pub fn policy(&self) -> super::EventPolicy {
@@ -131,7 +137,7 @@ impl SecurityEvents {
 
     /// Deletes events older than the retention, then all but the newest `max_per_user` of
     /// each user. Returns how many went.
-    pub async fn prune(&self, now: i64) -> Result<u64, DbError> {
+    pub async fn prune(&self, now: Timestamp) -> Result<u64, DbError> {
         prune(&self.db, now, self.policy).await
     }
 }
@@ -171,9 +177,9 @@ pub async fn record(
     }]))
 }
 
-async fn prune(db: &Db, now: i64, policy: super::EventPolicy) -> Result<u64, DbError> {
+async fn prune(db: &Db, now: Timestamp, policy: super::EventPolicy) -> Result<u64, DbError> {
     let old = sqlx::query(PRUNE_OLD)
-        .bind(now - ms(policy.retention))
+        .bind(now.before(policy.retention))
         .execute(&db.pool)
         .await?
         .rows_affected();

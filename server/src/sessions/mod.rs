@@ -23,6 +23,7 @@ pub mod store;
 
 use std::time::Duration;
 
+use crate::clock::{Clock, Timestamp};
 use crate::db::{rfc3339, Db, DbError};
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Kind, SecurityEvents};
@@ -50,8 +51,8 @@ pub struct Grant {
     pub user_id: UserId,
     pub username: String,
     pub refresh_token: RefreshToken,
-    /// Absolute end of the session, unix ms (the cookie's Max-Age counts down to it).
-    pub expires_at: i64,
+    /// Absolute end of the session (the cookie's Max-Age counts down to it).
+    pub expires_at: Timestamp,
     /// True when this was the grace answer to a just-rotated token.
     pub grace: bool,
 }
@@ -148,6 +149,7 @@ pub struct Sessions {
     revocations: Revocations,
     minter: TokenMinter,
     events: SecurityEvents,
+    clock: Clock,
 }
 
 impl Sessions {
@@ -159,6 +161,7 @@ impl Sessions {
         policy: SessionPolicy,
         minter: TokenMinter,
         events: SecurityEvents,
+        clock: Clock,
     ) -> Result<Self, DbError> {
         let revocations = Revocations::start(&db, policy.access_lifetime).await?;
         Ok(Sessions {
@@ -167,6 +170,7 @@ impl Sessions {
             revocations,
             minter,
             events,
+            clock,
         })
     }
 

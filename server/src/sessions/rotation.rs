@@ -25,7 +25,8 @@ use std::time::Duration;
 use super::crypto::{hash_token, seal, unseal, Presented};
 use super::store::{end_session, lapse};
 use super::{EndReason, Grant, RefreshError, RefreshToken, Sessions};
-use crate::db::{ms, now_ms, Tx};
+use crate::clock::Timestamp;
+use crate::db::{ms, Tx};
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
 
@@ -64,7 +65,7 @@ impl Sessions {
         let Some(p) = self.minter.parse(presented) else {
             return Err(RefreshError::Invalid);
         };
-        let now = now_ms();
+        let now = self.clock.now_ms();
         // A token of the previous format is looked up (read) before the UPDATE (write).
         let mut tx = self.db.begin_write().await?;
         let Some((sid, generation)) = self.claim_of(&mut tx, &p).await? else {
@@ -105,7 +106,7 @@ impl Sessions {
             return Ok(Grant {
                 session_id: sid,
                 user_id: row.user_id,
-                expires_at: row.expires_at,
+                expires_at: Timestamp(row.expires_at),
                 username: row.username,
                 refresh_token: next,
                 grace: false,
@@ -127,13 +128,17 @@ impl Sessions {
         if now >= f.expires_at || now > idle_at {
             if end_session(&mut tx, &sid, EndReason::Expired, now).await? {
                 let (at, why) = lapse(f.expires_at, idle_at);
-                let event = Event::new(Kind::SessionExpired, at.min(now), Some(f.user_id))
-                    .session(&sid)
-                    .client(&Client {
-                        addr: None,
-                        user_agent: f.user_agent.clone(),
-                    })
-                    .detail(why);
+                let event = Event::new(
+                    Kind::SessionExpired,
+                    Timestamp(at.min(now)),
+                    Some(f.user_id),
+                )
+                .session(&sid)
+                .client(&Client {
+                    addr: None,
+                    user_agent: f.user_agent.clone(),
+                })
+                .detail(why);
                 let recorded = self.events.record(&mut tx, event).await?;
                 tx.commit().await?;
                 recorded.log();
@@ -185,7 +190,7 @@ impl Sessions {
                     user_id: f.user_id,
                     username: f.username,
                     refresh_token: token,
-                    expires_at: f.expires_at,
+                    expires_at: Timestamp(f.expires_at),
                     grace: true,
                 });
             }
@@ -198,7 +203,7 @@ impl Sessions {
             return Err(RefreshError::Invalid);
         }
         end_session(&mut tx, &sid, EndReason::Reuse, now).await?;
-        let event = Event::new(Kind::RefreshTokenReused, now, Some(f.user_id))
+        let event = Event::new(Kind::RefreshTokenReused, Timestamp(now), Some(f.user_id))
             .session(&sid)
             .client(client)
             .detail(format!("generation={generation} current={}", f.generation));

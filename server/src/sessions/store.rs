@@ -4,7 +4,8 @@
 
 use super::crypto::hash_token;
 use super::{EndReason, Grant, SessionRow, Sessions};
-use crate::db::{ms, now_ms, DbError, Tx};
+use crate::clock::Timestamp;
+use crate::db::{ms, DbError, Tx};
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind, Recorded};
 
@@ -75,7 +76,7 @@ impl Sessions {
     ) -> Result<Grant, DbError> {
         let id = SessionId::random();
         let (token, _) = self.minter.mint(id.as_str(), 0);
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let expires_at = now + ms(self.policy.absolute);
         let mut tx = self.db.begin_write().await?;
         self.db.lock_user(&mut tx, user_id).await?;
@@ -108,7 +109,7 @@ impl Sessions {
         .bind(i64::from(self.policy.max_per_user.max(1)))
         .fetch_all(&mut *tx)
         .await?;
-        let signed_in = Event::new(Kind::SignedIn, now, Some(user_id))
+        let signed_in = Event::new(Kind::SignedIn, Timestamp(now), Some(user_id))
             .session(&id)
             .client(client);
         let mut recorded = self.events.record(&mut tx, signed_in).await?;
@@ -118,7 +119,7 @@ impl Sessions {
                 addr: None,
                 user_agent: row.user_agent,
             };
-            let event = Event::new(Kind::SessionEvicted, now, Some(user_id))
+            let event = Event::new(Kind::SessionEvicted, Timestamp(now), Some(user_id))
                 .session(&row.id)
                 .client(&device);
             recorded = recorded.and(self.events.record(&mut tx, event).await?);
@@ -134,7 +135,7 @@ impl Sessions {
             user_id,
             username,
             refresh_token: token,
-            expires_at,
+            expires_at: Timestamp(expires_at),
             grace: false,
         })
     }
@@ -173,7 +174,7 @@ impl Sessions {
         let Some(p) = self.minter.parse(presented) else {
             return Ok(None);
         };
-        let now = now_ms();
+        let now = self.clock.now_ms();
         #[derive(sqlx::FromRow)]
         struct Live {
             id: SessionId,
@@ -195,7 +196,7 @@ impl Sessions {
 
     /// Whether session `sid` of `user_id` is live (not ended, not expired, not idle).
     pub async fn is_live(&self, sid: &SessionId, user_id: UserId) -> Result<bool, DbError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
                AND expires_at > $3 AND last_used_at >= $4",
@@ -218,7 +219,7 @@ impl Sessions {
         reason: EndReason,
         client: &Client,
     ) -> Result<bool, DbError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut tx = self.db.begin_write().await?;
         let ended: Option<UserId> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
@@ -234,7 +235,7 @@ impl Sessions {
         let Some(owner) = ended else {
             return Ok(false);
         };
-        let event = Event::new(reason.event(), now, Some(owner))
+        let event = Event::new(reason.event(), Timestamp(now), Some(owner))
             .session(sid)
             .client(client);
         let recorded = self.events.record(&mut tx, event).await?;
@@ -253,7 +254,7 @@ impl Sessions {
         from: &SessionId,
         client: &Client,
     ) -> Result<usize, DbError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut tx = self.db.begin_write().await?;
         let ended: Vec<String> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2
@@ -264,7 +265,7 @@ impl Sessions {
         .bind(user_id)
         .fetch_all(&mut *tx)
         .await?;
-        let event = Event::new(reason.event(), now, Some(user_id))
+        let event = Event::new(reason.event(), Timestamp(now), Some(user_id))
             .session(from)
             .client(client)
             .detail(ended.len().to_string());
@@ -284,7 +285,7 @@ impl Sessions {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<Page, DbError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let (after_at, after_id) = match after {
             Some(c) => (c.created_at, c.id.to_string()),
             None => (i64::MAX, String::new()),
@@ -319,9 +320,9 @@ impl Sessions {
     /// Deletes sessions that ended (revoked, expired, idle) more than [`ENDED_RETENTION_MS`]
     /// before `now` ([`PRUNE_SESSIONS`]), and forgets revocations whose access tokens have all
     /// expired. Run periodically by [`crate::maintenance`].
-    pub async fn prune(&self, now: i64) -> Result<Pruned, DbError> {
-        self.revocations.prune(now);
-        let cutoff = now - ENDED_RETENTION_MS;
+    pub async fn prune(&self, now: Timestamp) -> Result<Pruned, DbError> {
+        self.revocations.prune(now.ms());
+        let cutoff = now.ms() - ENDED_RETENTION_MS;
         let idle_cutoff = cutoff - ms(self.policy.idle);
         let mut tx = self.db.begin_write().await?;
         // Sessions that lapsed by themselves and were never found out (no refresh came after
@@ -350,7 +351,7 @@ impl Sessions {
                 addr: None,
                 user_agent: row.user_agent,
             };
-            let event = Event::new(Kind::SessionExpired, at, Some(row.user_id))
+            let event = Event::new(Kind::SessionExpired, Timestamp(at), Some(row.user_id))
                 .session(&row.id)
                 .client(&device)
                 .detail(why);

@@ -45,7 +45,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Timestamp};
 use crate::db::{ms, rfc3339, Db, DbError};
 use crate::security_events::{Client, Event, Kind, Recorded, SecurityEvents};
 use blocks::Blocks;
@@ -125,11 +125,11 @@ fn wait_until(until: i64, now: i64) -> Duration {
 }
 
 impl Throttle {
-    /// A throttle that records the blocks it sets on an account in `events`.
-    pub fn new(db: Db, events: SecurityEvents) -> Self {
+    /// A throttle on `clock` that records the blocks it sets on an account in `events`.
+    pub fn new(db: Db, events: SecurityEvents, clock: Clock) -> Self {
         Throttle {
             events: Some(events),
-            ..Throttle::with_clock(db, Clock::System)
+            ..Throttle::with_clock(db, clock)
         }
     }
 
@@ -232,9 +232,10 @@ impl Throttle {
                 if let (true, Some(which), Some(subject), Some(events)) =
                     (first, blocked_scope(key), subject, &self.events)
                 {
-                    let event = Event::new(Kind::SignInBlocked, now, Some(subject.user_id))
-                        .client(subject.client)
-                        .detail(format!("{which} until={}", rfc3339(set)));
+                    let event =
+                        Event::new(Kind::SignInBlocked, Timestamp(now), Some(subject.user_id))
+                            .client(subject.client)
+                            .detail(format!("{which} until={}", rfc3339(set)));
                     recorded = recorded.and(events.record(&mut tx, event).await?);
                 }
             }
@@ -338,9 +339,9 @@ impl Throttle {
 
     /// Deletes counters quiet for longer than any rule remembers and not blocking ([`PRUNE`]).
     /// Returns how many.
-    pub async fn prune(&self, now: i64) -> Result<u64, DbError> {
+    pub async fn prune(&self, now: Timestamp) -> Result<u64, DbError> {
         Ok(sqlx::query(PRUNE)
-            .bind(now - ms(LONGEST_MEMORY))
+            .bind(now.before(LONGEST_MEMORY))
             .bind(now)
             .execute(&self.db.pool)
             .await?

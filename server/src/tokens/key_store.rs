@@ -25,6 +25,7 @@ use crate::security_events::{record, AddressPolicy, Event, Kind, Recorded};
 use std::time::Duration;
 
 use super::keys::{ed25519_kid, Ed25519Pair};
+use crate::clock::Timestamp;
 use crate::db::{ms, Backend, Db, DbError, Tx};
 use crate::key_encryption::KeyEncryption;
 
@@ -233,7 +234,7 @@ pub async fn ensure(db: &Db, schedule: &KeySchedule, now: i64) -> Result<bool, D
         if let Some(current) = current {
             // The scheduled rotation: the key published before now signs, and a new next one
             // is published (the first start creates both; that is no rotation).
-            let event = Event::new(Kind::SigningKeyRotated, now, None)
+            let event = Event::new(Kind::SigningKeyRotated, Timestamp(now), None)
                 .detail(format!("current={} next={kid}", current.key.kid));
             recorded = record(&mut tx, event, AddressPolicy::None).await?;
         }
@@ -294,7 +295,7 @@ pub async fn rotate(db: &Db, schedule: &KeySchedule, now: i64) -> Result<Rotated
         since + ms(schedule.rotation),
     )
     .await?;
-    let event = Event::new(Kind::SigningKeyRotated, now, None)
+    let event = Event::new(Kind::SigningKeyRotated, Timestamp(now), None)
         .detail(format!("current={} next={new_next}", next.key.kid));
     let recorded = record(&mut tx, event, AddressPolicy::None).await?;
     tx.commit().await?;

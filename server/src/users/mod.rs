@@ -14,7 +14,8 @@ use axum::body::Bytes;
 
 pub use credentials::{CredentialError, Password, Username};
 
-use crate::db::{now_ms, rfc3339, Db, DbError};
+use crate::clock::{Clock, Timestamp};
+use crate::db::{Db, DbError};
 use crate::ids::UserId;
 use crate::passwords::{PasswordError, Passwords};
 use crate::security_events::{Client, Event, Kind, SecurityEvents};
@@ -26,7 +27,7 @@ pub struct User {
     pub id: UserId,
     pub username: String,
     pub password_hash: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,16 +50,18 @@ impl From<sqlx::Error> for CreateUserError {
 pub struct Users {
     db: Db,
     events: SecurityEvents,
+    clock: Clock,
     cache: Arc<RwLock<HashMap<UserId, Arc<User>>>>,
     /// `GET /api/me` bodies, by user id.
     me_cache: Arc<RwLock<HashMap<UserId, Bytes>>>,
 }
 
 impl Users {
-    pub fn new(db: Db, events: SecurityEvents) -> Self {
+    pub fn new(db: Db, events: SecurityEvents, clock: Clock) -> Self {
         Users {
             db,
             events,
+            clock,
             cache: Arc::default(),
             me_cache: Arc::default(),
         }
@@ -75,7 +78,7 @@ impl Users {
         let me = tokenpair_api::Me {
             id: user.id.0,
             username: user.username.clone(),
-            created_at: rfc3339(user.created_at),
+            created_at: user.created_at.rfc3339(),
         };
         let body = Bytes::from(serde_json::to_vec(&me).unwrap_or_default());
         if let Ok(mut m) = self.me_cache.write() {
@@ -110,7 +113,7 @@ impl Users {
         password_hash: String,
         client: &Client,
     ) -> Result<User, CreateUserError> {
-        let created_at = now_ms();
+        let created_at = self.clock.now();
         let mut tx = self.db.begin().await?;
         let id: Option<UserId> = sqlx::query_scalar(
             "INSERT INTO users (username, username_key, password_hash, created_at)

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::any::AnyRow;
 use sqlx::{Connection, Executor, Row};
+use tokenpair_server::clock::Clock;
 use tokenpair_server::db::{Database, Db};
 use tokenpair_server::security_events::{Client, EventPolicy, SecurityEvents};
 use tokenpair_server::users::{CreateUserError, Users};
@@ -81,8 +82,8 @@ pub async fn fresh_database(dir: &Path) -> Database {
 /// Writes the demo accounts (with [`DEMO_HASHES`]) into `database` (migrating it first).
 pub async fn preseed(database: &Database) {
     let db = Db::connect(database).await.expect("open the test database");
-    let events = SecurityEvents::new(db.clone(), EventPolicy::default());
-    let users = Users::new(db.clone(), events);
+    let events = SecurityEvents::new(db.clone(), EventPolicy::default(), Clock::System);
+    let users = Users::new(db.clone(), events, Clock::System);
     for (name, hash) in DEMO_HASHES {
         match users
             .create_with_hash(name, hash.to_owned(), &Client::default())

@@ -16,6 +16,7 @@ use reqwest::header;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use tokenpair_server::clock::Clock;
 use tokenpair_server::db::Database;
 use tokenpair_server::ids::UserId;
 use tokenpair_server::{AppState, Config, StartupError};
@@ -103,7 +104,20 @@ fn prepare_in(
 }
 
 async fn launch(config: Config, dir: Arc<TempDir>) -> TestServer {
-    let state = AppState::new(config.clone())
+    launch_on(config, dir, Clock::System).await
+}
+
+/// Starts a server whose services all read `clock` (a [`Clock::manual`] the test moves).
+pub async fn start_on_clock(clock: Clock, adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let (dir, config) = prepare(adjust).await;
+    if config.demo_users {
+        preseed(&config.database).await;
+    }
+    launch_on(config, dir, clock).await
+}
+
+async fn launch_on(config: Config, dir: Arc<TempDir>, clock: Clock) -> TestServer {
+    let state = AppState::with_clock(config.clone(), clock)
         .await
         .expect("the server starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -356,7 +370,7 @@ impl TestServer {
             )
             .await
             .expect("start a session");
-        let not_after = u64::try_from(grant.expires_at / 1000).expect("positive");
+        let not_after = u64::try_from(grant.expires_at.ms() / 1000).expect("positive");
         let issued = self
             .state
             .tokens

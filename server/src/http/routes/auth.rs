@@ -20,7 +20,6 @@ use tokenpair_api::{Credentials, ErrorBody, TokenResponse, UserSummary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::now_ms;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{
     clear_refresh_cookie, cookie_value, refresh_cookie, PresentedRefresh, RefreshCookie,
@@ -31,10 +30,10 @@ use crate::http::extract::{bearer_token, ApiJson, ApiQuery};
 use crate::http::headers::BODY_LIMIT;
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
-use crate::sessions::{EndReason, Grant};
+use crate::sessions::EndReason;
 use crate::state::AppState;
 use crate::throttle::{retry_after_secs, Attempt, Subject};
-use crate::token_pair;
+use crate::token_pair::TokenPair;
 use crate::trusted_devices::DEVICE_COOKIE;
 use crate::users::{credentials, Password, User, Username};
 
@@ -223,7 +222,7 @@ pub async fn login(
         tracing::info!(ip = %client.addr, trusted_device = nonce.is_some(), "failed sign-in");
         if let Some(id) = account {
             // An existing account's owner hears of it; an unknown name is only logged.
-            let event = Event::new(Kind::SignInFailed, now_ms(), Some(id))
+            let event = Event::new(Kind::SignInFailed, state.clock.now(), Some(id))
                 .client(&who)
                 .detail("wrong_password");
             state.events.record_alone(event).await?;
@@ -282,11 +281,11 @@ async fn signed_in(
         client,
     } = who;
     end_presented_session(state, presented, &client).await?;
-    let grant = state.sessions.start(user_id, username, &client).await?;
+    let pair = state.token_pairs.start(user_id, username, &client).await?;
     let ip = client.addr.map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(user = %user_id, session = %grant.session_id, %ip, "signed in");
+    tracing::info!(user = %user_id, session = %pair.session_id, %ip, "signed in");
     let jar = jar.add(state.devices.issue(user_id));
-    grant_response(state, jar, grant, status)
+    Ok(token_response(jar, pair, status))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -344,7 +343,7 @@ pub async fn refresh(
     let jar = presented.answer(jar);
     let result = match presented.cookie {
         RefreshCookie::One { token, .. } => state
-            .sessions
+            .token_pairs
             .rotate(&token, &who)
             .await
             .map_err(ApiError::from),
@@ -359,11 +358,11 @@ pub async fn refresh(
         RefreshCookie::Absent => Err(ApiError::Refresh(RefreshErrorKind::Invalid)),
         RefreshCookie::Several => Err(ApiError::MultipleRefreshCookies),
     };
-    if let Ok(grant) = &result {
-        tracing::info!(session = %grant.session_id, "refreshed");
+    if let Ok(pair) = &result {
+        tracing::info!(session = %pair.session_id, "refreshed");
     }
-    match result.and_then(|grant| grant_response(&state, jar.clone(), grant, StatusCode::OK)) {
-        Ok(response) => response,
+    match result {
+        Ok(pair) => token_response(jar, pair, StatusCode::OK),
         Err(e) if e.ends_refresh_cookie() => (jar.add(clear_refresh_cookie()), e).into_response(),
         Err(e) => e.into_response(),
     }
@@ -484,18 +483,9 @@ async fn end_presented_session(
     Ok(())
 }
 
-/// The token response: access token in the body, refresh token in the cookie.
-fn grant_response(
-    state: &AppState,
-    jar: CookieJar,
-    grant: Grant,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
-    let pair = token_pair::for_grant(
-        &state.tokens,
-        state.config.sessions.refresh_token_idle_timeout,
-        grant,
-    )?;
+/// The token response: access token in the body, refresh token in the cookie (kept until the
+/// session's absolute end).
+fn token_response(jar: CookieJar, pair: TokenPair, status: StatusCode) -> Response {
     let body = TokenResponse {
         access_token: pair.access_token,
         token_type: "Bearer".into(),
@@ -508,6 +498,9 @@ fn grant_response(
             username: pair.username,
         },
     };
-    let jar = jar.add(refresh_cookie(pair.refresh_token.0, pair.session_ends_at));
-    Ok((status, jar, Json(body)).into_response())
+    let jar = jar.add(refresh_cookie(
+        pair.refresh_token.0,
+        pair.session_expires_in,
+    ));
+    (status, jar, Json(body)).into_response()
 }
