@@ -6,22 +6,25 @@
 //!    tokens, sessions, limits); `DATABASE_URL` picks SQLite (default) or PostgreSQL
 //!    ([`db::Database`]).
 //! 2. [`state`] — [`AppState`], built once: the database pool ([`db`], migrations applied),
-//!    accounts ([`users`]), keys ([`tokens`]), sessions ([`sessions`]), throttle ([`throttle`]).
+//!    accounts ([`users`]), keys ([`tokens`]), sessions ([`sessions`]) and the token pairs
+//!    they hand out ([`token_pair`]), throttle ([`throttle`]), all on one [`clock`]; ids are
+//!    typed ([`ids`]).
 //! 3. [`http`] — the HTTP edge, and the only layer that knows HTTP: [`http::app`] is the
 //!    router and its layers ([`http::headers`], [`http::request_log`]); it mounts each
 //!    resource's own router from [`http::routes`], the public keys ([`http::jwks`]) and the SPA
-//!    ([`http::spa`]).
+//!    ([`http::spa`]), and describes them all in [`http::openapi`].
 //! 4. A request: [`http::csrf`] guards the cookie endpoints, [`http::extract`] turns headers
 //!    into a verified caller (the client address: [`http::client_ip`], after [`forwarding`]),
 //!    a handler in [`http::routes`] does the work, and [`http::error`] turns every failure into
 //!    one JSON shape.
-//! 5. The heart: [`http::routes::auth`] signs in and refreshes through [`sessions::rotation`]
-//!    (single-use refresh tokens, grace, reuse → family revoked), [`tokens`] issues and verifies
+//! 5. The heart: [`http::routes::auth`] signs in and refreshes through [`token_pair`] and
+//!    [`sessions::rotation`] (single-use refresh tokens, grace, reuse → family revoked),
+//!    [`tokens`] issues and verifies
 //!    access JWTs, [`sessions::revocations`] makes a sign-out bite at once on every instance.
 //! 6. What happened, for people and operators: [`security_events`], written in the same
 //!    transaction as the change each records.
-//! 7. Housekeeping: [`maintenance`] ends lapsed sessions and prunes what has ended, so the
-//!    tables stay bounded.
+//! 7. Housekeeping: [`maintenance`] prunes what has ended (recording the expiry of a session
+//!    that lapsed unnoticed), so the tables stay bounded.
 //!
 //! The domain modules (everything but [`http`]) never import [`http`].
 

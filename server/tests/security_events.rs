@@ -72,6 +72,14 @@ async fn a_sign_in_and_a_wrong_password_are_recorded_for_the_account_and_an_unkn
     let unknown = server.try_login("nobody-here", "whatever-password").await;
     expect_error(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let tokens = server.login(USER1).await;
+    // A failure is recorded just after its answer (the answer does not wait for the write).
+    wait_for("the failure recorded", || async {
+        all_rows(&server)
+            .await
+            .iter()
+            .any(|(k, ..)| k == "sign_in_failed")
+    })
+    .await;
 
     let list = events(&server, &tokens.access).await;
     assert_eq!(
@@ -329,8 +337,41 @@ async fn repeated_wrong_passwords_record_one_block_for_the_account() {
         "{detail}"
     );
     assert_eq!(blocks[0].1, Some(USER1_ID));
-    let failures = rows.iter().filter(|(k, ..)| k == "sign_in_failed").count();
-    assert_eq!(failures, 5, "{rows:?}");
+    wait_for("the five failures recorded after their answers", || async {
+        all_rows(&server)
+            .await
+            .iter()
+            .filter(|(k, ..)| k == "sign_in_failed")
+            .count()
+            == 5
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_block_lifted_by_the_right_password_leaves_no_event() {
+    let server = start().await;
+    // The fifth attempt from one address sets the account-from-address block; when it is the
+    // right password, the block is lifted — and so is its event.
+    for _ in 0..4 {
+        let r = server.try_login("user1", "wrong-password-x").await;
+        expect_error(r, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    let tokens = server.login(USER1).await;
+    let list = events(&server, &tokens.access).await;
+    assert!(
+        !kinds(&list).contains(&"sign_in_blocked"),
+        "nothing was paused: {list:#?}"
+    );
+    wait_for("the four failures recorded after their answers", || async {
+        all_rows(&server)
+            .await
+            .iter()
+            .filter(|(k, ..)| k == "sign_in_failed")
+            .count()
+            == 4
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -237,7 +237,11 @@ impl Db {
         user_id: crate::ids::UserId,
     ) -> Result<(), DbError> {
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            // NO KEY UPDATE: sign-ins of the user still take turns, but the foreign-key checks
+            // of rows that reference the user (a security event written while a session row
+            // is locked) do not wait for it — with FOR UPDATE they did, a lock cycle with a
+            // sign-in evicting that very session.
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(user_id)
                 .execute(&mut **tx)
                 .await?;

@@ -7,7 +7,7 @@
 //! `Secure` from a secure origin: a network attacker on plain http cannot plant one. (Only
 //! `__Host-` would also forbid `Domain`, but it forces `Path=/`, which would send the token with
 //! every request; a second cookie planted by a sibling domain is refused instead: see
-//! [`crate::http::extract::RefreshCookie`].) Browsers treat http://127.0.0.1 and http://localhost as
+//! [`RefreshCookie`].) Browsers treat http://127.0.0.1 and http://localhost as
 //! secure contexts, so these cookies work there too.
 //!
 //! **The old name.** Before the prefix the cookie was `refresh_token`. A token issued before

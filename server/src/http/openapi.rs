@@ -30,9 +30,9 @@ pub const UNDOCUMENTED_ROUTES: &[&str] = &["/api", "/api/", "/api/{*rest}", "the
         title = "tokenpair API",
         description = "Access token in memory, refresh token in an HttpOnly cookie: the API of \
                        tokenpair's companion server. Every error has the body `ErrorBody`; its \
-                       `error` is one of `ErrorCode`. Any documented path answers a method it \
-                       does not list with 405 `method_not_allowed`, and an unknown `/api` path \
-                       with 404 `not_found`.",
+                       `error` is one of `ErrorCode`. Every documented `/api` path answers a \
+                       method it does not list with 405 `method_not_allowed`, and an unknown \
+                       `/api` path with 404 `not_found`.",
         license(name = "MIT OR Apache-2.0")
     ),
     modifiers(&SecuritySchemes),

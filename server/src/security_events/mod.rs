@@ -142,6 +142,7 @@ pub struct Recorded(Vec<Logged>);
 /// An event as it was stored (the address as the policy kept it), for the log.
 #[derive(Debug)]
 struct Logged {
+    id: i64,
     kind: Kind,
     user_id: Option<UserId>,
     session_id: Option<SessionId>,
@@ -154,6 +155,15 @@ impl Recorded {
     pub fn and(mut self, other: Recorded) -> Recorded {
         self.0.extend(other.0);
         self
+    }
+
+    /// The rows written (to withdraw them with the change, see [`crate::throttle`]).
+    pub fn ids(&self) -> Vec<i64> {
+        self.0.iter().map(|e| e.id).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// One structured `tracing` event per security event (target `security`, message

@@ -65,15 +65,6 @@ impl SecurityEvents {
         record(tx, event, self.policy.address).await
     }
 
-    /// Records an event that goes with no other change (a failed sign-in), and logs it.
-    pub async fn record_alone(&self, event: Event) -> Result<(), DbError> {
-        let mut tx = self.db.begin().await?;
-        let recorded = self.record(&mut tx, event).await?;
-        tx.commit().await?;
-        recorded.log();
-        Ok(())
-    }
-
     /// A page of `user_id`'s events, newest first: at most `limit`, after `after`.
     pub async fn list(
         &self,
@@ -126,13 +117,18 @@ impl SecurityEvents {
         let Some(event) = event else {
             return Ok(None);
         };
-        sqlx::query("UPDATE users SET notice_seen_up_to = $1 WHERE id = $2")
-            .bind(event.id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        // Conditional: of two tabs asking at once (on PostgreSQL), one gets the notice, and an
+        // older event never moves the mark back.
+        let marked = sqlx::query(
+            "UPDATE users SET notice_seen_up_to = $1 WHERE id = $2 AND notice_seen_up_to < $1",
+        )
+        .bind(event.id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
-        Ok(Some(event))
+        Ok((marked == 1).then_some(event))
     }
 
     /// Deletes events older than the retention, then all but the newest `max_per_user` of
@@ -154,9 +150,9 @@ pub async fn record(
         .as_deref()
         .map(|ua| crate::device::name(Some(ua)));
     let address = event.client.addr.and_then(|a| policy.keep(a));
-    sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO security_events (at, user_id, kind, session_id, device, address, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(event.at)
     .bind(event.user_id)
@@ -165,9 +161,10 @@ pub async fn record(
     .bind(device.as_deref())
     .bind(address.as_deref())
     .bind(event.detail.as_deref())
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
     Ok(Recorded(vec![Logged {
+        id,
         kind: event.kind,
         user_id: event.user_id,
         session_id: event.session_id,

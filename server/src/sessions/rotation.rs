@@ -28,7 +28,7 @@ use super::{EndReason, Grant, RefreshError, RefreshToken, Sessions};
 use crate::clock::Timestamp;
 use crate::db::{ms, Tx};
 use crate::ids::{SessionId, UserId};
-use crate::security_events::{Client, Event, Kind};
+use crate::security_events::{Client, Event, Kind, Recorded};
 
 /// The rate-limit window of refreshes per session.
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
@@ -152,7 +152,7 @@ impl Sessions {
         if is(&f.token_hash) {
             if limit > 0 && f.refresh_window_start > window && f.refresh_count >= limit {
                 let wait = f.refresh_window_start + ms(RATE_WINDOW) - now;
-                tracing::warn!(session = %sid, user = %f.user_id, "refresh rate limit reached");
+                tracing::warn!(session = %sid, user = f.user_id.0, "refresh rate limit reached");
                 return Err(RefreshError::RateLimited {
                     retry_after: Duration::from_millis(u64::try_from(wait).unwrap_or(1000)),
                 });
@@ -202,16 +202,20 @@ impl Sessions {
         if generation > f.generation || (p.claim.is_none() && !is(&f.prev_token_hash)) {
             return Err(RefreshError::Invalid);
         }
-        end_session(&mut tx, &sid, EndReason::Reuse, now).await?;
-        let event = Event::new(Kind::RefreshTokenReused, Timestamp(now), Some(f.user_id))
-            .session(&sid)
-            .client(client)
-            .detail(format!("generation={generation} current={}", f.generation));
-        let recorded = self.events.record(&mut tx, event).await?;
+        // Recorded once: a concurrent replay (or sign-out) that ended the session first wins.
+        let recorded = if end_session(&mut tx, &sid, EndReason::Reuse, now).await? {
+            let event = Event::new(Kind::RefreshTokenReused, Timestamp(now), Some(f.user_id))
+                .session(&sid)
+                .client(client)
+                .detail(format!("generation={generation} current={}", f.generation));
+            self.events.record(&mut tx, event).await?
+        } else {
+            Recorded::default()
+        };
         tx.commit().await?;
         recorded.log();
         self.revocations.insert(sid.as_str());
-        tracing::warn!(session = %sid, user = %f.user_id, generation,
+        tracing::warn!(session = %sid, user = f.user_id.0, generation,
             current = f.generation, "refresh token reuse detected; session revoked");
         Err(RefreshError::Reused)
     }

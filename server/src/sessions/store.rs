@@ -14,6 +14,27 @@ use crate::security_events::{Client, Event, Kind, Recorded};
 /// session is still recognised as reuse.
 pub const ENDED_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
+/// The lapsed sessions a prune deletes per transaction.
+const PRUNE_BATCH: i64 = 500;
+
+/// The prune's first delete: a batch of sessions that lapsed unnoticed (never ended), as
+/// their events need them. `$1`/`$2` as in [`PRUNE_SESSIONS`], `$3` the batch size.
+const DELETE_LAPSED: &str = "DELETE FROM sessions WHERE id IN (
+         SELECT id FROM sessions
+         WHERE revoked_at IS NULL AND (expires_at < $1 OR last_used_at < $2)
+         LIMIT $3)
+     RETURNING id, user_id, user_agent, expires_at, last_used_at";
+
+/// A session [`DELETE_LAPSED`] deleted.
+#[derive(sqlx::FromRow)]
+struct Lapsed {
+    id: SessionId,
+    user_id: UserId,
+    user_agent: Option<String>,
+    expires_at: i64,
+    last_used_at: i64,
+}
+
 /// A session a statement ended, as `RETURNING id, user_agent` gives it.
 #[derive(sqlx::FromRow)]
 struct EndedSession {
@@ -321,51 +342,54 @@ impl Sessions {
     /// before `now` ([`PRUNE_SESSIONS`]), and forgets revocations whose access tokens have all
     /// expired. Run periodically by [`crate::maintenance`].
     pub async fn prune(&self, now: Timestamp) -> Result<Pruned, DbError> {
-        self.revocations.prune(now.ms());
+        // The revocation set follows the access tokens, which are checked against the system
+        // clock (their `exp`), whatever clock the sessions read.
+        self.revocations.prune(crate::db::now_ms());
         let cutoff = now.ms() - ENDED_RETENTION_MS;
         let idle_cutoff = cutoff - ms(self.policy.idle);
-        let mut tx = self.db.begin_write().await?;
         // Sessions that lapsed by themselves and were never found out (no refresh came after
-        // the end): their `session_expired` event goes with their deletion, dated when they
-        // lapsed.
-        #[derive(sqlx::FromRow)]
-        struct Lapsed {
-            id: SessionId,
-            user_id: UserId,
-            user_agent: Option<String>,
-            expires_at: i64,
-            last_used_at: i64,
+        // the end): each goes with its `session_expired` event, dated when it lapsed. The
+        // DELETE … RETURNING decides which pass records them (two instances pruning at once
+        // record each once), a batch per transaction (other writers wait one batch at most).
+        let mut lapsed_total = 0;
+        loop {
+            let mut tx = self.db.begin_write().await?;
+            let lapsed: Vec<Lapsed> = sqlx::query_as(DELETE_LAPSED)
+                .bind(cutoff)
+                .bind(idle_cutoff)
+                .bind(PRUNE_BATCH)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut recorded = Recorded::default();
+            let batch = lapsed.len();
+            for row in lapsed {
+                let (at, why) = lapse(row.expires_at, row.last_used_at + ms(self.policy.idle));
+                let device = Client {
+                    addr: None,
+                    user_agent: row.user_agent,
+                };
+                let event = Event::new(Kind::SessionExpired, Timestamp(at), Some(row.user_id))
+                    .session(&row.id)
+                    .client(&device)
+                    .detail(why);
+                recorded = recorded.and(self.events.record(&mut tx, event).await?);
+            }
+            tx.commit().await?;
+            recorded.log();
+            lapsed_total += batch as u64;
+            if (batch as i64) < PRUNE_BATCH {
+                break;
+            }
         }
-        let lapsed: Vec<Lapsed> = sqlx::query_as(
-            "SELECT id, user_id, user_agent, expires_at, last_used_at FROM sessions
-             WHERE revoked_at IS NULL AND (expires_at < $1 OR last_used_at < $2)",
-        )
-        .bind(cutoff)
-        .bind(idle_cutoff)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut recorded = Recorded::default();
-        for row in lapsed {
-            let (at, why) = lapse(row.expires_at, row.last_used_at + ms(self.policy.idle));
-            let device = Client {
-                addr: None,
-                user_agent: row.user_agent,
-            };
-            let event = Event::new(Kind::SessionExpired, Timestamp(at), Some(row.user_id))
-                .session(&row.id)
-                .client(&device)
-                .detail(why);
-            recorded = recorded.and(self.events.record(&mut tx, event).await?);
-        }
-        let sessions = sqlx::query(PRUNE_SESSIONS)
+        let ended = sqlx::query(PRUNE_SESSIONS)
             .bind(cutoff)
             .bind(idle_cutoff)
-            .execute(&mut *tx)
+            .execute(&self.db.pool)
             .await?
             .rows_affected();
-        tx.commit().await?;
-        recorded.log();
-        Ok(Pruned { sessions })
+        Ok(Pruned {
+            sessions: lapsed_total + ended,
+        })
     }
 }
 

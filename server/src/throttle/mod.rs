@@ -79,6 +79,10 @@ pub struct Subject<'a> {
 #[must_use = "a reservation is a counted failure unless taken back"]
 pub struct Reservation {
     keys: Vec<Counted>,
+    /// The `sign_in_blocked` events of the blocks this attempt set on its account's keys,
+    /// written with the blocks. A success lifts the blocks and withdraws their events in the
+    /// same transaction; a failure ([`Throttle::failed`]) logs them.
+    blocks: Recorded,
 }
 
 /// One key's share of a reservation: what to undo if the attempt is taken back.
@@ -187,7 +191,7 @@ impl Throttle {
         let mut tx = self.db.begin().await?;
         let mut refused: Vec<Refused<'_>> = Vec::new();
         let mut counted = Vec::with_capacity(keys.len());
-        let mut recorded = Recorded::default();
+        let mut blocks = Recorded::default();
         for (counter, pending) in keys.iter().zip(&pending) {
             let (key, rule) = (&counter.name, &counter.rule);
             let row: CountRow = sqlx::query_as(
@@ -236,7 +240,7 @@ impl Throttle {
                         Event::new(Kind::SignInBlocked, Timestamp(now), Some(subject.user_id))
                             .client(subject.client)
                             .detail(format!("{which} until={}", rfc3339(set)));
-                    recorded = recorded.and(events.record(&mut tx, event).await?);
+                    blocks = blocks.and(events.record(&mut tx, event).await?);
                 }
             }
             counted.push(Counted {
@@ -263,13 +267,15 @@ impl Throttle {
             return Ok(Err(wait_until(until, now)));
         }
         tx.commit().await?;
-        recorded.log();
         for c in &counted {
             if c.blocked_until_set > 0 {
                 self.blocks.remember(&c.key, c.blocked_until_set, now);
             }
         }
-        Ok(Ok(Reservation { keys: counted }))
+        Ok(Ok(Reservation {
+            keys: counted,
+            blocks,
+        }))
     }
 
     /// The refusal (and the refusals remembered before it) on each blocked key.
@@ -290,6 +296,25 @@ impl Throttle {
         Ok(())
     }
 
+    /// A failed attempt: its reservation stays counted (and the blocks it set stay, so their
+    /// events are logged now), and `failure` — the account's `sign_in_failed`, if the name is
+    /// an account — is recorded.
+    pub async fn failed(
+        &self,
+        reservation: Reservation,
+        failure: Option<Event>,
+    ) -> Result<(), DbError> {
+        reservation.blocks.log();
+        let (Some(events), Some(failure)) = (&self.events, failure) else {
+            return Ok(());
+        };
+        let mut tx = self.db.begin().await?;
+        let recorded = events.record(&mut tx, failure).await?;
+        tx.commit().await?;
+        recorded.log();
+        Ok(())
+    }
+
     /// Takes a reservation back without judging it (the password was never checked: the
     /// server was too busy). Every key gets its attempt back.
     pub async fn not_checked(&self, reservation: Reservation) -> Result<(), DbError> {
@@ -304,6 +329,13 @@ impl Throttle {
 
     async fn take_back(&self, reservation: Reservation, success: bool) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
+        // The blocks this attempt set are lifted below: their events go with them.
+        for id in reservation.blocks.ids() {
+            sqlx::query("DELETE FROM security_events WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         for c in &reservation.keys {
             if success && c.on_success == OnSuccess::Clear {
                 sqlx::query("DELETE FROM login_throttle WHERE key = $1")

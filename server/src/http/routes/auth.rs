@@ -69,18 +69,28 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         (status = 409, description = "The name is taken (refused before any hashing)", body = ErrorBody,
             example = json!({"error": "username_taken", "message": "That username is already taken."})),
         (status = 422, description = "A username or password that breaks the rules", body = ErrorBody,
-            example = json!({"error": "validation_failed", "message": "The username must be 3–32 characters."})),
+            example = json!({"error": "validation_failed", "message": "Username must be 3 to 32 characters long (it is 2)."})),
         (status = 429, description = "Too many registrations from this address, or password checks under way", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")),
             examples(
                 ("too_many_attempts" = (value = json!({"error": "too_many_attempts", "message": "Too many registrations from this address. Try again in 60 s."}))),
-                ("rate_limited" = (value = json!({"error": "rate_limited", "message": "Two password checks of this address are already under way."})))
+                ("rate_limited" = (value = json!({"error": "rate_limited", "message": "Another sign-in from this address is being checked. Try again in a second."})))
             )),
         (status = 503, description = "The password queue is full", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")),
-            example = json!({"error": "server_busy", "message": "The server is busy. Try again in 2 s."})),
+            example = json!({"error": "server_busy", "message": "The server is busy. Try again in 1 s."})),
+        (status = 400, description = "A body that is not JSON", body = ErrorBody,
+            example = json!({"error": "bad_request", "message": "The request body is not valid JSON."})),
+        (status = 408, description = "The body did not arrive in time; the connection closes", body = ErrorBody,
+            example = json!({"error": "request_timeout", "message": "The request body did not arrive in time."})),
+        (status = 413, description = "A body over 16 KiB", body = ErrorBody,
+            example = json!({"error": "payload_too_large", "message": "The request body is larger than 16 KiB."})),
+        (status = 415, description = "A body that is not `application/json`", body = ErrorBody,
+            example = json!({"error": "unsupported_media_type", "message": "Send the body as JSON with `Content-Type: application/json`."})),
+        (status = 500, description = "A bug or a database failure (the detail is in the server log)", body = ErrorBody,
+            example = json!({"error": "internal_error", "message": "Something went wrong on the server."})),
         (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
-            example = json!({"error": "csrf_rejected", "message": "Missing the X-Requested-With header."})),
+            example = json!({"error": "csrf_rejected", "message": "This endpoint requires the header `X-Requested-With: XMLHttpRequest`."})),
     )
 )]
 /// `POST /api/auth/register` → 201 and signed in, like login. Throttled per address; a taken
@@ -110,7 +120,7 @@ pub async fn register(
             password,
         )
         .await?;
-    tracing::info!(user = %user.id, ip = %client.addr, "account registered");
+    tracing::info!(user = user.id.0, ip = %client.addr, "account registered");
     signed_in(
         &state,
         SignedIn {
@@ -142,23 +152,20 @@ pub async fn register(
             headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\"`")),
             example = json!({"error": "invalid_credentials", "message": "Wrong username or password."})),
         (status = 422, description = "A missing or wrong-typed field", body = ErrorBody,
-            example = json!({"error": "validation_failed", "message": "Enter your username."})),
+            example = json!({"error": "validation_failed", "message": "Enter a username and a password."})),
         (status = 429, description = "The sign-in throttle, or password checks of this address already under way", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")),
             examples(
                 ("too_many_attempts" = (value = json!({"error": "too_many_attempts", "message": "Too many failed sign-in attempts. Try again in 4 s."}))),
-                ("rate_limited" = (value = json!({"error": "rate_limited", "message": "Two password checks of this address are already under way."})))
+                ("rate_limited" = (value = json!({"error": "rate_limited", "message": "Another sign-in from this address is being checked. Try again in a second."})))
             )),
         (status = 503, description = "The password queue is full", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")),
-            example = json!({"error": "server_busy", "message": "The server is busy. Try again in 2 s."})),
-        (status = 400, description = "More than one refresh cookie, a body that is not JSON", body = ErrorBody,
-            examples(
-                ("multiple_refresh_cookies" = (value = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie."}))),
-                ("bad_request" = (value = json!({"error": "bad_request", "message": "The body is not valid JSON."})))
-            )),
+            example = json!({"error": "server_busy", "message": "The server is busy. Try again in 1 s."})),
+        (status = 400, description = "A body that is not JSON", body = ErrorBody,
+            example = json!({"error": "bad_request", "message": "The request body is not valid JSON."})),
         (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
-            example = json!({"error": "csrf_rejected", "message": "Missing the X-Requested-With header."})),
+            example = json!({"error": "csrf_rejected", "message": "This endpoint requires the header `X-Requested-With: XMLHttpRequest`."})),
         (status = 408, description = "The body did not arrive in time; the connection closes", body = ErrorBody,
             example = json!({"error": "request_timeout", "message": "The request body did not arrive in time."})),
         (status = 413, description = "A body over 16 KiB", body = ErrorBody,
@@ -217,16 +224,21 @@ pub async fn login(
     };
     let account = user.as_ref().map(|u| u.id);
     let Some(user) = user.filter(|_| valid) else {
-        // The reservation stays counted: it was a failure.
-        drop(reservation);
         tracing::info!(ip = %client.addr, trusted_device = nonce.is_some(), "failed sign-in");
-        if let Some(id) = account {
-            // An existing account's owner hears of it; an unknown name is only logged.
-            let event = Event::new(Kind::SignInFailed, state.clock.now(), Some(id))
+        // The reservation stays counted. An existing account's owner hears of it (an unknown
+        // name is only logged), after the answer: writing it first would make a wrong
+        // password at an account slower than one at a name nobody has.
+        let failure = account.map(|id| {
+            Event::new(Kind::SignInFailed, state.clock.now(), Some(id))
                 .client(&who)
-                .detail("wrong_password");
-            state.events.record_alone(event).await?;
-        }
+                .detail("wrong_password")
+        });
+        let throttle = state.throttle.clone();
+        tokio::spawn(async move {
+            if let Err(e) = throttle.failed(reservation, failure).await {
+                tracing::warn!(error = %e, "cannot record a failed sign-in's security events");
+            }
+        });
         return Err(ApiError::InvalidCredentials);
     };
     state.throttle.succeeded(reservation).await?;
@@ -283,7 +295,7 @@ async fn signed_in(
     end_presented_session(state, presented, &client).await?;
     let pair = state.token_pairs.start(user_id, username, &client).await?;
     let ip = client.addr.map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(user = %user_id, session = %pair.session_id, %ip, "signed in");
+    tracing::info!(user = user_id.0, session = %pair.session_id, %ip, "signed in");
     let jar = jar.add(state.devices.issue(user_id));
     Ok(token_response(jar, pair, status))
 }
@@ -303,7 +315,7 @@ pub struct RefreshQuery {
     post,
     path = "/api/auth/refresh",
     tag = "auth",
-    security(("refresh_cookie" = [])),
+    security(("refresh_cookie" = []), ()),
     params(
         RefreshQuery,
         ("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest` (the CSRF guard)", example = "XMLHttpRequest"),
@@ -326,7 +338,11 @@ pub struct RefreshQuery {
             headers(("Retry-After" = u64, description = "Seconds to wait")),
             example = json!({"error": "rate_limited", "message": "This session refreshed too often. Try again in a moment."})),
         (status = 400, description = "More than one refresh cookie: nothing was changed", body = ErrorBody,
-            example = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie."})),
+            example = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie, so it is unclear which session it is for; nothing was changed. Clear this site's cookies and sign in again."})),
+        (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
+            example = json!({"error": "csrf_rejected", "message": "This endpoint requires the header `X-Requested-With: XMLHttpRequest`."})),
+        (status = 500, description = "A bug or a database failure (the detail is in the server log)", body = ErrorBody,
+            example = json!({"error": "internal_error", "message": "Something went wrong on the server."})),
     )
 )]
 /// `POST /api/auth/refresh[?optional=1]` (cookie only) → a new access token and the rotated
@@ -380,7 +396,7 @@ pub struct LogoutQuery {
     post,
     path = "/api/auth/logout",
     tag = "auth",
-    security(("refresh_cookie" = []), ("bearer" = [])),
+    security(("refresh_cookie" = []), ("bearer" = []), ()),
     params(
         LogoutQuery,
         ("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest` (the CSRF guard)", example = "XMLHttpRequest"),
@@ -391,7 +407,11 @@ pub struct LogoutQuery {
         (status = 422, description = "An unknown `scope`", body = ErrorBody,
             example = json!({"error": "validation_failed", "message": "Unknown logout scope \"all\": use `global` or leave it out."})),
         (status = 400, description = "More than one refresh cookie: nothing was changed", body = ErrorBody,
-            example = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie."})),
+            example = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie, so it is unclear which session it is for; nothing was changed. Clear this site's cookies and sign in again."})),
+        (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
+            example = json!({"error": "csrf_rejected", "message": "This endpoint requires the header `X-Requested-With: XMLHttpRequest`."})),
+        (status = 500, description = "A bug or a database failure (the detail is in the server log)", body = ErrorBody,
+            example = json!({"error": "internal_error", "message": "Something went wrong on the server."})),
     )
 )]
 /// `POST /api/auth/logout[?scope=global]` → 204. Ends this session (or every session of the
@@ -431,13 +451,13 @@ pub async fn logout(
                 .sessions
                 .revoke_all(user_id, EndReason::LogoutGlobal, &sid, &who)
                 .await?;
-            tracing::info!(user = %user_id, sessions = n, "signed out everywhere");
+            tracing::info!(user = user_id.0, sessions = n, "signed out everywhere");
         } else {
             state
                 .sessions
                 .revoke(&sid, Some(user_id), EndReason::Logout, &who)
                 .await?;
-            tracing::info!(user = %user_id, session = %sid, "signed out");
+            tracing::info!(user = user_id.0, session = %sid, "signed out");
         }
     }
     Ok((jar.add(clear_refresh_cookie()), StatusCode::NO_CONTENT).into_response())

@@ -99,7 +99,7 @@ pub async fn revoke(
         None => false,
     };
     if ended {
-        tracing::info!(user = %auth.user_id, session = %id, "session revoked");
+        tracing::info!(user = auth.user_id.0, session = %id, "session revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("No such active session.".into()))
