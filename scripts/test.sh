@@ -86,9 +86,12 @@ build_for_e2e() {
 case "$what" in all|native|wasm|e2e) ;; *) echo "usage: $0 [all|native|wasm|e2e]" >&2; exit 2 ;; esac
 
 if [ "$what" = all ]; then
+  # cargo package verifies the client against the api it just packaged, unpacked under
+  # ~/.cargo/registry/src — and reuses an older unpacking of the same version: drop those first.
   run_layer lint bash -c 'cargo fmt --all -- --check &&
     cargo clippy -q -p tokenpair-api -p tokenpair-server -p tokenpair-testkit -p tokenpair-bench -p tokenpair-e2e --all-targets -- -D warnings &&
     cargo clippy -q -p tokenpair -p tokenpair-client --target wasm32-unknown-unknown --all-targets -- -D warnings &&
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/tokenpair-api-* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/tokenpair-client-* &&
     cargo package -q -p tokenpair-api -p tokenpair-client --allow-dirty &&
     bash scripts/check-links.sh'
 fi
