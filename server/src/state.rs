@@ -46,6 +46,8 @@ pub struct Parts {
     pub health: DbHealth,
     /// The time every service reads ([`crate::clock`]).
     pub clock: Clock,
+    /// `GET /api/openapi.json`'s body, made when the router is built ([`crate::http::openapi`]).
+    pub openapi: std::sync::OnceLock<Arc<str>>,
     /// Sessions that began before this (unix ms) may still present the refresh cookie's old
     /// name ([`crate::http::cookies`]).
     pub legacy_cookie_cutoff: i64,
@@ -170,6 +172,7 @@ impl AppState {
             legacy_cookie_cutoff: secrets.secure_cookie_since,
             health,
             clock,
+            openapi: std::sync::OnceLock::new(),
         })))
     }
 }

@@ -14,12 +14,11 @@
 
 use std::future::Future;
 
-use axum::{Extension, Router};
+use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-use super::openapi::Served;
-use super::{jwks, routes, spa};
+use super::{jwks, openapi, routes, spa};
 use crate::http::headers::SetHeaders;
 use crate::http::listener::{default_max_connections, serve_connections, ConnectionLimits};
 use crate::http::request_log::RequestLog;
@@ -35,7 +34,10 @@ pub fn router(state: AppState) -> Router {
     let (api, mut document) = routes::api(&state).split_for_parts();
     let (keys, keys_document) = jwks::router().split_for_parts();
     document.merge(keys_document);
-    let api = routes::catch_alls(api).layer(Extension(Served::new(&document)));
+    // Made once, here: the only place that sees every route. (Kept in the state rather than
+    // in a layer, which would cost every API request an extension insert.)
+    let _ = state.openapi.set(openapi::serialise(&document));
+    let api = routes::catch_alls(api);
     Router::new()
         .merge(api_layers(api))
         .merge(keys)

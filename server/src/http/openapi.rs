@@ -10,9 +10,11 @@
 
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Extension;
+
+use crate::state::AppState;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
@@ -75,14 +77,9 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The finished document, serialised once.
-#[derive(Clone)]
-pub struct Served(pub Arc<str>);
-
-impl Served {
-    pub fn new(doc: &Document) -> Served {
-        Served(Arc::from(doc.to_json().unwrap_or_else(|_| "{}".to_owned())))
-    }
+/// The finished document, serialised once (kept in [`AppState::openapi`]).
+pub fn serialise(doc: &Document) -> Arc<str> {
+    Arc::from(doc.to_json().unwrap_or_else(|_| "{}".to_owned()))
 }
 
 /// `GET /api/openapi.json`: this API as OpenAPI 3.1.
@@ -92,9 +89,10 @@ impl Served {
     tag = "service",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
 )]
-pub async fn openapi_json(Extension(served): Extension<Served>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        served.0.to_string(),
-    )
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    let json = state
+        .openapi
+        .get()
+        .map_or_else(String::new, |s| s.to_string());
+    ([(header::CONTENT_TYPE, "application/json")], json)
 }
