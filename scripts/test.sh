@@ -115,8 +115,12 @@ if [ "$what" = all ] || [ "$what" = wasm ]; then
   # The SPA (component tests) and the token client (behaviour tests and the multi-tab
   # simulation), each in headless Chromium. The simulation runs for about a minute.
   export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
-  run_layer wasm bash -c 'wasm-pack test --headless --chrome --mode no-install &&
+  # chromedriver gives each browser a 60 MB profile under $TMPDIR and leaves it behind when
+  # the test runner stops it: a temporary directory of this layer's own, removed after it.
+  wasm_tmp="$(mktemp -d "${TMPDIR:-/tmp}/tokenpair-wasm.XXXXXX")"
+  run_layer wasm env TMPDIR="$wasm_tmp" bash -c 'wasm-pack test --headless --chrome --mode no-install &&
     wasm-pack test --headless --chrome --mode no-install client'
+  rm -rf "$wasm_tmp"
 fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
   run_layer build-e2e build_for_e2e
