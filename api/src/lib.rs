@@ -191,32 +191,50 @@ wire_type! {
     }
 }
 
-/// The kinds of [`SecurityEvent`]. Adding one is one line here (and its sentence in the SPA).
-macro_rules! security_event_kinds {
-    ($($(#[$doc:meta])* $variant:ident = $code:literal,)*) => {
-        /// What a security event records (its `kind` on the wire).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum SecurityEventKind {
+/// An enum of wire names (a `kind`, an error `code`): the variants, their snake_case strings
+/// in one table, `ALL`, `as_str` and `parse`.
+macro_rules! wire_names {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident, $what:literal {
+            $($(#[$doc:meta])* $variant:ident = $code:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
             $($(#[$doc])* $variant,)*
         }
 
-        impl SecurityEventKind {
-            /// Every kind, in declaration order.
-            pub const ALL: &'static [SecurityEventKind] = &[$(SecurityEventKind::$variant,)*];
+        impl $name {
+            #[doc = concat!("Every ", $what, ", in declaration order.")]
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
             /// The wire name (snake_case).
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
-                    $(SecurityEventKind::$variant => $code,)*
+                    $($name::$variant => $code,)*
                 }
             }
 
-            /// The kind a wire name names; `None` for a kind this build does not know.
-            pub fn parse(code: &str) -> Option<SecurityEventKind> {
+            #[doc = concat!("The ", $what, " a wire name names; `None` for one this build does not know.")]
+            pub fn parse(code: &str) -> Option<$name> {
                 match code {
-                    $($code => Some(SecurityEventKind::$variant),)*
+                    $($code => Some($name::$variant),)*
                     _ => None,
                 }
+            }
+        }
+    };
+}
+
+/// The kinds of [`SecurityEvent`]. Adding one is one line here (and its sentence in the SPA).
+macro_rules! security_event_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal,)*) => {
+        wire_names! {
+            /// What a security event records (its `kind` on the wire).
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum SecurityEventKind, "kind" {
+                $($(#[$doc])* $variant = $code,)*
             }
         }
     };
@@ -253,33 +271,15 @@ security_event_kinds! {
 /// The stable error codes, one enum for the server and every client.
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $variant:ident = $code:literal => $constant:ident,)*) => {
-        /// What went wrong, for programs: the `error` of every [`ErrorBody`] (snake_case on
-        /// the wire). The `message` beside it is for people and may change; this is the
-        /// contract.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum ErrorCode {
-            $($(#[$doc])* $variant,)*
-        }
-
-        impl ErrorCode {
-            /// Every code, in declaration order.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
-
-            /// The wire name.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(ErrorCode::$variant => $code,)*
-                }
-            }
-
-            /// The code a wire name names; `None` for one this build does not know.
-            pub fn parse(code: &str) -> Option<ErrorCode> {
-                match code {
-                    $($code => Some(ErrorCode::$variant),)*
-                    _ => None,
-                }
+        wire_names! {
+            /// What went wrong, for programs: the `error` of every [`ErrorBody`] (snake_case on
+            /// the wire). The `message` beside it is for people and may change; this is the
+            /// contract.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+            #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
+            #[serde(rename_all = "snake_case")]
+            pub enum ErrorCode, "code" {
+                $($(#[$doc])* $variant = $code,)*
             }
         }
 
