@@ -2,8 +2,9 @@
 //! that points at the next page (RFC 8288).
 
 use axum::http::{header, HeaderValue};
-use axum::response::Response;
-use serde::Deserialize;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
 
 use crate::http::error::ApiError;
 
@@ -45,11 +46,19 @@ impl PageQuery {
     }
 }
 
-/// Adds `Link: <path?limit=N&cursor=C>; rel="next"` when there is a next page.
-pub fn link_next(response: &mut Response, path: &str, limit: u32, next: Option<String>) {
-    let Some(cursor) = next else { return };
+/// A page as the list endpoints answer it: the entries as a JSON array, and
+/// `Link: <path?limit=N&cursor=C>; rel="next"` when there is a next page.
+pub fn page_response<T: Serialize>(
+    entries: Vec<T>,
+    path: &str,
+    limit: u32,
+    next: Option<String>,
+) -> Response {
+    let mut response = Json(entries).into_response();
+    let Some(cursor) = next else { return response };
     let link = format!("<{path}?limit={limit}&cursor={cursor}>; rel=\"next\"");
     if let Ok(value) = HeaderValue::from_str(&link) {
         response.headers_mut().insert(header::LINK, value);
     }
+    response
 }

@@ -41,6 +41,17 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
+impl Client {
+    /// A session's own device, known only by its stored user agent (no request, no address):
+    /// what an event about a session that ended by itself or was ended for room records.
+    pub fn device(user_agent: Option<String>) -> Client {
+        Client {
+            addr: None,
+            user_agent,
+        }
+    }
+}
+
 /// One event to record.
 #[derive(Debug, Clone)]
 pub struct Event {

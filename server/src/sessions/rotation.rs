@@ -134,10 +134,7 @@ impl Sessions {
                     Some(f.user_id),
                 )
                 .session(&sid)
-                .client(&Client {
-                    addr: None,
-                    user_agent: f.user_agent.clone(),
-                })
+                .client(&Client::device(f.user_agent.clone()))
                 .detail(why);
                 let recorded = self.events.record(&mut tx, event).await?;
                 tx.commit().await?;

@@ -136,10 +136,7 @@ impl Sessions {
         let mut recorded = self.events.record(&mut tx, signed_in).await?;
         let mut evicted_ids = Vec::with_capacity(evicted.len());
         for row in evicted {
-            let device = Client {
-                addr: None,
-                user_agent: row.user_agent,
-            };
+            let device = Client::device(row.user_agent);
             let event = Event::new(Kind::SessionEvicted, Timestamp(now), Some(user_id))
                 .session(&row.id)
                 .client(&device);
@@ -364,10 +361,7 @@ impl Sessions {
             let batch = lapsed.len();
             for row in lapsed {
                 let (at, why) = lapse(row.expires_at, row.last_used_at + ms(self.policy.idle));
-                let device = Client {
-                    addr: None,
-                    user_agent: row.user_agent,
-                };
+                let device = Client::device(row.user_agent);
                 let event = Event::new(Kind::SessionExpired, Timestamp(at), Some(row.user_id))
                     .session(&row.id)
                     .client(&device)

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, Authenticated};
-use crate::http::pagination::{link_next, PageQuery};
+use crate::http::pagination::{page_response, PageQuery};
 use crate::security_events::Cursor;
 use crate::state::AppState;
 
@@ -81,13 +81,11 @@ pub async fn list(
         .iter()
         .map(|e| e.to_api(&auth.claims.sid))
         .collect();
-    let mut response = Json(body).into_response();
     let next = page.next.map(|c| c.encode());
-    link_next(
-        &mut response,
+    Ok(page_response(
+        body,
         tokenpair_api::paths::SECURITY_EVENTS,
         limit,
         next,
-    );
-    Ok(response)
+    ))
 }

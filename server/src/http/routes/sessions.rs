@@ -2,15 +2,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use tokenpair_api::{ErrorBody, SessionInfo};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery, Authenticated};
-use crate::http::pagination::{link_next, PageQuery};
+use crate::http::pagination::{page_response, PageQuery};
 use crate::ids::SessionId;
 use crate::security_events::Client;
 use crate::sessions::store::Cursor;
@@ -59,10 +58,13 @@ pub async fn list(
         .iter()
         .map(|r| r.to_api(&auth.claims.sid))
         .collect();
-    let mut response = Json(body).into_response();
     let next = page.next.map(|c| c.encode());
-    link_next(&mut response, tokenpair_api::paths::SESSIONS, limit, next);
-    Ok(response)
+    Ok(page_response(
+        body,
+        tokenpair_api::paths::SESSIONS,
+        limit,
+        next,
+    ))
 }
 
 #[utoipa::path(
