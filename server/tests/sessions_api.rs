@@ -157,15 +157,7 @@ async fn global_logout_ends_every_session_of_the_user_and_only_theirs() {
     let here = server.session(USER1_ID).await;
     let there = server.session(USER1_ID).await;
     let other_user = server.session(USER2_ID).await;
-    let response = server
-        .auth_post("/api/auth/logout?scope=global")
-        .header(
-            header::COOKIE,
-            format!("__Secure-refresh_token={}", here.refresh),
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = server.logout_everywhere(&here.refresh).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     the_refresh_cookie(response.headers()).assert_clears_refresh_cookie();
     for t in [&here, &there] {

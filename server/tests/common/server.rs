@@ -330,6 +330,15 @@ impl TestServer {
             .expect("logout request")
     }
 
+    /// `POST /api/auth/logout?scope=global` with `__Secure-refresh_token=<cookie>`.
+    pub async fn logout_everywhere(&self, cookie: &str) -> Response {
+        self.auth_post("/api/auth/logout?scope=global")
+            .header(header::COOKIE, format!("__Secure-refresh_token={cookie}"))
+            .send()
+            .await
+            .expect("logout request")
+    }
+
     pub async fn me(&self, access: &str) -> Response {
         self.get_bearer("/api/me", access)
             .send()
