@@ -32,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod device;
+pub mod dpop;
 pub mod forwarding;
 pub mod http;
 pub mod ids;
