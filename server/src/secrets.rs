@@ -20,6 +20,8 @@ pub struct Secrets {
     pub refresh_mac: [u8; 32],
     /// MAC of device cookies (see [`crate::trusted_devices`]).
     pub device_mac: [u8; 32],
+    /// Key of the DPoP nonces (see [`crate::dpop::nonce`]).
+    pub dpop_nonce: [u8; 32],
     /// When this deployment first named the refresh cookie `__Secure-…` (unix ms; the
     /// creation time of a marker row, the same for every instance): see [`crate::http::cookies`].
     pub secure_cookie_since: i64,
@@ -38,6 +40,7 @@ impl Secrets {
         Ok(Secrets {
             refresh_mac: load_or_create(db, "refresh_mac").await?,
             device_mac: load_or_create(db, "device_mac").await?,
+            dpop_nonce: load_or_create(db, "dpop_nonce").await?,
             secure_cookie_since: created_at(db, "secure_cookie_name").await?,
         })
     }

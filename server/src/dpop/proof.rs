@@ -150,6 +150,15 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Verified, ProofErr
     Ok(Verified { jkt, jti, iat })
 }
 
+/// The `nonce` a proof carries, read without checking anything (the caller checks it against
+/// its own nonces after [`verify`] passed).
+pub fn nonce_of(proof: &str) -> Option<String> {
+    let claims = proof.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(claims).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("nonce")?.as_str().map(str::to_owned)
+}
+
 /// `ath`: base64url(SHA-256(the access token)).
 pub fn token_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
