@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::db::Database;
+use crate::dpop::{DpopMode, DpopPolicy};
 use crate::forwarding::{AddressHeader, BadProxy, TrustedProxies};
 use crate::key_encryption::{Kek, KeyEncryption};
 use crate::passwords::QueueLimits;
@@ -187,6 +188,19 @@ pub struct Args {
     #[arg(long, env = "SECURITY_EVENT_MAX_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub security_event_max_per_user: u32,
 
+    /// DPoP (RFC 9449): `off`, `optional` (a sign-in that carries a proof binds its session to
+    /// the key), or `required` (a sign-in without one is refused).
+    #[arg(long, env = "DPOP", value_enum, default_value_t = DpopMode::Optional)]
+    pub dpop: DpopMode,
+
+    /// Make DPoP proofs carry a server nonce (`DPoP-Nonce`), the same on every instance.
+    #[arg(long, env = "DPOP_NONCE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dpop_nonce: bool,
+
+    /// How far a DPoP proof's `iat` may be from the server's time, either way.
+    #[arg(long, env = "DPOP_IAT_WINDOW", default_value = "60s", value_parser = parse_duration)]
+    pub dpop_iat_window: Duration,
+
     /// The log's format: `text` (for people) or `json` (one JSON object per line, for a log
     /// shipper).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -278,6 +292,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Security activity: the address policy, retention and per-user bound.
     pub security_events: EventPolicy,
+    /// DPoP: the mode, nonces and the `iat` window.
+    pub dpop: DpopPolicy,
 }
 
 /// Where the server listens and how it treats connections: its address and public origin, the
@@ -353,6 +369,7 @@ impl TryFrom<Args> for Config {
             ("HEADER_READ_TIMEOUT", a.header_read_timeout),
             ("SIGNING_KEY_ROTATION", a.signing_key_rotation),
             ("SECURITY_EVENT_RETENTION", a.security_event_retention),
+            ("DPOP_IAT_WINDOW", a.dpop_iat_window),
         ] {
             if d.is_zero() {
                 return Err(ConfigError::ZeroDuration { name });
@@ -440,6 +457,11 @@ impl TryFrom<Args> for Config {
                 retention: a.security_event_retention,
                 max_per_user: a.security_event_max_per_user,
             },
+            dpop: DpopPolicy {
+                mode: a.dpop,
+                nonce: a.dpop_nonce,
+                window: a.dpop_iat_window,
+            },
         })
     }
 }
@@ -482,6 +504,7 @@ impl Config {
         config.network.max_connections = 0;
         config.network.shutdown_timeout = Duration::from_secs(10);
         config.security_events = EventPolicy::default();
+        config.dpop = DpopPolicy::default();
         config
     }
 }

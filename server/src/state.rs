@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::health::DbHealth;
 use crate::db::{Db, DbError};
+use crate::dpop::Dpop;
 use crate::passwords::{PasswordError, Passwords};
 use crate::secrets::Secrets;
 use crate::security_events::SecurityEvents;
@@ -43,6 +44,8 @@ pub struct Parts {
     pub throttle: Throttle,
     pub devices: TrustedDevices,
     pub events: SecurityEvents,
+    /// DPoP proofs: checked, used once, nonces ([`crate::dpop`]).
+    pub dpop: Dpop,
     pub health: DbHealth,
     /// The time every service reads ([`crate::clock`]).
     pub clock: Clock,
@@ -158,9 +161,11 @@ impl AppState {
             config.sessions.refresh_token_idle_timeout,
             clock.clone(),
         );
+        let dpop = Dpop::new(db.clone(), config.dpop, secrets.dpop_nonce, clock.clone());
         Ok(AppState(Arc::new(Parts {
             config: Arc::new(config),
             throttle: Throttle::new(db.clone(), events.clone(), clock.clone()),
+            dpop,
             events,
             db,
             users,
