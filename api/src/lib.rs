@@ -336,6 +336,11 @@ error_codes! {
     MultipleRefreshCookies = "multiple_refresh_cookies" => MULTIPLE_REFRESH_COOKIES,
     /// 503 from `GET /api/health`: the database cannot be written (or its file vanished).
     DatabaseUnavailable = "database_unavailable" => DATABASE_UNAVAILABLE,
+    /// 400 (sign-in, refresh) or 401 (resources): the DPoP proof is missing, malformed, or
+    /// does not match the request, the token or the session's key.
+    InvalidDpopProof = "invalid_dpop_proof" => INVALID_DPOP_PROOF,
+    /// 400 or 401 with `DPoP-Nonce`: make the proof again with that nonce.
+    UseDpopNonce = "use_dpop_nonce" => USE_DPOP_NONCE,
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct TokenPair {
     pub session_id: SessionId,
     pub user_id: UserId,
     pub username: String,
+    /// The DPoP key the session and this access token are bound to: the token type is then
+    /// `DPoP`, else `Bearer`.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The token pair of `grant`: an access token (never outliving the session) and the lifetimes.
@@ -40,7 +43,12 @@ pub fn for_grant(
     now: Timestamp,
 ) -> Result<TokenPair, jsonwebtoken::errors::Error> {
     let not_after = u64::try_from(grant.expires_at.ms() / 1000).unwrap_or(0);
-    let issued = tokens.issue(grant.user_id, &grant.session_id, not_after)?;
+    let issued = tokens.issue_bound(
+        grant.user_id,
+        &grant.session_id,
+        not_after,
+        grant.dpop_jkt.as_deref(),
+    )?;
     let session_left = now.until(grant.expires_at);
     Ok(TokenPair {
         access_token: issued.token,
@@ -51,6 +59,7 @@ pub fn for_grant(
         session_id: grant.session_id,
         user_id: grant.user_id,
         username: grant.username,
+        dpop_jkt: grant.dpop_jkt,
     })
 }
 
@@ -92,14 +101,19 @@ impl TokenPairs {
         }
     }
 
-    /// A new session for a user who just proved who they are, and its first pair.
+    /// A new session for a user who just proved who they are — bound to the DPoP key
+    /// `dpop_jkt` when the sign-in proved one — and its first pair.
     pub async fn start(
         &self,
         user_id: UserId,
         username: String,
         client: &Client,
+        dpop_jkt: Option<String>,
     ) -> Result<TokenPair, PairError> {
-        let grant = self.sessions.start(user_id, username, client).await?;
+        let grant = self
+            .sessions
+            .start_bound(user_id, username, client, dpop_jkt)
+            .await?;
         self.pair(grant)
     }
 

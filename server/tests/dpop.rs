@@ -31,11 +31,15 @@ impl Key {
     }
 
     fn proof(&self, jti: &str, nonce: Option<&str>) -> String {
+        self.proof_for("GET", URL, jti, nonce)
+    }
+
+    fn proof_for(&self, method: &str, url: &str, jti: &str, nonce: Option<&str>) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some("dpop+jwt".into());
         header.jwk = Some(self.jwk());
         let mut claims = json!({
-            "jti": jti, "htm": "GET", "htu": URL, "iat": now_ms() / 1000,
+            "jti": jti, "htm": method, "htu": url, "iat": now_ms() / 1000,
         });
         if let Some(n) = nonce {
             claims["nonce"] = json!(n);
@@ -123,4 +127,103 @@ async fn seen_proofs_are_pruned_once_their_iat_window_has_passed() {
         .await
         .unwrap();
     assert_eq!(count().await, 0);
+}
+
+/// `POST /api/auth/login` as user1 with `proof` in a `DPoP` header (if any).
+async fn sign_in(server: &TestServer, proof: Option<&str>) -> reqwest::Response {
+    let mut request = server
+        .auth_post("/api/auth/login")
+        .json(&json!({ "username": "user1", "password": "password1" }));
+    if let Some(p) = proof {
+        request = request.header("DPoP", p);
+    }
+    request.send().await.unwrap()
+}
+
+fn login_url(server: &TestServer) -> String {
+    server.url("/api/auth/login")
+}
+
+#[tokio::test]
+async fn a_sign_in_with_a_proof_binds_the_session_and_its_token_to_the_key() {
+    let server = start().await;
+    let key = Key::new();
+    let proof = key.proof_for("POST", &login_url(&server), "s-1", None);
+    let response = sign_in(&server, Some(&proof)).await;
+    let granted = granted(response, reqwest::StatusCode::OK).await;
+    let jkt = key.jwk().thumbprint(ThumbprintHash::SHA256).unwrap();
+    assert_eq!(granted.body["token_type"], "DPoP");
+    assert_eq!(claims_of(&granted.tokens.access)["cnf"]["jkt"], json!(jkt));
+    let stored = server
+        .db()
+        .text(
+            "SELECT dpop_jkt FROM sessions WHERE id = $1",
+            Some(&granted.tokens.sid),
+        )
+        .await;
+    assert_eq!(stored.as_deref(), Some(jkt.as_str()));
+}
+
+#[tokio::test]
+async fn without_a_proof_a_sign_in_stays_bearer_unless_dpop_is_required() {
+    let server = start().await;
+    let granted = granted(sign_in(&server, None).await, reqwest::StatusCode::OK).await;
+    assert_eq!(granted.body["token_type"], "Bearer");
+    assert!(claims_of(&granted.tokens.access).get("cnf").is_none());
+
+    let strict = start_with(|c| c.dpop.mode = DpopMode::Required).await;
+    let refused = sign_in(&strict, None).await;
+    expect_error(
+        refused,
+        reqwest::StatusCode::BAD_REQUEST,
+        "invalid_dpop_proof",
+    )
+    .await;
+    let key = Key::new();
+    let proof = key.proof_for("POST", &login_url(&strict), "s-2", None);
+    granted_ok(sign_in(&strict, Some(&proof)).await).await;
+}
+
+async fn granted_ok(response: reqwest::Response) {
+    granted(response, reqwest::StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_sign_in_whose_proof_fails_or_was_used_before_is_refused_and_starts_no_session() {
+    let server = start().await;
+    let key = Key::new();
+    let elsewhere = key.proof_for("POST", "https://evil.test/api/auth/login", "s-3", None);
+    let refused = sign_in(&server, Some(&elsewhere)).await;
+    expect_error(
+        refused,
+        reqwest::StatusCode::BAD_REQUEST,
+        "invalid_dpop_proof",
+    )
+    .await;
+    let proof = key.proof_for("POST", &login_url(&server), "s-4", None);
+    granted_ok(sign_in(&server, Some(&proof)).await).await;
+    let replayed = sign_in(&server, Some(&proof)).await;
+    expect_error(
+        replayed,
+        reqwest::StatusCode::BAD_REQUEST,
+        "invalid_dpop_proof",
+    )
+    .await;
+    let sessions = server.db().count("SELECT COUNT(*) FROM sessions").await;
+    assert_eq!(sessions, 1, "only the good proof's sign-in");
+}
+
+#[tokio::test]
+async fn with_nonces_on_a_sign_in_gets_use_dpop_nonce_and_succeeds_with_the_nonce() {
+    let server = start_with(|c| c.dpop.nonce = true).await;
+    let key = Key::new();
+    let first = sign_in(
+        &server,
+        Some(&key.proof_for("POST", &login_url(&server), "s-5", None)),
+    )
+    .await;
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    expect_error(first, reqwest::StatusCode::BAD_REQUEST, "use_dpop_nonce").await;
+    let again = key.proof_for("POST", &login_url(&server), "s-6", Some(&nonce));
+    granted_ok(sign_in(&server, Some(&again)).await).await;
 }

@@ -55,6 +55,12 @@ impl Default for DpopPolicy {
 /// Why a request's proof was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum DpopError {
+    /// No proof where one is required.
+    #[error("This server requires a DPoP proof (a `DPoP` header).")]
+    Missing,
+    /// Not one `DPoP` header of text.
+    #[error("Send exactly one DPoP proof (`DPoP` header).")]
+    Malformed,
     #[error(transparent)]
     Invalid(ProofError),
     #[error("The DPoP proof was used before.")]

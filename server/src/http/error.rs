@@ -58,6 +58,13 @@ pub enum ApiError {
     /// Details are logged, never sent.
     #[error("Something went wrong on the server.")]
     Internal(String),
+    /// A DPoP proof refused: 400 at the token endpoints, 401 (with `WWW-Authenticate: DPoP`)
+    /// at a resource.
+    #[error("{message}")]
+    DpopProof { message: String, resource: bool },
+    /// Make the DPoP proof again with the nonce in `DPoP-Nonce`.
+    #[error("Make the DPoP proof again with the nonce in the DPoP-Nonce header.")]
+    UseDpopNonce { nonce: String, resource: bool },
 }
 
 /// The three refresh failures the API distinguishes.
@@ -92,6 +99,13 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::DpopProof { resource, .. } | ApiError::UseDpopNonce { resource, .. } => {
+                if *resource {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_REQUEST
+                }
+            }
         }
     }
 
@@ -118,6 +132,8 @@ impl ApiError {
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
             ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             ApiError::Internal(_) => ErrorCode::InternalError,
+            ApiError::DpopProof { .. } => ErrorCode::InvalidDpopProof,
+            ApiError::UseDpopNonce { .. } => ErrorCode::UseDpopNonce,
         }
     }
 
@@ -137,6 +153,20 @@ impl ApiError {
     /// work a moment later.
     pub fn ends_refresh_cookie(&self) -> bool {
         matches!(self, ApiError::Refresh(_))
+    }
+
+    /// A DPoP refusal, at a token endpoint or (`resource`) a protected resource.
+    pub fn dpop(e: crate::dpop::DpopError, resource: bool) -> Self {
+        match e {
+            crate::dpop::DpopError::UseNonce { nonce } => {
+                ApiError::UseDpopNonce { nonce, resource }
+            }
+            crate::dpop::DpopError::Db(e) => e.into(),
+            other => ApiError::DpopProof {
+                message: other.to_string(),
+                resource,
+            },
+        }
     }
 
     pub fn not_found() -> Self {
@@ -166,8 +196,21 @@ impl IntoResponse for ApiError {
                 Some(r#"Bearer realm="tokenpair", error="invalid_token""#.to_owned())
             }
             ApiError::InvalidCredentials => Some(r#"Bearer realm="tokenpair""#.to_owned()),
+            ApiError::DpopProof { resource: true, .. } => Some(format!(
+                r#"DPoP error="invalid_dpop_proof", algs="{}""#,
+                crate::dpop::ALGS
+            )),
+            ApiError::UseDpopNonce { resource: true, .. } => Some(format!(
+                r#"DPoP error="use_dpop_nonce", algs="{}""#,
+                crate::dpop::ALGS
+            )),
             _ => None,
         };
+        if let ApiError::UseDpopNonce { nonce, .. } = &self {
+            if let Ok(value) = HeaderValue::from_str(nonce) {
+                headers.insert("dpop-nonce", value);
+            }
+        }
         if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }

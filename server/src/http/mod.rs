@@ -7,6 +7,7 @@ pub mod body_deadline;
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
+pub mod dpop;
 pub mod error;
 pub mod extract;
 pub mod headers;

@@ -55,6 +55,8 @@ pub struct Grant {
     pub expires_at: Timestamp,
     /// True when this was the grace answer to a just-rotated token.
     pub grace: bool,
+    /// The DPoP key the session is bound to (its thumbprint), if any.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -39,6 +39,7 @@ struct Won {
     user_id: UserId,
     expires_at: i64,
     username: String,
+    dpop_jkt: Option<String>,
 }
 
 /// The session a presented token names, read when the conditional update did not match.
@@ -57,6 +58,7 @@ struct Found {
     refresh_window_start: i64,
     refresh_count: i64,
     user_agent: Option<String>,
+    dpop_jkt: Option<String>,
 }
 
 impl Sessions {
@@ -87,7 +89,8 @@ impl Sessions {
                AND revoked_at IS NULL AND expires_at > $3 AND last_used_at >= $7
                AND ($8 = 0 OR refresh_window_start <= $6 OR refresh_count < $8)
              RETURNING user_id, expires_at,
-                       (SELECT username FROM users WHERE users.id = sessions.user_id) AS username",
+                       (SELECT username FROM users WHERE users.id = sessions.user_id) AS username,
+                       dpop_jkt",
         )
         .bind(&sid)
         .bind(p.hash.to_vec())
@@ -110,6 +113,7 @@ impl Sessions {
                 username: row.username,
                 refresh_token: next,
                 grace: false,
+                dpop_jkt: row.dpop_jkt,
             });
         }
 
@@ -189,6 +193,7 @@ impl Sessions {
                     refresh_token: token,
                     expires_at: Timestamp(f.expires_at),
                     grace: true,
+                    dpop_jkt: f.dpop_jkt.clone(),
                 });
             }
         }
@@ -256,7 +261,8 @@ async fn find(tx: &mut Tx<'_>, sid: &SessionId) -> Result<Option<Found>, sqlx::E
     sqlx::query_as(
         "SELECT s.user_id, u.username, s.generation, s.token_hash, s.prev_token_hash,
                 s.prev_successor_sealed, s.rotated_at, s.last_used_at, s.expires_at,
-                s.revoked_reason, s.refresh_window_start, s.refresh_count, s.user_agent
+                s.revoked_reason, s.refresh_window_start, s.refresh_count, s.user_agent,
+                s.dpop_jkt
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1",
     )

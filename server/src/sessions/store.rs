@@ -95,6 +95,18 @@ impl Sessions {
         username: String,
         client: &Client,
     ) -> Result<Grant, DbError> {
+        self.start_bound(user_id, username, client, None).await
+    }
+
+    /// [`Sessions::start`], the session bound to the DPoP key `dpop_jkt` when there is one:
+    /// every refresh must then prove that key.
+    pub async fn start_bound(
+        &self,
+        user_id: UserId,
+        username: String,
+        client: &Client,
+        dpop_jkt: Option<String>,
+    ) -> Result<Grant, DbError> {
         let id = SessionId::random();
         let (token, _) = self.minter.mint(id.as_str(), 0);
         let now = self.clock.now_ms();
@@ -103,8 +115,8 @@ impl Sessions {
         self.db.lock_user(&mut tx, user_id).await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent,
-                                   generation, rotated_at, token_hash)
-             VALUES ($1, $2, $3, $3, $4, $5, 0, $3, $6)",
+                                   generation, rotated_at, token_hash, dpop_jkt)
+             VALUES ($1, $2, $3, $3, $4, $5, 0, $3, $6, $7)",
         )
         .bind(&id)
         .bind(user_id)
@@ -112,6 +124,7 @@ impl Sessions {
         .bind(expires_at)
         .bind(client.user_agent.as_deref())
         .bind(hash_token(&token.0).to_vec())
+        .bind(dpop_jkt.as_deref())
         .execute(&mut *tx)
         .await?;
         let evicted: Vec<EndedSession> = sqlx::query_as(
@@ -155,6 +168,7 @@ impl Sessions {
             refresh_token: token,
             expires_at: Timestamp(expires_at),
             grace: false,
+            dpop_jkt,
         })
     }
 

@@ -51,6 +51,16 @@ pub struct AccessClaims {
     pub jti: String,
     pub iat: u64,
     pub exp: u64,
+    /// A DPoP-bound token's key (RFC 9449 §6.1): only a proof by that key may present it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf`: the key a token is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The key's RFC 7638 SHA-256 thumbprint, base64url.
+    pub jkt: String,
 }
 
 impl AccessClaims {
@@ -222,6 +232,17 @@ impl AccessTokens {
         sid: &SessionId,
         not_after: u64,
     ) -> Result<Issued, jsonwebtoken::errors::Error> {
+        self.issue_bound(user_id, sid, not_after, None)
+    }
+
+    /// [`AccessTokens::issue`], bound to the DPoP key `jkt` when there is one (`cnf.jkt`).
+    pub fn issue_bound(
+        &self,
+        user_id: UserId,
+        sid: &SessionId,
+        not_after: u64,
+        jkt: Option<&str>,
+    ) -> Result<Issued, jsonwebtoken::errors::Error> {
         let set = self.key_set();
         let signer = set
             .signer_at(now_ms())
@@ -236,6 +257,9 @@ impl AccessTokens {
             jti: random_id(16),
             iat: now,
             exp,
+            cnf: jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         let mut header = Header::new(signer.alg.jwt());
         header.typ = Some(TOKEN_TYPE.into());

@@ -25,6 +25,7 @@ use crate::http::cookies::{
     clear_refresh_cookie, cookie_value, refresh_cookie, PresentedRefresh, RefreshCookie,
 };
 use crate::http::csrf;
+use crate::http::dpop::DpopProof;
 use crate::http::error::{ApiError, RefreshErrorKind};
 use crate::http::extract::{bearer_token, ApiJson, ApiQuery};
 use crate::http::headers::BODY_LIMIT;
@@ -99,12 +100,14 @@ pub async fn register(
     State(state): State<AppState>,
     client: ClientIp,
     who: Client,
+    dpop: DpopProof,
     presented: PresentedRefresh,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let username = Username::new(&creds.username)?;
     let password = Password::new(creds.password)?;
+    let dpop_jkt = dpop.key_to_bind(&state).await?;
     if let Err(wait) = state.throttle.register_attempt(client.key).await? {
         return Err(ApiError::TooManyRegistrations {
             retry_after: retry_after_secs(wait),
@@ -127,6 +130,7 @@ pub async fn register(
             user_id: user.id,
             username: user.username,
             client: who,
+            dpop_jkt,
         },
         &presented,
         jar,
@@ -144,6 +148,7 @@ pub async fn register(
         ("X-Requested-With" = String, Header, description = "Must be `XMLHttpRequest` (the CSRF guard)", example = "XMLHttpRequest"),
         ("__Secure-refresh_token" = Option<String>, Cookie, description = "A session this browser still holds: it ends (`session_replaced`)"),
         ("device" = Option<String>, Cookie, description = "The device cookie of an earlier sign-in: counted against its own throttle, not the account's"),
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for this request: the session and its tokens are bound to its key"),
     ),
     responses(
         (status = 200, description = "Signed in: the access token in the body, the refresh token in the cookie", body = TokenResponse,
@@ -162,8 +167,13 @@ pub async fn register(
         (status = 503, description = "The password queue is full", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")),
             example = json!({"error": "server_busy", "message": "The server is busy. Try again in 1 s."})),
-        (status = 400, description = "A body that is not JSON", body = ErrorBody,
-            example = json!({"error": "bad_request", "message": "The request body is not valid JSON."})),
+        (status = 400, description = "A body that is not JSON; a DPoP proof that does not pass (or none, with `DPOP=required`); a proof without the server's nonce (`DPoP-Nonce` says which)", body = ErrorBody,
+            headers(("DPoP-Nonce" = String, description = "With `use_dpop_nonce`: the nonce to make the proof again with")),
+            examples(
+                ("bad_request" = (value = json!({"error": "bad_request", "message": "The request body is not valid JSON."}))),
+                ("invalid_dpop_proof" = (value = json!({"error": "invalid_dpop_proof", "message": "The DPoP proof was made for another URL (`htu`)."}))),
+                ("use_dpop_nonce" = (value = json!({"error": "use_dpop_nonce", "message": "Make the DPoP proof again with the nonce in the DPoP-Nonce header."})))
+            )),
         (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
             example = json!({"error": "csrf_rejected", "message": "This endpoint requires the header `X-Requested-With: XMLHttpRequest`."})),
         (status = 408, description = "The body did not arrive in time; the connection closes", body = ErrorBody,
@@ -181,12 +191,15 @@ pub async fn login(
     State(state): State<AppState>,
     client: ClientIp,
     who: Client,
+    dpop: DpopProof,
     headers: HeaderMap,
     presented: PresentedRefresh,
     jar: CookieJar,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let (username, password) = credentials::sign_in(&creds.username, creds.password)?;
+    // Before any password work: a sign-in that must prove a key and cannot costs no Argon2.
+    let dpop_jkt = dpop.key_to_bind(&state).await?;
     let user = state.users.by_name(&username).await?;
     let device = cookie_value(&headers, DEVICE_COOKIE);
     let nonce = match (&user, &device) {
@@ -248,6 +261,7 @@ pub async fn login(
             user_id: user.id,
             username: user.username,
             client: who,
+            dpop_jkt,
         },
         &presented,
         jar,
@@ -278,6 +292,8 @@ struct SignedIn {
     user_id: UserId,
     username: String,
     client: Client,
+    /// The DPoP key the sign-in proved, to bind the session to.
+    dpop_jkt: Option<String>,
 }
 
 async fn signed_in(
@@ -291,9 +307,13 @@ async fn signed_in(
         user_id,
         username,
         client,
+        dpop_jkt,
     } = who;
     end_presented_session(state, presented, &client).await?;
-    let pair = state.token_pairs.start(user_id, username, &client).await?;
+    let pair = state
+        .token_pairs
+        .start(user_id, username, &client, dpop_jkt)
+        .await?;
     let ip = client.addr.map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(user = user_id.0, session = %pair.session_id, %ip, "signed in");
     let jar = jar.add(state.devices.issue(user_id));
@@ -508,7 +528,11 @@ async fn end_presented_session(
 fn token_response(jar: CookieJar, pair: TokenPair, status: StatusCode) -> Response {
     let body = TokenResponse {
         access_token: pair.access_token,
-        token_type: "Bearer".into(),
+        token_type: if pair.dpop_jkt.is_some() {
+            "DPoP".into()
+        } else {
+            "Bearer".into()
+        },
         expires_in: pair.expires_in,
         session_id: pair.session_id.to_string(),
         idle_expires_in: Some(pair.idle_expires_in.as_secs()),

@@ -1,0 +1,72 @@
+//! The `DPoP` header of a request, and what it proves ([`crate::dpop`]): the proof, with the
+//! method and the URL it must have been made for — the service's public origin
+//! (`PUBLIC_URL`) and the request's path, as the client reached it behind any proxy.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::dpop::{DpopError, DpopMode};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// A request's DPoP proof, if it carries one.
+#[derive(Debug, Clone)]
+pub struct DpopProof {
+    pub proof: Option<String>,
+    pub method: String,
+    /// `htu`: the public origin and the path.
+    pub url: String,
+}
+
+impl FromRequestParts<AppState> for DpopProof {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let mut values = parts.headers.get_all("dpop").iter();
+        let proof = match (values.next(), values.next()) {
+            (None, _) => None,
+            (Some(v), None) => Some(
+                v.to_str()
+                    .map_err(|_| ApiError::dpop(DpopError::Malformed, false))?
+                    .to_owned(),
+            ),
+            (Some(_), Some(_)) => return Err(ApiError::dpop(DpopError::Malformed, false)),
+        };
+        // With PUBLIC_URL set, the origin people reach the service at (behind a TLS proxy the
+        // request itself arrives as plain http); without, the server is reached directly, at
+        // the host the request names.
+        let public = &state.config.network.public_url;
+        let origin = if public.is_explicit() {
+            public.origin().to_owned()
+        } else {
+            let host = parts
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default();
+            ["http://", host].concat()
+        };
+        Ok(DpopProof {
+            proof,
+            method: parts.method.as_str().to_owned(),
+            url: [origin.as_str(), parts.uri.path()].concat(),
+        })
+    }
+}
+
+impl DpopProof {
+    /// At a sign-in: the key to bind the new session to, if the request proved one — or the
+    /// refusal (`DPOP=required` without a proof, or a proof that does not pass).
+    pub async fn key_to_bind(&self, state: &AppState) -> Result<Option<String>, ApiError> {
+        match (state.dpop.policy().mode, self.proof.as_deref()) {
+            (DpopMode::Off, _) | (DpopMode::Optional, None) => Ok(None),
+            (DpopMode::Required, None) => Err(ApiError::dpop(DpopError::Missing, false)),
+            (_, Some(proof)) => state
+                .dpop
+                .check(proof, &self.method, &self.url, None)
+                .await
+                .map(|verified| Some(verified.jkt))
+                .map_err(|e| ApiError::dpop(e, false)),
+        }
+    }
+}
