@@ -266,6 +266,9 @@ security_event_kinds! {
     RefreshTokenReused = "refresh_token_reused",
     /// The server rotated its signing key (a deployment event, no user).
     SigningKeyRotated = "signing_key_rotated",
+    /// A refresh of a DPoP-bound session came with a proof by another key: the session was
+    /// ended for safety.
+    DpopKeyMismatch = "dpop_key_mismatch",
 }
 
 /// The stable error codes, one enum for the server and every client.

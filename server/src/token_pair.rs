@@ -117,9 +117,18 @@ impl TokenPairs {
         self.pair(grant)
     }
 
-    /// The next pair of the session a refresh token names (see [`crate::sessions::rotation`]).
-    pub async fn rotate(&self, presented: &str, client: &Client) -> Result<TokenPair, PairError> {
-        let grant = self.sessions.rotate(presented, client).await?;
+    /// The next pair of the session a refresh token names (see [`crate::sessions::rotation`]),
+    /// `proved`: the DPoP key the request proved, if any.
+    pub async fn rotate(
+        &self,
+        presented: &str,
+        client: &Client,
+        proved: Option<&str>,
+    ) -> Result<TokenPair, PairError> {
+        let grant = self
+            .sessions
+            .rotate_proving(presented, client, proved)
+            .await?;
         self.pair(grant)
     }
 

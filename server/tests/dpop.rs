@@ -227,3 +227,80 @@ async fn with_nonces_on_a_sign_in_gets_use_dpop_nonce_and_succeeds_with_the_nonc
     let again = key.proof_for("POST", &login_url(&server), "s-6", Some(&nonce));
     granted_ok(sign_in(&server, Some(&again)).await).await;
 }
+
+/// Signs in bound to `key`; returns the refresh cookie value and the session id.
+async fn bound_session(server: &TestServer, key: &Key, jti: &str) -> Tokens {
+    let proof = key.proof_for("POST", &login_url(server), jti, None);
+    granted(sign_in(server, Some(&proof)).await, reqwest::StatusCode::OK)
+        .await
+        .tokens
+}
+
+/// `POST /api/auth/refresh` with `cookie` and, if given, a proof.
+async fn refresh_with(server: &TestServer, cookie: &str, proof: Option<&str>) -> reqwest::Response {
+    let mut request = server.auth_post("/api/auth/refresh").header(
+        reqwest::header::COOKIE,
+        format!("__Secure-refresh_token={cookie}"),
+    );
+    if let Some(p) = proof {
+        request = request.header("DPoP", p);
+    }
+    request.send().await.unwrap()
+}
+
+fn refresh_url(server: &TestServer) -> String {
+    server.url("/api/auth/refresh")
+}
+
+#[tokio::test]
+async fn a_bound_session_refreshes_with_its_key_and_without_a_proof_nothing_changes() {
+    let server = start().await;
+    let key = Key::new();
+    let tokens = bound_session(&server, &key, "r-1").await;
+    let missing = refresh_with(&server, &tokens.refresh, None).await;
+    expect_error(
+        missing,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "invalid_dpop_proof",
+    )
+    .await;
+    assert_eq!(
+        server.revoked_reason(&tokens.sid).await,
+        None,
+        "nothing changed"
+    );
+    let proof = key.proof_for("POST", &refresh_url(&server), "r-2", None);
+    let next = granted(
+        refresh_with(&server, &tokens.refresh, Some(&proof)).await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    assert_eq!(next.body["token_type"], "DPoP");
+    assert_eq!(
+        claims_of(&next.tokens.access)["cnf"]["jkt"],
+        json!(key.jwk().thumbprint(ThumbprintHash::SHA256).unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_of_a_bound_session_with_another_key_ends_it_as_theft_and_is_recorded() {
+    let server = start().await;
+    let (key, thief) = (Key::new(), Key::new());
+    let tokens = bound_session(&server, &key, "t-1").await;
+    let proof = thief.proof_for("POST", &refresh_url(&server), "t-2", None);
+    let stolen = refresh_with(&server, &tokens.refresh, Some(&proof)).await;
+    expect_refresh_refused(stolen, "refresh_token_reused").await;
+    assert_eq!(
+        server.revoked_reason(&tokens.sid).await.as_deref(),
+        Some("dpop_key_mismatch")
+    );
+    let kinds = server
+        .db()
+        .count("SELECT COUNT(*) FROM security_events WHERE kind = 'dpop_key_mismatch'")
+        .await;
+    assert_eq!(kinds, 1);
+    // The owner's own key no longer helps: the session is over.
+    let own = key.proof_for("POST", &refresh_url(&server), "t-3", None);
+    let after = refresh_with(&server, &tokens.refresh, Some(&own)).await;
+    expect_refresh_refused(after, "refresh_token_reused").await;
+}

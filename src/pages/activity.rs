@@ -67,6 +67,12 @@ pub fn sentence(e: &SecurityEvent) -> String {
         ]
         .concat(),
         Some(Kind::SigningKeyRotated) => "The server rotated its signing key.".into(),
+        Some(Kind::DpopKeyMismatch) => [
+            "Someone tried to keep a session alive from ",
+            device,
+            " without this browser's key — we signed that session out to be safe.",
+        ]
+        .concat(),
         None => ["Security event: ", &e.kind, "."].concat(),
     }
 }

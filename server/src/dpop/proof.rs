@@ -218,9 +218,16 @@ mod tests {
     }
 
     fn ed25519() -> Signer {
-        let pair = crate::tokens::keys::Ed25519Pair::generate();
+        // PKCS#8 of an Ed25519 seed (RFC 8410): a fixed prefix, then the 32 bytes.
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut seed = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+        der.extend_from_slice(&seed);
         Signer {
-            key: pair.encoding_key(),
+            key: EncodingKey::from_ed_der(&der),
             alg: Algorithm::EdDSA,
         }
     }

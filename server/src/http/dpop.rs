@@ -55,6 +55,23 @@ impl FromRequestParts<AppState> for DpopProof {
 }
 
 impl DpopProof {
+    /// At a refresh: the key the request proved, if it carries a proof (checked, and used
+    /// once). A proof that does not pass is a 401 `invalid_dpop_proof` (one without the nonce,
+    /// a 400 `use_dpop_nonce`): nothing changes, the refresh token stays valid.
+    pub async fn key_proved(&self, state: &AppState) -> Result<Option<String>, ApiError> {
+        let Some(proof) = self.proof.as_deref() else {
+            return Ok(None);
+        };
+        if state.dpop.policy().mode == DpopMode::Off {
+            return Ok(None);
+        }
+        match state.dpop.check(proof, &self.method, &self.url, None).await {
+            Ok(verified) => Ok(Some(verified.jkt)),
+            Err(e @ DpopError::UseNonce { .. }) => Err(ApiError::dpop(e, false)),
+            Err(e) => Err(ApiError::dpop(e, true)),
+        }
+    }
+
     /// At a sign-in: the key to bind the new session to, if the request proved one — or the
     /// refusal (`DPOP=required` without a proof, or a proof that does not pass).
     pub async fn key_to_bind(&self, state: &AppState) -> Result<Option<String>, ApiError> {

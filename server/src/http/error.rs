@@ -232,6 +232,10 @@ impl From<RefreshError> for ApiError {
         match e {
             RefreshError::Invalid => ApiError::Refresh(RefreshErrorKind::Invalid),
             RefreshError::Reused => ApiError::Refresh(RefreshErrorKind::Reused),
+            RefreshError::DpopProofMissing => ApiError::DpopProof {
+                message: RefreshError::DpopProofMissing.to_string(),
+                resource: true,
+            },
             RefreshError::Expired => ApiError::Refresh(RefreshErrorKind::Expired),
             RefreshError::RateLimited { retry_after } => ApiError::RateLimited {
                 retry_after: crate::throttle::retry_after_secs(retry_after),

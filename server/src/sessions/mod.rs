@@ -67,6 +67,9 @@ pub enum RefreshError {
     Reused,
     #[error("The session has ended; please sign in again.")]
     Expired,
+    /// The session is bound to a DPoP key and the refresh proved none: nothing changed.
+    #[error("This session is bound to a DPoP key: send a proof made with it.")]
+    DpopProofMissing,
     #[error("This session refreshed too often; try again in a moment.")]
     RateLimited { retry_after: Duration },
     #[error(transparent)]
@@ -90,6 +93,8 @@ pub enum EndReason {
     Replaced,
     /// Ended to make room: the user reached `MAX_SESSIONS_PER_USER`.
     Evicted,
+    /// A refresh of a DPoP-bound session proved another key: theft, like reuse.
+    DpopKeyMismatch,
 }
 
 impl EndReason {
@@ -103,6 +108,7 @@ impl EndReason {
             EndReason::Expired => Kind::SessionExpired,
             EndReason::Replaced => Kind::SessionReplaced,
             EndReason::Evicted => Kind::SessionEvicted,
+            EndReason::DpopKeyMismatch => Kind::DpopKeyMismatch,
         }
     }
 
@@ -115,6 +121,7 @@ impl EndReason {
             EndReason::Expired => "expired",
             EndReason::Replaced => "replaced",
             EndReason::Evicted => "evicted",
+            EndReason::DpopKeyMismatch => "dpop_key_mismatch",
         }
     }
 }

@@ -64,6 +64,18 @@ struct Found {
 impl Sessions {
     /// Rotates a refresh token presented by `client` (see the module docs for the outcomes).
     pub async fn rotate(&self, presented: &str, client: &Client) -> Result<Grant, RefreshError> {
+        self.rotate_proving(presented, client, None).await
+    }
+
+    /// [`Sessions::rotate`] with the thumbprint of the DPoP key the request proved, if any. A
+    /// session bound to a key moves on only with a proof by that key; a proof by another key
+    /// is theft — the session ends (`dpop_key_mismatch`) — and no proof changes nothing.
+    pub async fn rotate_proving(
+        &self,
+        presented: &str,
+        client: &Client,
+        proved: Option<&str>,
+    ) -> Result<Grant, RefreshError> {
         let Some(p) = self.minter.parse(presented) else {
             return Err(RefreshError::Invalid);
         };
@@ -88,6 +100,7 @@ impl Sessions {
              WHERE id = $1 AND token_hash = $2 AND generation = $9
                AND revoked_at IS NULL AND expires_at > $3 AND last_used_at >= $7
                AND ($8 = 0 OR refresh_window_start <= $6 OR refresh_count < $8)
+               AND (dpop_jkt IS NULL OR dpop_jkt = $10)
              RETURNING user_id, expires_at,
                        (SELECT username FROM users WHERE users.id = sessions.user_id) AS username,
                        dpop_jkt",
@@ -101,6 +114,7 @@ impl Sessions {
         .bind(now - ms(self.policy.idle))
         .bind(limit)
         .bind(generation)
+        .bind(proved)
         .fetch_optional(&mut *tx)
         .await?;
 
@@ -122,7 +136,8 @@ impl Sessions {
             return Err(RefreshError::Invalid);
         };
         if let Some(reason) = f.revoked_reason.as_deref() {
-            return Err(if reason == EndReason::Reuse.as_str() {
+            let theft = [EndReason::Reuse, EndReason::DpopKeyMismatch];
+            return Err(if theft.iter().any(|r| r.as_str() == reason) {
                 RefreshError::Reused
             } else {
                 RefreshError::Expired
@@ -148,6 +163,30 @@ impl Sessions {
             }
             self.revocations.insert(sid.as_str());
             return Err(RefreshError::Expired);
+        }
+        if let Some(bound) = f.dpop_jkt.as_deref() {
+            match proved {
+                None => return Err(RefreshError::DpopProofMissing),
+                Some(key) if key != bound => {
+                    let ended = end_session(&mut tx, &sid, EndReason::DpopKeyMismatch, now).await?;
+                    let recorded = if ended {
+                        let event =
+                            Event::new(Kind::DpopKeyMismatch, Timestamp(now), Some(f.user_id))
+                                .session(&sid)
+                                .client(client);
+                        self.events.record(&mut tx, event).await?
+                    } else {
+                        Recorded::default()
+                    };
+                    tx.commit().await?;
+                    recorded.log();
+                    self.revocations.insert(sid.as_str());
+                    tracing::warn!(session = %sid, user = f.user_id.0,
+                        "a refresh proved another DPoP key than the session's; session revoked");
+                    return Err(RefreshError::Reused);
+                }
+                Some(_) => {}
+            }
         }
         let is = |stored: &Option<Vec<u8>>| stored.as_deref() == Some(&p.hash[..]);
         if is(&f.token_hash) {

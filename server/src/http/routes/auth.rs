@@ -374,17 +374,21 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RefreshQuery>,
     who: Client,
+    dpop: DpopProof,
     presented: PresentedRefresh,
     jar: CookieJar,
 ) -> Response {
     let optional = matches!(query.optional.as_deref(), Some("1" | "true"));
     let jar = presented.answer(jar);
     let result = match presented.cookie {
-        RefreshCookie::One { token, .. } => state
-            .token_pairs
-            .rotate(&token, &who)
-            .await
-            .map_err(ApiError::from),
+        RefreshCookie::One { token, .. } => match dpop.key_proved(&state).await {
+            Ok(proved) => state
+                .token_pairs
+                .rotate(&token, &who, proved.as_deref())
+                .await
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        },
         RefreshCookie::Absent if optional => {
             return (
                 StatusCode::NO_CONTENT,
