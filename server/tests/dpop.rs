@@ -304,3 +304,120 @@ async fn a_refresh_of_a_bound_session_with_another_key_ends_it_as_theft_and_is_r
     let after = refresh_with(&server, &tokens.refresh, Some(&own)).await;
     expect_refresh_refused(after, "refresh_token_reused").await;
 }
+
+/// `GET /api/me` with `authorization` and, if given, a proof.
+async fn me_with(
+    server: &TestServer,
+    authorization: &str,
+    proof: Option<&str>,
+) -> reqwest::Response {
+    let mut request = server
+        .get("/api/me")
+        .header(reqwest::header::AUTHORIZATION, authorization);
+    if let Some(p) = proof {
+        request = request.header("DPoP", p);
+    }
+    request.send().await.unwrap()
+}
+
+/// A proof for `GET /api/me` presenting `access` (`ath`).
+fn me_proof(server: &TestServer, key: &Key, access: &str, jti: &str) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some("dpop+jwt".into());
+    header.jwk = Some(key.jwk());
+    let claims = json!({
+        "jti": jti, "htm": "GET", "htu": server.url("/api/me"), "iat": now_ms() / 1000,
+        "ath": tokenpair_server::dpop::proof::token_hash(access),
+    });
+    jsonwebtoken::encode(&header, &claims, &key.0).unwrap()
+}
+
+#[tokio::test]
+async fn a_bound_token_works_only_as_dpop_with_a_proof_by_its_key() {
+    let server = start().await;
+    let (key, thief) = (Key::new(), Key::new());
+    let access = bound_session(&server, &key, "m-1").await.access;
+    let ok = me_with(
+        &server,
+        &format!("DPoP {access}"),
+        Some(&me_proof(&server, &key, &access, "m-2")),
+    )
+    .await;
+    assert_eq!(ok.status(), reqwest::StatusCode::OK);
+
+    // As Bearer: no downgrade.
+    let bearer = me_with(&server, &format!("Bearer {access}"), None).await;
+    let challenge = bearer.headers()[reqwest::header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    expect_error(
+        bearer,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "invalid_dpop_proof",
+    )
+    .await;
+    assert!(
+        challenge.starts_with("DPoP ") && challenge.contains("algs=\"ES256 EdDSA\""),
+        "{challenge}"
+    );
+    // A proof by another key, and a proof replayed.
+    let stolen = me_with(
+        &server,
+        &format!("DPoP {access}"),
+        Some(&me_proof(&server, &thief, &access, "m-3")),
+    )
+    .await;
+    expect_error(
+        stolen,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "invalid_dpop_proof",
+    )
+    .await;
+    let replayed = me_with(
+        &server,
+        &format!("DPoP {access}"),
+        Some(&me_proof(&server, &key, &access, "m-2")),
+    )
+    .await;
+    expect_error(
+        replayed,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "invalid_dpop_proof",
+    )
+    .await;
+    // A proof for another token (`ath`).
+    let other = me_with(
+        &server,
+        &format!("DPoP {access}"),
+        Some(&me_proof(&server, &key, "another-token", "m-4")),
+    )
+    .await;
+    expect_error(
+        other,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "invalid_dpop_proof",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unbound_token_stays_a_bearer_token() {
+    let server = start().await;
+    let tokens = server.login(USER1).await;
+    let ok = me_with(&server, &format!("Bearer {}", tokens.access), None).await;
+    assert_eq!(ok.status(), reqwest::StatusCode::OK);
+    let key = Key::new();
+    let as_dpop = me_with(
+        &server,
+        &format!("DPoP {}", tokens.access),
+        Some(&me_proof(&server, &key, &tokens.access, "u-1")),
+    )
+    .await;
+    expect_error(
+        as_dpop,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "invalid_dpop_proof",
+    )
+    .await;
+}

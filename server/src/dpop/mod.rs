@@ -61,6 +61,12 @@ pub enum DpopError {
     /// Not one `DPoP` header of text.
     #[error("Send exactly one DPoP proof (`DPoP` header).")]
     Malformed,
+    /// A proof by another key than the token's (`cnf.jkt`).
+    #[error("The DPoP proof is made with another key than the one this token is bound to.")]
+    OtherKey,
+    /// `Authorization: DPoP` with a token that is not bound to a key.
+    #[error("This access token is not bound to a DPoP key: send it as `Authorization: Bearer`.")]
+    NotBound,
     #[error(transparent)]
     Invalid(ProofError),
     #[error("The DPoP proof was used before.")]

@@ -22,6 +22,13 @@ impl FromRequestParts<AppState> for DpopProof {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        DpopProof::of(parts, state)
+    }
+}
+
+impl DpopProof {
+    /// The proof `parts` carry (see [`DpopProof`]).
+    pub fn of(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let mut values = parts.headers.get_all("dpop").iter();
         let proof = match (values.next(), values.next()) {
             (None, _) => None,
@@ -52,9 +59,7 @@ impl FromRequestParts<AppState> for DpopProof {
             url: [origin.as_str(), parts.uri.path()].concat(),
         })
     }
-}
 
-impl DpopProof {
     /// At a refresh: the key the request proved, if it carries a proof (checked, and used
     /// once). A proof that does not pass is a 401 `invalid_dpop_proof` (one without the nonce,
     /// a 400 `use_dpop_nonce`): nothing changes, the refresh token stays valid.

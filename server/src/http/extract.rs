@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or_else(|| {
+        let (scheme, token) = presented_token(&parts.headers).ok_or_else(|| {
             ApiError::InvalidToken(
                 "Send the access token as `Authorization: Bearer <token>`.".into(),
             )
@@ -48,9 +48,54 @@ impl FromRequestParts<AppState> for Authenticated {
         if state.sessions.revocations().is_revoked(&claims.sid) {
             return Err(TokenError::Revoked.into());
         }
+        // A DPoP-bound token only with a proof by its key, and never as Bearer (no downgrade);
+        // an unbound token never as DPoP. (A Bearer token without `cnf` costs nothing here.)
+        match (&claims.cnf, scheme) {
+            (None, Scheme::Bearer) => {}
+            (None, Scheme::Dpop) => {
+                return Err(ApiError::dpop(crate::dpop::DpopError::NotBound, true))
+            }
+            (Some(cnf), scheme) => {
+                let proof = crate::http::dpop::DpopProof::of(parts, state)?;
+                let (Scheme::Dpop, Some(p)) = (scheme, proof.proof.as_deref()) else {
+                    return Err(ApiError::dpop(crate::dpop::DpopError::Missing, true));
+                };
+                let verified = state
+                    .dpop
+                    .check(p, &proof.method, &proof.url, Some(token))
+                    .await
+                    .map_err(|e| ApiError::dpop(e, true))?;
+                if verified.jkt != cnf.jkt {
+                    return Err(ApiError::dpop(crate::dpop::DpopError::OtherKey, true));
+                }
+            }
+        }
         let user_id = claims.user_id().ok_or(TokenError::Invalid)?;
         Ok(Authenticated { user_id, claims })
     }
+}
+
+/// How an access token is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    /// `Authorization: DPoP …`, with a `DPoP` proof header.
+    Dpop,
+}
+
+/// The token of an `Authorization: Bearer …` or `DPoP …` header (scheme case-insensitive).
+pub fn presented_token(headers: &HeaderMap) -> Option<(Scheme, &str)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return None;
+    };
+    (!token.is_empty()).then_some((scheme, token))
 }
 
 /// The token of an `Authorization: Bearer …` header (scheme case-insensitive), if any.
