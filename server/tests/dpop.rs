@@ -421,3 +421,81 @@ async fn an_unbound_token_stays_a_bearer_token() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_stolen_bound_token_presented_as_bearer_signs_nobody_out() {
+    let server = start().await;
+    let key = Key::new();
+    let tokens = bound_session(&server, &key, "l-1").await;
+    let logout = server
+        .auth_post("/api/auth/logout")
+        .header(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", tokens.access),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(server.revoked_reason(&tokens.sid).await, None, "still live");
+
+    // With a proof by the session's key, the owner signs out.
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some("dpop+jwt".into());
+    header.jwk = Some(key.jwk());
+    let claims = json!({
+        "jti": "l-2", "htm": "POST", "htu": server.url("/api/auth/logout"),
+        "iat": now_ms() / 1000, "ath": tokenpair_server::dpop::proof::token_hash(&tokens.access),
+    });
+    let proof = jsonwebtoken::encode(&header, &claims, &key.0).unwrap();
+    let owner = server
+        .auth_post("/api/auth/logout")
+        .header(
+            reqwest::header::AUTHORIZATION,
+            format!("DPoP {}", tokens.access),
+        )
+        .header("DPoP", proof)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.revoked_reason(&tokens.sid).await.as_deref(),
+        Some("logout")
+    );
+}
+
+#[tokio::test]
+async fn with_nonces_on_a_resource_answers_use_dpop_nonce_with_a_nonce_that_then_works() {
+    let server = start_with(|c| c.dpop.nonce = true).await;
+    let key = Key::new();
+    // Sign in with the nonce round trip.
+    let first = sign_in(
+        &server,
+        Some(&key.proof_for("POST", &login_url(&server), "x-1", None)),
+    )
+    .await;
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let proof = key.proof_for("POST", &login_url(&server), "x-2", Some(&nonce));
+    let access = granted(
+        sign_in(&server, Some(&proof)).await,
+        reqwest::StatusCode::OK,
+    )
+    .await
+    .tokens
+    .access;
+    // A resource request without the nonce: 401 use_dpop_nonce, with a nonce.
+    let without = me_with(
+        &server,
+        &format!("DPoP {access}"),
+        Some(&me_proof(&server, &key, &access, "x-3")),
+    )
+    .await;
+    assert!(without.headers().contains_key("dpop-nonce"));
+    let challenge = without.headers()[reqwest::header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    expect_error(without, reqwest::StatusCode::UNAUTHORIZED, "use_dpop_nonce").await;
+    assert!(challenge.contains("use_dpop_nonce"), "{challenge}");
+}

@@ -27,7 +27,7 @@ use crate::http::cookies::{
 use crate::http::csrf;
 use crate::http::dpop::DpopProof;
 use crate::http::error::{ApiError, RefreshErrorKind};
-use crate::http::extract::{bearer_token, ApiJson, ApiQuery};
+use crate::http::extract::{presented_token, ApiJson, ApiQuery, Scheme};
 use crate::http::headers::BODY_LIMIT;
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
@@ -449,6 +449,7 @@ pub async fn logout(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LogoutQuery>,
     headers: HeaderMap,
+    dpop: DpopProof,
     who: Client,
     presented: PresentedRefresh,
     jar: CookieJar,
@@ -469,7 +470,7 @@ pub async fn logout(
         RefreshCookie::Several => return Err(ApiError::MultipleRefreshCookies),
     };
     if session.is_none() {
-        session = live_session_of_bearer(&state, &headers).await?;
+        session = live_session_of_bearer(&state, &headers, &dpop).await?;
     }
     if let Some((sid, user_id)) = session {
         if global {
@@ -489,17 +490,33 @@ pub async fn logout(
     Ok((jar.add(clear_refresh_cookie()), StatusCode::NO_CONTENT).into_response())
 }
 
-/// The session of a valid, unrevoked access token whose session is still live.
+/// The session of a valid, unrevoked access token whose session is still live. A DPoP-bound
+/// token counts only as `Authorization: DPoP` with a proof by its key: a stolen bound token
+/// presented as Bearer signs nobody out.
 async fn live_session_of_bearer(
     state: &AppState,
     headers: &HeaderMap,
+    dpop: &DpopProof,
 ) -> Result<Option<(SessionId, UserId)>, ApiError> {
-    let Some(token) = bearer_token(headers) else {
+    let Some((scheme, token)) = presented_token(headers) else {
         return Ok(None);
     };
     let Ok(claims) = state.tokens.verify_fresh(token).await else {
         return Ok(None);
     };
+    match (&claims.cnf, scheme, dpop.proof.as_deref()) {
+        (None, Scheme::Bearer, _) => {}
+        (Some(cnf), Scheme::Dpop, Some(proof)) => {
+            let proved = state
+                .dpop
+                .check(proof, &dpop.method, &dpop.url, Some(token))
+                .await;
+            if !proved.is_ok_and(|v| v.jkt == cnf.jkt) {
+                return Ok(None);
+            }
+        }
+        _ => return Ok(None),
+    }
     let (Some(user_id), Some(sid)) = (claims.user_id(), claims.session_id()) else {
         return Ok(None);
     };
