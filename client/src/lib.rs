@@ -43,6 +43,7 @@ mod client;
 mod config;
 mod context;
 mod core;
+pub mod dpop;
 mod error;
 mod events;
 pub mod http;

@@ -1,0 +1,96 @@
+//! The DPoP key in Chromium (issue 24, in progress): made non-extractable, kept in IndexedDB
+//! and reused, proofs that verify with the public key in their header, and forgotten on
+//! sign-out.
+#![cfg(target_arch = "wasm32")]
+
+use tokenpair_client::dpop::DpopKey;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+const unb64u = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+export async function inspect(db, jwt) {
+  const d = await new Promise((ok, no) => { const r = indexedDB.open(db, 1); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const pair = await new Promise((ok, no) => { const r = d.transaction('keys').objectStore('keys').get('dpop'); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  d.close();
+  let exported = true;
+  try { await crypto.subtle.exportKey('jwk', pair.privateKey); } catch (_) { exported = false; }
+  const [h, c, s] = jwt.split('.');
+  const verified = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pair.publicKey, unb64u(s), new TextEncoder().encode(h + '.' + c));
+  const dec = (p) => JSON.parse(new TextDecoder().decode(unb64u(p)));
+  return { exported, extractable: pair.privateKey.extractable, verified, header: dec(h), claims: dec(c) };
+}
+"#)]
+extern "C" {
+    fn inspect(db: &str, jwt: &str) -> js_sys::Promise;
+}
+
+fn get(v: &JsValue, path: &[&str]) -> JsValue {
+    path.iter().fold(v.clone(), |v, k| {
+        js_sys::Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+    })
+}
+
+#[wasm_bindgen_test]
+async fn the_key_is_not_extractable_is_kept_and_its_proofs_verify_with_the_header_key() {
+    let key = DpopKey::new("dpop-test-a");
+    key.forget().await.ok();
+    let first = key
+        .proof(
+            "GET",
+            "http://127.0.0.1/api/me",
+            Some("the-token"),
+            Some("n-1"),
+        )
+        .await
+        .unwrap();
+    let seen = JsFuture::from(inspect("dpop-test-a:dpop", &first.jwt))
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&seen, &["exported"]),
+        JsValue::FALSE,
+        "exportKey rejects"
+    );
+    assert_eq!(get(&seen, &["extractable"]), JsValue::FALSE);
+    assert_eq!(get(&seen, &["verified"]), JsValue::TRUE);
+    assert_eq!(
+        get(&seen, &["header", "typ"]).as_string().as_deref(),
+        Some("dpop+jwt")
+    );
+    assert_eq!(
+        get(&seen, &["header", "alg"]).as_string().as_deref(),
+        Some("ES256")
+    );
+    assert!(
+        get(&seen, &["header", "jwk", "d"]).is_undefined(),
+        "no private member"
+    );
+    assert_eq!(
+        get(&seen, &["claims", "htm"]).as_string().as_deref(),
+        Some("GET")
+    );
+    assert_eq!(
+        get(&seen, &["claims", "nonce"]).as_string().as_deref(),
+        Some("n-1")
+    );
+    assert!(get(&seen, &["claims", "ath"]).as_string().is_some());
+
+    // The same key for the next proof (and after a reload: it is in IndexedDB).
+    let second = key
+        .proof("POST", "http://127.0.0.1/api/auth/refresh", None, None)
+        .await
+        .unwrap();
+    assert_eq!(second.jkt, first.jkt);
+    assert_ne!(second.jwt, first.jwt);
+    // Forgotten on sign-out: the next proof has a new key.
+    key.forget().await.unwrap();
+    let third = key
+        .proof("GET", "http://127.0.0.1/api/me", None, None)
+        .await
+        .unwrap();
+    assert_ne!(third.jkt, first.jkt);
+}
