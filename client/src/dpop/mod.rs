@@ -32,6 +32,7 @@ extern "C" {
 /// A proof, and the thumbprint of the key that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
+    /// The proof, for the `DPoP` header.
     pub jwt: String,
     /// RFC 7638 SHA-256 thumbprint, base64url (what the server binds to: `cnf.jkt`).
     pub jkt: String,
@@ -44,6 +45,7 @@ pub struct DpopKey {
 }
 
 impl DpopKey {
+    /// The key of the app `app_id` (one per origin and app, shared by its tabs).
     pub fn new(app_id: &str) -> DpopKey {
         DpopKey {
             db: [app_id, ":dpop"].concat(),
