@@ -21,7 +21,9 @@ use crate::router::{provide_router, History, Route};
 /// the app id `tokenpair` (lock `tokenpair:refresh`, channel `tokenpair:auth`).
 #[component]
 pub fn App() -> impl IntoView {
-    app_with(Rc::new(FetchTransport), ClientConfig::new("tokenpair"))
+    // DPoP on: the server binds the session to this browser's key (see the client's `dpop`).
+    let config = ClientConfig::builder("tokenpair").dpop(true).build();
+    app_with(Rc::new(FetchTransport), config)
 }
 
 /// The whole app over any transport and client configuration (component tests mount it

@@ -28,6 +28,14 @@ impl DecodedJwt {
         find(&self.claims, name)
     }
 
+    /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449), if it is.
+    pub fn bound_key(&self) -> Option<String> {
+        let cnf = JSON::parse(self.claim("cnf")?).ok()?;
+        js_sys::Reflect::get(&cnf, &JsValue::from_str("jkt"))
+            .ok()?
+            .as_string()
+    }
+
     /// A string member of the header without its quotes (`EdDSA`), if present.
     pub fn header_text(&self, name: &str) -> Option<&str> {
         find(&self.header_members, name).map(|v| v.trim_matches('"'))

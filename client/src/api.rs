@@ -5,7 +5,8 @@
 //!    replaced;
 //! 2. resolves the URL and refuses — before anything is sent — an origin that may not receive
 //!    the token, or a cookie endpoint ([`crate::http::target`]);
-//! 3. sends with `Authorization: Bearer <access token>` and a deadline;
+//! 3. sends with `Authorization: Bearer <access token>` (or `DPoP <access token>` and a
+//!    proof, for a token bound to this browser's key: [`crate::send`]) and a deadline;
 //! 4. on a 401, refreshes **once** (single flight, [`crate::refresh`]) — or takes the token
 //!    another request or tab already got — and retries **once**. A second 401 is returned as
 //!    an error: no loop;
@@ -22,6 +23,7 @@ use crate::error::ClientError;
 use crate::http::{Request, Response, TransportError};
 use crate::problem::Problem;
 use crate::protocol::Protocol;
+use crate::send::Prove;
 use crate::single_flight::{RefreshOutcome, RefreshReason};
 use crate::timeline::TimelineKind;
 use crate::token::AccessToken;
@@ -66,6 +68,7 @@ impl<P: Protocol> ApiClient<P> {
         let first = self.answer(
             core.send_prepared(
                 self.with_token(&request, &token)?,
+                Prove::for_token(&token),
                 core.config.request_timeout,
             )
             .await,
@@ -99,6 +102,7 @@ impl<P: Protocol> ApiClient<P> {
         let second = self.answer(
             core.send_prepared(
                 self.with_token(&request, &retry_token)?,
+                Prove::for_token(&retry_token),
                 core.config.request_timeout,
             )
             .await,
@@ -173,7 +177,7 @@ impl<P: Protocol> ApiClient<P> {
     /// `request` with `token`, if it may go where it goes (nothing is sent otherwise).
     fn with_token(&self, request: &Request, token: &AccessToken) -> Result<Request, ClientError> {
         self.core
-            .prepare(request.clone(), Some(token.bearer()), true)
+            .prepare(request.clone(), Some(token), true)
             .map_err(ClientError::Misuse)
     }
 

@@ -66,6 +66,9 @@ pub enum Notice {
     SignedOut,
     /// The server confirmed the sign-out of every device.
     SignedOutEverywhere,
+    /// The session is bound to a DPoP key this browser no longer has (IndexedDB unavailable, so
+    /// the key lived only in the page's memory, or cleared).
+    DpopKeyLost,
     /// The server refused the sign-out for good: signed out here, but the session may live on.
     SignOutRefused {
         /// The HTTP status.
@@ -85,6 +88,10 @@ impl Notice {
             Notice::SignedOutEverywhere => {
                 "You are signed out everywhere: every device's session has ended.".into()
             }
+            Notice::DpopKeyLost => "This browser could not keep the key that protects your \
+                 session (its storage, IndexedDB, is unavailable or was cleared), so you need to \
+                 sign in again."
+                .into(),
             Notice::SignOutRefused { status, code } => format!(
                 "You are signed out in this browser, but the server refused to end the session \
                  ({status} {code}), so it may still be active. Signing in again replaces it."

@@ -113,6 +113,13 @@ pub struct ClientConfig {
     /// How often to compare the wall clock with the monotonic clock to notice that the
     /// machine slept (timers do not run during sleep). `Duration::ZERO`: off.
     pub wake_check_every: Duration,
+    /// Sender-constrained tokens ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449) DPoP):
+    /// every sign-in, refresh and sign-out carries a proof made by a non-extractable key kept
+    /// in IndexedDB ([`crate::dpop`]), and an access token the server bound to it (`token_type:
+    /// DPoP`) goes out as `Authorization: DPoP` with a proof. Off by default, for backends
+    /// that do not know DPoP (a cross-origin one must allow the `DPoP` request header and
+    /// expose `DPoP-Nonce`); the tokenpair SPA turns it on.
+    pub dpop: bool,
     /// Origins (`https://api.example.com`) besides the page's own that may receive the access
     /// token. Requests anywhere else are refused before anything is sent.
     pub allowed_origins: Vec<String>,
@@ -138,6 +145,7 @@ impl ClientConfig {
             broadcast_settle: Duration::from_millis(40),
             session_warning: Duration::from_secs(60),
             wake_check_every: Duration::from_secs(5),
+            dpop: false,
             allowed_origins: Vec::new(),
         }
     }
@@ -206,6 +214,8 @@ impl ClientConfigBuilder {
         session_warning: Duration,
         /// [`ClientConfig::wake_check_every`].
         wake_check_every: Duration,
+        /// [`ClientConfig::dpop`].
+        dpop: bool,
     }
 
     /// Lets the access token go to `origin` too (`https://api.example.com`, no path).

@@ -4,7 +4,8 @@
 //! what follows a new token or the end of a sign-in happens ([`Core::token_arrived`],
 //! [`Core::signed_out_here`]): the store, the probe, the timers, the broadcast, the events.
 //!
-//! The flows that drive it live beside it, each in the file named for it: [`crate::refresh`],
+//! Requests go out through [`crate::send`]. The flows that drive it live beside it, each in
+//! the file named for it: [`crate::refresh`],
 //! [`crate::sign_in`], [`crate::sign_out`], [`crate::tab_sync`], [`crate::recovery`]. They
 //! call into `Core`; `Core` imports none of them.
 //!
@@ -14,13 +15,13 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
 
 use crate::auth_state::{AuthState, Notice, SessionEnding};
 use crate::config::ClientConfig;
+use crate::dpop::prover::Prover;
 use crate::events::{AuthEvent, EventBus, SignOutReason};
 use crate::http::target::Targets;
-use crate::http::{with_deadline, Request, SendFuture, Transport, TransportError};
+use crate::http::Transport;
 use crate::listener::Listener;
 use crate::lock::{CookieLock, Held, Job};
 use crate::pending_sign_out::PendingSignOut;
@@ -50,6 +51,8 @@ pub(crate) struct Core<P: Protocol> {
     pub(crate) protocol: P,
     pub(crate) transport: Rc<dyn Transport>,
     pub(crate) config: ClientConfig,
+    /// The DPoP key and nonce, when [`ClientConfig::dpop`] is on.
+    pub(crate) prover: Option<Prover>,
     pub(crate) targets: Targets,
     pub(crate) state: State<P::User>,
     pub(crate) events: EventBus<P::User>,
@@ -80,6 +83,7 @@ impl<P: Protocol> Core<P> {
             events,
             lock: CookieLock::new(&config),
             pending: PendingSignOut::new(config.pending_sign_out_key.clone()),
+            prover: config.dpop.then(|| Prover::new(&config.app_id)),
             state,
             protocol,
             transport,
@@ -93,65 +97,6 @@ impl<P: Protocol> Core<P> {
             started: Cell::new(false),
             shut_down: Cell::new(false),
         }
-    }
-
-    // ---- sending ----
-
-    /// `request` as it goes on the wire: its absolute URL (with the query), the backend's CSRF
-    /// header and credentials mode, and `Authorization: Bearer` with `bearer`, if given.
-    /// An API call (`to_api`) is refused unless the token may go there ([`crate::http::target`]:
-    /// an allowed origin, not a cookie endpoint); a cookie-endpoint request just goes without
-    /// the token where the origin is not allowed.
-    pub(crate) fn prepare(
-        &self,
-        mut request: Request,
-        bearer: Option<&str>,
-        to_api: bool,
-    ) -> Result<Request, String> {
-        if let Some(why) = request.invalid.take() {
-            return Err(why);
-        }
-        let resolved = if to_api {
-            self.targets.for_bearer(&request)?
-        } else {
-            self.targets.resolve(&request)?
-        };
-        let bearer = bearer.filter(|_| to_api || self.targets.allows(&resolved));
-        let endpoints = self.protocol.endpoints();
-        request.url = resolved.url;
-        request.query = resolved.query;
-        if let Some((name, value)) = &endpoints.csrf_header {
-            request = request.header(name, value);
-        }
-        if let Some(token) = bearer {
-            request = request.header("Authorization", &["Bearer ", token].concat());
-        }
-        request.credentials = request.credentials.or(Some(endpoints.credentials));
-        Ok(request)
-    }
-
-    /// Sends a cookie-endpoint request (no token) under `held`: its deadline is the request
-    /// timeout or what is left of the lock's budget, whichever is sooner.
-    pub(crate) fn send_locked(
-        &self,
-        request: Request,
-        bearer: Option<&str>,
-        held: &Held,
-        share: f64,
-    ) -> SendFuture {
-        match self.prepare(request, bearer, false) {
-            Ok(request) => {
-                let budget = held.remaining().mul_f64(share.clamp(0.0, 1.0));
-                self.send_prepared(request, budget)
-            }
-            Err(why) => Box::pin(std::future::ready(Err(TransportError::Network(why)))),
-        }
-    }
-
-    /// Sends a prepared request with the request timeout (or `limit`, if sooner).
-    pub(crate) fn send_prepared(&self, request: Request, limit: Duration) -> SendFuture {
-        let deadline = self.config.request_timeout.min(limit);
-        with_deadline(self.transport.send(request), deadline)
     }
 
     /// Runs `work` inside the cross-tab lock ([`crate::lock`]). If the lock is not granted

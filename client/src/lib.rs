@@ -57,6 +57,7 @@ pub mod protocol;
 mod recovery;
 mod redirect;
 mod refresh;
+mod send;
 mod sign_in;
 mod sign_out;
 mod single_flight;
@@ -83,7 +84,9 @@ pub use http::{
 pub use lock::web_locks_available;
 pub use problem::Problem;
 pub use protocol::tokenpair::{PasswordCredentials, TokenpairSignIn, TokenpairUser};
-pub use protocol::{Endpoints, Grant, LogoutVerdict, Protocol, RefreshVerdict, TokenpairProtocol};
+pub use protocol::{
+    Endpoints, Grant, LogoutVerdict, Protocol, RefreshVerdict, TokenType, TokenpairProtocol,
+};
 pub use redirect::{login_redirect, safe_return_path, safe_return_path_for};
 pub use single_flight::{RefreshOutcome, RefreshReason};
 pub use store::AuthStore;

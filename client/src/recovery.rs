@@ -20,6 +20,7 @@ use crate::listener::Listener;
 use crate::probe::browser_is_offline;
 use crate::problem::Problem;
 use crate::protocol::Protocol;
+use crate::send::Prove;
 use crate::single_flight::{RefreshOutcome, RefreshReason};
 use crate::time::Instant;
 use crate::timeline::TimelineKind;
@@ -104,7 +105,7 @@ impl<P: Protocol> Core<P> {
             .prepare(Request::get(health), None, false)
             .map_err(|_| Problem::Unreachable)?;
         match self
-            .send_prepared(request, self.config.request_timeout)
+            .send_prepared(request, Prove::No, self.config.request_timeout)
             .await
         {
             Ok(r) if r.is_success() => Ok(()),

@@ -23,9 +23,11 @@ use futures::future::FutureExt;
 use crate::auth_state::{Notice, SessionVersion};
 use crate::core::{Arrival, Core};
 use crate::events::{AuthEvent, RefreshFailure, SignOutReason};
+use crate::http::Response;
 use crate::lock::Held;
 use crate::problem::Problem;
 use crate::protocol::{Protocol, RefreshVerdict};
+use crate::send::Prove;
 use crate::single_flight::{RefreshFuture, RefreshOutcome, RefreshReason};
 use crate::tabs::{TabMessage, TabSignOut};
 use crate::time::Instant;
@@ -98,11 +100,17 @@ impl<P: Protocol> Core<P> {
 
         self.state.store.count_refresh();
         let request = self.protocol.refresh_request(asked.restoring);
-        let answer = self.send_locked(request, None, &held, 1.0).await;
+        let answer = self
+            .send_locked(request, None, Prove::WithKey, &held, 1.0)
+            .await;
         if self.state.version() != asked.version || self.is_shut_down() {
             return RefreshOutcome::Stale;
         }
         let verdict = match answer {
+            Ok(response) if self.dpop_key_lost(&response) => {
+                self.ended_without_key(asked.restoring);
+                return RefreshOutcome::Ended;
+            }
             Ok(response) => self.protocol.refresh_verdict(&response, asked.restoring),
             Err(error) => RefreshVerdict::Unavailable(Problem::from_transport(&error)),
         };
@@ -113,17 +121,22 @@ impl<P: Protocol> Core<P> {
                 self.settle_after_broadcast(&held).await;
                 RefreshOutcome::Refreshed
             }
+            // No session (any more): its DPoP key, if any, proves nothing now; the next
+            // sign-in makes a new one (after a replayed token or another key, it must).
             RefreshVerdict::NoSession => {
                 self.signed_out_here(None, "no session to restore", SignOutReason::NoSession);
+                self.forget_dpop_key().await;
                 RefreshOutcome::Ended
             }
             RefreshVerdict::Ended { code } if asked.restoring => {
                 let detail = ["no session to restore (", &code, ")"].concat();
                 self.signed_out_here(None, &detail, SignOutReason::NoSession);
+                self.forget_dpop_key().await;
                 RefreshOutcome::Ended
             }
             RefreshVerdict::Ended { code } => {
                 self.ended_by_server(code);
+                self.forget_dpop_key().await;
                 RefreshOutcome::Ended
             }
             RefreshVerdict::Unavailable(problem) => {
@@ -135,6 +148,41 @@ impl<P: Protocol> Core<P> {
                 RefreshOutcome::Unavailable(problem)
             }
         }
+    }
+
+    /// Whether `response` refuses a refresh for want of a DPoP proof this tab had no key to
+    /// make: the session is bound to a key this browser no longer has.
+    fn dpop_key_lost(&self, response: &Response) -> bool {
+        self.prover.as_ref().is_some_and(|p| p.missing_key())
+            && matches!(response.status, 400 | 401)
+            && self.protocol.api_error(response).code == "invalid_dpop_proof"
+    }
+
+    /// The session cannot go on without its key: signed out here (and in every tab), saying
+    /// why.
+    fn ended_without_key(&self, restoring: bool) {
+        let code = "dpop_key_lost".to_owned();
+        let detail = "the session's DPoP key is not in this browser (IndexedDB unavailable?)";
+        if restoring {
+            self.signed_out_here(Some(Notice::DpopKeyLost), detail, SignOutReason::NoSession);
+            return;
+        }
+        let (user, session_id) = (
+            self.state.user(),
+            self.state
+                .token()
+                .and_then(|t| t.session_id().map(str::to_owned)),
+        );
+        self.signed_out_here(
+            Some(Notice::DpopKeyLost),
+            detail,
+            SignOutReason::SessionEnded { code },
+        );
+        self.broadcast(&TabMessage::SignedOut {
+            user,
+            session_id,
+            how: TabSignOut::SessionEnded,
+        });
     }
 
     /// The server refused the refresh token: the session is over, here and in every tab.

@@ -12,6 +12,7 @@ use crate::error::ClientError;
 use crate::lock::Held;
 use crate::problem::Problem;
 use crate::protocol::{Grant, Protocol};
+use crate::send::Prove;
 
 impl<P: Protocol> Core<P> {
     pub(crate) async fn sign_in(
@@ -39,7 +40,7 @@ impl<P: Protocol> Core<P> {
         }
         let request = self.protocol.sign_in_request(credentials);
         let response = self
-            .send_locked(request, None, &held, 1.0)
+            .send_locked(request, None, Prove::MakingKey, &held, 1.0)
             .await
             .map_err(|e| ClientError::Unavailable(Problem::from_transport(&e)))?;
         if !response.is_success() {

@@ -28,7 +28,10 @@ use crate::lock::Held;
 use crate::pending_sign_out::Step;
 use crate::problem::Problem;
 use crate::protocol::Protocol;
+use crate::send::Prove;
 use crate::tabs::{TabMessage, TabSignOut};
+use crate::timeline::TimelineKind;
+use crate::token::AccessToken;
 
 impl<P: Protocol> Core<P> {
     pub(crate) async fn sign_out(self: Rc<Self>, scope: SignOutScope) {
@@ -37,7 +40,6 @@ impl<P: Protocol> Core<P> {
         let session_id = token
             .as_ref()
             .and_then(|t| t.session_id().map(str::to_owned));
-        let bearer = token.map(|t| t.bearer().to_owned());
         self.signed_out_here(
             None,
             match scope {
@@ -55,7 +57,7 @@ impl<P: Protocol> Core<P> {
             session_id,
             how: TabSignOut::ByUser(scope),
         });
-        self.confirm_sign_out(scope, bearer).await;
+        self.confirm_sign_out(scope, token).await;
     }
 
     /// The retry loop: until the server confirms or refuses, or a new sign-in (or another
@@ -63,7 +65,7 @@ impl<P: Protocol> Core<P> {
     pub(crate) async fn confirm_sign_out(
         self: Rc<Self>,
         scope: SignOutScope,
-        bearer: Option<String>,
+        token: Option<AccessToken>,
     ) {
         let version = self.state.version();
         let weak = Rc::downgrade(&self);
@@ -71,7 +73,7 @@ impl<P: Protocol> Core<P> {
         let mut attempt = 0u32;
         loop {
             let Some(core) = weak.upgrade() else { return };
-            let problem = match core.logout_once(scope, bearer.clone(), version).await {
+            let problem = match core.logout_once(scope, token.clone(), version).await {
                 Some(Step::Retry(problem)) => problem,
                 Some(Step::Confirmed | Step::Refused { .. }) | None => return,
             };
@@ -102,17 +104,17 @@ impl<P: Protocol> Core<P> {
     async fn logout_once(
         self: &Rc<Self>,
         scope: SignOutScope,
-        bearer: Option<String>,
+        token: Option<AccessToken>,
         version: SessionVersion,
     ) -> Option<Step> {
         let core = self.clone();
         self.with_cookie_lock(move |held| {
-            let (core, bearer) = (core.clone(), bearer.clone());
+            let (core, token) = (core.clone(), token.clone());
             async move {
                 if !core.still_signing_out(version) {
                     return None;
                 }
-                Some(core.logout_holding_lock(scope, bearer, &held, 1.0).await)
+                Some(core.logout_holding_lock(scope, token, &held, 1.0).await)
             }
         })
         .await
@@ -123,7 +125,7 @@ impl<P: Protocol> Core<P> {
     pub(crate) async fn logout_holding_lock(
         self: &Rc<Self>,
         scope: SignOutScope,
-        bearer: Option<String>,
+        token: Option<AccessToken>,
         held: &Held,
         share: f64,
     ) -> Step {
@@ -141,7 +143,7 @@ impl<P: Protocol> Core<P> {
             },
         };
         let step = match self
-            .send_locked(request, bearer.as_deref(), held, share)
+            .send_locked(request, token.as_ref(), Prove::WithKey, held, share)
             .await
         {
             Ok(response) => Step::from(self.protocol.logout_verdict(&response)),
@@ -150,9 +152,20 @@ impl<P: Protocol> Core<P> {
         match &step {
             Step::Confirmed => self.sign_out_confirmed(scope),
             Step::Refused { status, code } => self.sign_out_refused(*status, code),
-            Step::Retry(_) => {}
+            Step::Retry(_) => return step,
         }
+        // Still holding the lock: no other tab's sign-in (and new key) can come in between.
+        self.forget_dpop_key().await;
         step
+    }
+
+    /// Deletes the DPoP key, if there is one: the next sign-in makes a new one. Call it only
+    /// while holding the cross-tab lock.
+    pub(crate) async fn forget_dpop_key(&self) {
+        let Some(prover) = &self.prover else { return };
+        if let Err(why) = prover.forget().await {
+            self.state.store.log(TimelineKind::SignedOut, &why);
+        }
     }
 
     fn sign_out_confirmed(&self, scope: SignOutScope) {

@@ -117,7 +117,7 @@ impl<U: Clone + PartialEq + Send + Sync + 'static> State<U> {
         let state = AuthState::SignedIn {
             user: grant.user.clone(),
             token: AccessToken::new(
-                grant.access_token.clone(),
+                (grant.access_token.clone(), grant.token_type),
                 grant.expires_in,
                 received_at,
                 grant.session_id.clone(),

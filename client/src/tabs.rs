@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::auth_state::SignOutScope;
-use crate::protocol::Grant;
+use crate::protocol::{Grant, TokenType};
 use crate::time::{from_ms, Instant};
 use crate::token::AccessToken;
 
@@ -20,6 +20,7 @@ use crate::token::AccessToken;
 #[derive(Clone, Debug)]
 pub(crate) struct WireGrant<U> {
     access_token: String,
+    dpop: bool,
     expires_in_ms: f64,
     session_id: Option<String>,
     idle_ms: Option<f64>,
@@ -37,6 +38,7 @@ impl<U: Clone> WireGrant<U> {
         let (idle_ms, absolute_ms) = token.session_left_ms(&now);
         WireGrant {
             access_token: token.bearer().to_owned(),
+            dpop: token.token_type() == TokenType::Dpop,
             expires_in_ms: token.remaining_ms(&now),
             session_id: token.session_id().map(str::to_owned),
             idle_ms,
@@ -50,7 +52,13 @@ impl<U: Clone> WireGrant<U> {
     pub(crate) fn grant(self) -> Grant<U> {
         let transit = (js_sys::Date::now() - self.sent_at).max(0.0);
         let left = |ms: f64| from_ms(ms - transit);
+        let token_type = if self.dpop {
+            TokenType::Dpop
+        } else {
+            TokenType::Bearer
+        };
         Grant::new(self.access_token, left(self.expires_in_ms), self.user)
+            .with_token_type(token_type)
             .with_session_id(self.session_id)
             .with_session_end(self.idle_ms.map(left), self.absolute_ms.map(left))
     }
@@ -110,6 +118,7 @@ impl<U> WireGrant<U> {
     fn to_js(&self, codec: &UserCodec<U>) -> JsValue {
         let o = Object::new();
         set(&o, "access_token", self.access_token.as_str());
+        set(&o, "dpop", self.dpop);
         set(&o, "expires_in_ms", self.expires_in_ms);
         set_some(&o, "session_id", self.session_id.as_deref());
         set_some(&o, "idle_ms", self.idle_ms);
@@ -122,6 +131,7 @@ impl<U> WireGrant<U> {
     fn from_js(o: &JsValue, codec: &UserCodec<U>) -> Option<Self> {
         Some(WireGrant {
             access_token: field(o, "access_token").as_string()?,
+            dpop: field(o, "dpop").as_bool().unwrap_or(false),
             expires_in_ms: field(o, "expires_in_ms").as_f64()?,
             session_id: field(o, "session_id").as_string(),
             idle_ms: field(o, "idle_ms").as_f64(),

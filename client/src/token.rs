@@ -4,12 +4,14 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::protocol::TokenType;
 use crate::time::Instant;
 
 /// The access token with what the server said about it.
 #[derive(Clone, PartialEq)]
 pub struct AccessToken {
     value: String,
+    token_type: TokenType,
     lifetime: Duration,
     received_at: Instant,
     session_id: Option<String>,
@@ -18,10 +20,11 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    /// The token `value`, valid for `lifetime` from `received_at`, of server session
-    /// `session_id`, whose idle and absolute ends are as given.
+    /// The token `value` (presented as `token_type` says), valid for `lifetime` from
+    /// `received_at`, of server session `session_id`, whose idle and absolute ends are as
+    /// given.
     pub(crate) fn new(
-        value: String,
+        (value, token_type): (String, TokenType),
         lifetime: Duration,
         received_at: Instant,
         session_id: Option<String>,
@@ -29,6 +32,7 @@ impl AccessToken {
     ) -> AccessToken {
         AccessToken {
             value,
+            token_type,
             lifetime,
             received_at,
             session_id,
@@ -41,6 +45,16 @@ impl AccessToken {
     /// store it anywhere else.
     pub fn bearer(&self) -> &str {
         &self.value
+    }
+
+    /// Bearer, or bound to this browser's DPoP key.
+    pub fn token_type(&self) -> TokenType {
+        self.token_type
+    }
+
+    /// The `Authorization` header's value: `Bearer <token>` or `DPoP <token>`.
+    pub fn authorization(&self) -> String {
+        [self.token_type.scheme(), " ", &self.value].concat()
     }
 
     /// The server-side session (refresh-token family) it belongs to, if the backend says.
@@ -113,6 +127,7 @@ impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
             .field("value", &"<redacted>")
+            .field("token_type", &self.token_type)
             .field("lifetime", &self.lifetime)
             .field("session_id", &self.session_id)
             .finish()

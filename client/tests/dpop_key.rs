@@ -1,9 +1,9 @@
-//! The DPoP key in Chromium (issue 24, in progress): made non-extractable, kept in IndexedDB
+//! The DPoP key in Chromium: made non-extractable, kept in IndexedDB
 //! and reused, proofs that verify with the public key in their header, and forgotten on
 //! sign-out.
 #![cfg(target_arch = "wasm32")]
 
-use tokenpair_client::dpop::DpopKey;
+use tokenpair_client::dpop::{DpopKey, ProofFor};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -28,6 +28,21 @@ extern "C" {
     fn inspect(db: &str, jwt: &str) -> js_sys::Promise;
 }
 
+fn at<'a>(
+    method: &'a str,
+    url: &'a str,
+    access_token: Option<&'a str>,
+    nonce: Option<&'a str>,
+) -> ProofFor<'a> {
+    ProofFor {
+        method,
+        url,
+        access_token,
+        nonce,
+        issued_at: js_sys::Date::now() / 1000.0,
+    }
+}
+
 fn get(v: &JsValue, path: &[&str]) -> JsValue {
     path.iter().fold(v.clone(), |v, k| {
         js_sys::Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
@@ -38,15 +53,27 @@ fn get(v: &JsValue, path: &[&str]) -> JsValue {
 async fn the_key_is_not_extractable_is_kept_and_its_proofs_verify_with_the_header_key() {
     let key = DpopKey::new("dpop-test-a");
     key.forget().await.ok();
+    assert_eq!(
+        key.proof(false, at("GET", "http://127.0.0.1/api/me", None, None))
+            .await
+            .unwrap(),
+        None,
+        "without `create`, no key is made"
+    );
     let first = key
         .proof(
-            "GET",
-            "http://127.0.0.1/api/me",
-            Some("the-token"),
-            Some("n-1"),
+            true,
+            at(
+                "GET",
+                "http://127.0.0.1/api/me",
+                Some("the-token"),
+                Some("n-1"),
+            ),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("made");
+    assert!(first.kept, "kept in IndexedDB");
     let seen = JsFuture::from(inspect("dpop-test-a:dpop", &first.jwt))
         .await
         .unwrap();
@@ -81,16 +108,21 @@ async fn the_key_is_not_extractable_is_kept_and_its_proofs_verify_with_the_heade
 
     // The same key for the next proof (and after a reload: it is in IndexedDB).
     let second = key
-        .proof("POST", "http://127.0.0.1/api/auth/refresh", None, None)
+        .proof(
+            false,
+            at("POST", "http://127.0.0.1/api/auth/refresh", None, None),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("kept");
     assert_eq!(second.jkt, first.jkt);
     assert_ne!(second.jwt, first.jwt);
     // Forgotten on sign-out: the next proof has a new key.
     key.forget().await.unwrap();
     let third = key
-        .proof("GET", "http://127.0.0.1/api/me", None, None)
+        .proof(true, at("GET", "http://127.0.0.1/api/me", None, None))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("made");
     assert_ne!(third.jkt, first.jkt);
 }

@@ -79,6 +79,14 @@ pub fn TokenInspector() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
+                <h2>"Bound to this browser"</h2>
+                <p data-testid="cnf-jkt">{match d.bound_key() {
+                    Some(jkt) => view! {
+                        "Sender-constrained (DPoP): " <code>"cnf.jkt = " {jkt}</code>
+                        " — the server accepts this token only with a fresh proof signed by this browser's key, which cannot be exported, so a copy of the token alone is useless."
+                    }.into_any(),
+                    None => "A bearer token: whoever holds a copy can use it until it expires.".into_any(),
+                }}</p>
                 <Signing alg=d.header_text("alg").unwrap_or("?").to_owned() kid=d.header_text("kid").unwrap_or("?").to_owned()/>
             }})}
             <h2>"Where is the refresh token?"</h2>

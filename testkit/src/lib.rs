@@ -192,3 +192,75 @@ mod tests {
         assert_eq!(ready_base("listening on nothing\n"), None);
     }
 }
+
+/// DPoP proofs made outside the browser, by a key of the test's own (ES256): what a thief
+/// with a copied token would have to make, or the bench's client.
+pub mod dpop {
+    use base64::Engine;
+    use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use sha2::Digest;
+
+    /// An ES256 key pair.
+    pub struct ProofKey(EncodingKey);
+
+    impl Default for ProofKey {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl ProofKey {
+        /// A new random key.
+        pub fn new() -> ProofKey {
+            let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+            let der = p256::pkcs8::EncodePrivateKey::to_pkcs8_der(&secret).expect("pkcs8");
+            ProofKey(EncodingKey::from_ec_der(der.as_bytes()))
+        }
+
+        /// The public key as a JWK.
+        pub fn jwk(&self) -> Jwk {
+            Jwk::from_encoding_key(&self.0, Algorithm::ES256).expect("jwk")
+        }
+
+        /// Its RFC 7638 thumbprint (what `cnf.jkt` names).
+        pub fn jkt(&self) -> String {
+            self.jwk()
+                .thumbprint(ThumbprintHash::SHA256)
+                .expect("thumbprint")
+        }
+
+        /// A proof for `method url`, presenting `access_token` (`ath`), with `nonce`.
+        pub fn proof(
+            &self,
+            method: &str,
+            url: &str,
+            access_token: Option<&str>,
+            nonce: Option<&str>,
+        ) -> String {
+            let mut header = Header::new(Algorithm::ES256);
+            header.typ = Some("dpop+jwt".into());
+            header.jwk = Some(self.jwk());
+            let iat = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let jti: u128 = rand::random();
+            let mut claims = serde_json::json!({
+                "jti": format!("{jti:032x}"), "htm": method, "htu": url, "iat": iat,
+            });
+            if let Some(token) = access_token {
+                claims["ath"] = token_hash(token).into();
+            }
+            if let Some(nonce) = nonce {
+                claims["nonce"] = nonce.into();
+            }
+            jsonwebtoken::encode(&header, &claims, &self.0).expect("sign")
+        }
+    }
+
+    /// `ath`: base64url(SHA-256(token)).
+    pub fn token_hash(token: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token))
+    }
+}

@@ -19,34 +19,49 @@ function request(r) {
   return new Promise((ok, no) => { r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
 }
 
-async function keyPair(db) {
-  const d = await open(db);
+// Where IndexedDB is unavailable: the pair lives in this page's memory only (a reload loses it).
+const memory = new Map();
+const generate = () => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+
+// The stored pair (made first if `create`), `kept` saying whether it outlives the page; or null.
+async function keyPair(db, create) {
+  let d;
+  try { d = await open(db); } catch (_) {
+    if (!memory.has(db) && create) memory.set(db, await generate());
+    return memory.has(db) ? { pair: memory.get(db), kept: false } : null;
+  }
   try {
-    const found = await request(d.transaction(STORE).objectStore(STORE).get(NAME));
-    if (found) return found;
-    const made = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const get = () => request(d.transaction(STORE).objectStore(STORE).get(NAME));
+    const found = await get();
+    if (found || !create) return found ? { pair: found, kept: true } : null;
     // `add`, not `put`: of two tabs making one at the same moment, the first stored wins.
-    try { await request(d.transaction(STORE, 'readwrite').objectStore(STORE).add(made, NAME)); } catch (_) {}
-    return await request(d.transaction(STORE).objectStore(STORE).get(NAME));
+    try { await request(d.transaction(STORE, 'readwrite').objectStore(STORE).add(await generate(), NAME)); } catch (_) {}
+    return { pair: await get(), kept: true };
   } finally { d.close(); }
 }
 
-export async function dpopProof(db, htm, htu, accessToken, nonce) {
-  const pair = await keyPair(db);
+export async function dpopProof(db, create, htm, htu, accessToken, nonce, iat) {
+  // WebCrypto exists only in secure contexts (https, localhost): elsewhere, no proof.
+  if (!globalThis.isSecureContext || !globalThis.crypto || !crypto.subtle) return null;
+  const key = await keyPair(db, create);
+  if (!key) return null;
+  const { pair, kept } = key;
   const { crv, kty, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
   const jwk = { crv, kty, x, y };
   const header = { typ: 'dpop+jwt', alg: 'ES256', jwk };
-  const claims = { jti: crypto.randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000) };
+  const claims = { jti: crypto.randomUUID(), htm, htu, iat };
   if (accessToken) claims.ath = b64u(await sha256(accessToken));
   if (nonce) claims.nonce = nonce;
   const input = b64u(text(JSON.stringify(header))) + '.' + b64u(text(JSON.stringify(claims)));
   const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, text(input));
   // RFC 7638: the required members in lexicographic order, no spaces.
   const jkt = b64u(await sha256(JSON.stringify({ crv, kty, x, y })));
-  return { jwt: input + '.' + b64u(signature), jkt };
+  return { jwt: input + '.' + b64u(signature), jkt, kept };
 }
 
 export async function dpopForget(db) {
-  const d = await open(db);
+  memory.delete(db);
+  let d;
+  try { d = await open(db); } catch (_) { return; }
   try { await request(d.transaction(STORE, 'readwrite').objectStore(STORE).delete(NAME)); } finally { d.close(); }
 }

@@ -1,4 +1,5 @@
-//! DPoP (RFC 9449) in the browser — work in progress (issue 24): the key and the proofs.
+//! DPoP (RFC 9449) in the browser: the key and the proofs. [`crate::ClientConfig::dpop`] turns
+//! it on; the client then proves every token request (see `core.rs`, `Core::dispatch`).
 //!
 //! The key pair is made by WebCrypto with **`extractable: false`** (ECDSA P-256, ES256): the
 //! private key can sign but never be read, not even by this code. The `CryptoKeyPair` object —
@@ -11,6 +12,8 @@
 //! `inline_js`): IndexedDB's event API and WebCrypto's promises cost far less there than
 //! through web-sys bindings, and the bundle has a budget.
 
+pub(crate) mod prover;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -19,14 +22,31 @@ extern "C" {
     #[wasm_bindgen(js_name = dpopProof)]
     fn dpop_proof(
         db: &str,
+        create: bool,
         htm: &str,
         htu: &str,
         access_token: Option<String>,
         nonce: Option<String>,
+        iat: f64,
     ) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = dpopForget)]
     fn dpop_forget(db: &str) -> js_sys::Promise;
+}
+
+/// What one proof is for.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofFor<'a> {
+    /// `htm`: the request's method.
+    pub method: &'a str,
+    /// `htu`: the request's URL, without query or fragment.
+    pub url: &'a str,
+    /// The access token the request presents (`ath` is its SHA-256).
+    pub access_token: Option<&'a str>,
+    /// The server's newest `DPoP-Nonce`, if it asked for one.
+    pub nonce: Option<&'a str>,
+    /// `iat`, seconds since the epoch (the client corrects its clock by the server's `Date`).
+    pub issued_at: f64,
 }
 
 /// A proof, and the thumbprint of the key that made it.
@@ -36,6 +56,9 @@ pub struct Proof {
     pub jwt: String,
     /// RFC 7638 SHA-256 thumbprint, base64url (what the server binds to: `cnf.jkt`).
     pub jkt: String,
+    /// Whether the key outlives the page (IndexedDB); `false` where IndexedDB is unavailable
+    /// and the key lives in this page's memory only.
+    pub kept: bool,
 }
 
 /// The origin's DPoP key, kept in IndexedDB under `app_id`.
@@ -52,34 +75,37 @@ impl DpopKey {
         }
     }
 
-    /// A proof for `method url` (presenting `access_token`, carrying `nonce`), made with the
-    /// stored key — created first if there is none.
-    pub async fn proof(
-        &self,
-        method: &str,
-        url: &str,
-        access_token: Option<&str>,
-        nonce: Option<&str>,
-    ) -> Result<Proof, String> {
+    /// A proof for `what`, made with the stored key. With `create`, a key is made first if
+    /// there is none (a sign-in); without, `None` when there is none (a refresh or an API
+    /// call: a new key could not prove anything the server bound). `None` too where the page
+    /// is not a secure context (plain http other than localhost): WebCrypto is not there, and
+    /// the sign-in goes without a proof (a Bearer session).
+    pub async fn proof(&self, create: bool, what: ProofFor<'_>) -> Result<Option<Proof>, String> {
         let made = JsFuture::from(dpop_proof(
             &self.db,
-            method,
-            url,
-            access_token.map(str::to_owned),
-            nonce.map(str::to_owned),
+            create,
+            what.method,
+            what.url,
+            what.access_token.map(str::to_owned),
+            what.nonce.map(str::to_owned),
+            what.issued_at.floor(),
         ))
         .await
-        .map_err(|e| format!("DPoP proof: {e:?}"))?;
-        let field = |name: &str| {
-            js_sys::Reflect::get(&made, &JsValue::from_str(name))
-                .ok()
+        .map_err(|e| ["could not make a DPoP proof: ", &message(&e)].concat())?;
+        if made.is_null() || made.is_undefined() {
+            return Ok(None);
+        }
+        let field = |name: &str| js_sys::Reflect::get(&made, &JsValue::from_str(name)).ok();
+        let text = |name: &str| {
+            field(name)
                 .and_then(|v| v.as_string())
-                .ok_or_else(|| format!("DPoP proof: no {name}"))
+                .ok_or_else(|| ["DPoP proof: no ", name].concat())
         };
-        Ok(Proof {
-            jwt: field("jwt")?,
-            jkt: field("jkt")?,
-        })
+        Ok(Some(Proof {
+            jwt: text("jwt")?,
+            jkt: text("jkt")?,
+            kept: field("kept").and_then(|v| v.as_bool()).unwrap_or(false),
+        }))
     }
 
     /// Deletes the key (sign-out): the next sign-in makes a new one.
@@ -87,6 +113,21 @@ impl DpopKey {
         JsFuture::from(dpop_forget(&self.db))
             .await
             .map(|_| ())
-            .map_err(|e| format!("DPoP key: {e:?}"))
+            .map_err(|e| ["could not delete the DPoP key: ", &message(&e)].concat())
+    }
+}
+
+/// A rejection's message (`DOMException`s and `Error`s alike).
+fn message(error: &JsValue) -> String {
+    let text = |name: &str| {
+        js_sys::Reflect::get(error, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match (text("name"), text("message")) {
+        (Some(name), Some(message)) => [name.as_str(), ": ", message.as_str()].concat(),
+        _ => error
+            .as_string()
+            .unwrap_or_else(|| "unknown error".to_owned()),
     }
 }

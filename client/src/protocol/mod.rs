@@ -17,5 +17,5 @@ pub mod jwt;
 mod seam;
 pub mod tokenpair;
 
-pub use seam::{Endpoints, Grant, LogoutVerdict, Protocol, RefreshVerdict};
+pub use seam::{Endpoints, Grant, LogoutVerdict, Protocol, RefreshVerdict, TokenType};
 pub use tokenpair::TokenpairProtocol;

@@ -101,12 +101,46 @@ impl Endpoints {
     }
 }
 
+/// How an access token is presented ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenType {
+    /// `Authorization: Bearer <token>`: whoever holds it can use it.
+    #[default]
+    Bearer,
+    /// `Authorization: DPoP <token>` with a `DPoP` proof made by the key it is bound to
+    /// (`cnf.jkt`): a copy of the token alone is useless.
+    Dpop,
+}
+
+impl TokenType {
+    /// The `token_type` of a token response (`"Bearer"`, `"DPoP"`, any case); anything else is
+    /// `Bearer`.
+    pub fn from_token_type(value: &str) -> TokenType {
+        if value.eq_ignore_ascii_case("dpop") {
+            TokenType::Dpop
+        } else {
+            TokenType::Bearer
+        }
+    }
+
+    /// The `Authorization` scheme.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            TokenType::Bearer => "Bearer",
+            TokenType::Dpop => "DPoP",
+        }
+    }
+}
+
 /// A token response, read: what the client keeps in memory.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Grant<U> {
     /// The access token.
     pub access_token: String,
+    /// Bearer, or bound to this browser's DPoP key (the response's `token_type`).
+    pub token_type: TokenType,
     /// How long it is valid from now (`expires_in`, or the JWT's `exp` — see
     /// [`jwt::expires_in`]).
     pub expires_in: Duration,
@@ -127,12 +161,19 @@ impl<U> Grant<U> {
     pub fn new(access_token: impl Into<String>, expires_in: Duration, user: U) -> Grant<U> {
         Grant {
             access_token: access_token.into(),
+            token_type: TokenType::Bearer,
             expires_in,
             session_id: None,
             idle_expires_in: None,
             session_expires_in: None,
             user,
         }
+    }
+
+    /// With the token type the response names.
+    pub fn with_token_type(mut self, token_type: TokenType) -> Self {
+        self.token_type = token_type;
+        self
     }
 
     /// With the server session's id.
@@ -153,6 +194,7 @@ impl<U: fmt::Debug> fmt::Debug for Grant<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Grant")
             .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field("session_id", &self.session_id)
             .field("user", &self.user)

@@ -3,7 +3,8 @@
 //! * `POST /api/auth/login` and `/api/auth/register` with `{"username", "password"}`;
 //! * `POST /api/auth/refresh` (at page load `?optional=1`: 204 when there is no cookie);
 //! * `POST /api/auth/logout` (`?scope=global`: every session);
-//! * token responses `{"access_token", "token_type", "expires_in", "session_id",
+//! * token responses `{"access_token", "token_type" (`Bearer`, or `DPoP` when the sign-in
+//!   carried a DPoP proof), "expires_in", "session_id",
 //!   "idle_expires_in"?, "session_expires_in"?, "user": {"id", "username"}}`;
 //! * `X-Requested-With: XMLHttpRequest` on every request (CSRF);
 //! * a refresh ends the session only on 401 `invalid_refresh_token`, `refresh_token_reused`,
@@ -24,7 +25,7 @@ use tokenpair_api::ErrorCode;
 use tokenpair_api::{Credentials, TokenResponse, UserSummary};
 use wasm_bindgen::JsValue;
 
-use super::seam::{Endpoints, Grant, Protocol, RefreshVerdict};
+use super::seam::{Endpoints, Grant, Protocol, RefreshVerdict, TokenType};
 use crate::http::{Request, Response};
 use crate::problem::Problem;
 
@@ -152,6 +153,7 @@ impl Protocol for TokenpairProtocol {
         };
         Ok(
             Grant::new(t.access_token, Duration::from_secs(t.expires_in), user)
+                .with_token_type(TokenType::from_token_type(&t.token_type))
                 .with_session_id(Some(t.session_id))
                 .with_session_end(
                     t.idle_expires_in.map(Duration::from_secs),
