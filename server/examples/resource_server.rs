@@ -19,20 +19,34 @@
 //!   `alg: EdDSA` verifies EdDSA signatures and nothing else (this is what stops an HS256 token
 //!   "signed" with the public key);
 //! * check `typ: at+jwt`, `iss`, `aud` and `exp`.
+//!
+//! A token bound to a browser's key (DPoP, RFC 9449: the claim `cnf.jkt`) is accepted only as
+//! `Authorization: DPoP <token>` with a `DPoP` proof that the holder of that key made for this
+//! very request ([`check_proof`]): a copy of the token alone is refused, as Bearer or with a
+//! proof by another key. An unbound token is accepted only as Bearer.
+//!
+//! ```text
+//! curl -H "Authorization: DPoP $ACCESS_TOKEN" -H "DPoP: $PROOF" http://127.0.0.1:9090/hello
+//! ```
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use clap::Parser;
-use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, ThumbprintHash};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use tokio::sync::RwLock;
 
 /// Refetch the JWKS for an unknown `kid` at most this often.
@@ -41,12 +55,33 @@ const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 const LONGEST_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
+/// How far a DPoP proof's `iat` may be from this service's clock, either way.
+const PROOF_WINDOW_SECS: u64 = 60;
+
 /// The claims this service uses.
 #[derive(Debug, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub sid: String,
     pub exp: u64,
+    /// The key the token is bound to, if it is (DPoP).
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf`: the RFC 7638 thumbprint of the key that must prove every use of the token.
+#[derive(Debug, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+/// The claims of a DPoP proof this service checks.
+#[derive(Debug, Deserialize)]
+struct ProofClaims {
+    jti: String,
+    htm: String,
+    htu: String,
+    iat: u64,
+    ath: Option<String>,
 }
 
 /// Verifies tokenpair access tokens against the issuer's JWKS.
@@ -191,34 +226,172 @@ fn max_age(cache_control: &str) -> Option<Duration> {
     found
 }
 
-/// `GET /hello`: 200 `{"hello": <sub>, "session": <sid>}` for a valid token, else 401.
+/// `GET /hello`: 200 `{"hello": <sub>, "session": <sid>}` for a valid token (with its proof,
+/// if it is bound), else 401.
 pub fn app(verifier: Arc<Verifier>) -> Router {
-    Router::new()
-        .route("/hello", get(hello))
-        .with_state(verifier)
+    let state = Service {
+        verifier,
+        seen_proofs: Arc::new(Mutex::new(HashMap::new())),
+    };
+    Router::new().route("/hello", get(hello)).with_state(state)
 }
 
-async fn hello(
-    State(verifier): State<Arc<Verifier>>,
-    headers: HeaderMap,
-) -> (StatusCode, Json<Value>) {
-    let token = headers
+/// The verifier, and the ids of the proofs already used (each is accepted once; kept for the
+/// proof window, then dropped). One process: several instances would share them (tokenpair
+/// keeps them in its database).
+#[derive(Clone)]
+struct Service {
+    verifier: Arc<Verifier>,
+    seen_proofs: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+/// A refusal: 401 with the scheme's `WWW-Authenticate` and a JSON `error`.
+fn refuse(dpop: bool, error: &str, why: String) -> Response {
+    let challenge = if dpop {
+        format!(r#"DPoP error="{error}", algs="ES256 EdDSA""#)
+    } else {
+        format!(r#"Bearer error="{error}""#)
+    };
+    let mut response = (StatusCode::UNAUTHORIZED, Json(json!({ "error": why }))).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+async fn hello(State(service): State<Service>, headers: HeaderMap) -> Response {
+    let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = token else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({ "error": "send Authorization: Bearer <access token>" })),
-        );
+        .unwrap_or_default();
+    let (dpop, token) = match authorization.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => (false, token),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("dpop") => (true, token),
+        _ => {
+            return refuse(
+                false,
+                "invalid_request",
+                "send Authorization: Bearer <access token> (or DPoP <token> with a DPoP proof)"
+                    .into(),
+            )
+        }
     };
-    match verifier.verify(token).await {
-        Ok(claims) => (
-            StatusCode::OK,
-            Json(json!({ "hello": claims.sub, "session": claims.sid })),
-        ),
-        Err(why) => (StatusCode::UNAUTHORIZED, Json(json!({ "error": why }))),
+    let claims = match service.verifier.verify(token).await {
+        Ok(claims) => claims,
+        Err(why) => return refuse(dpop, "invalid_token", why),
+    };
+    match (&claims.cnf, dpop) {
+        (Some(cnf), true) => {
+            let url = request_url(&headers, "/hello");
+            let proof = headers.get("dpop").and_then(|v| v.to_str().ok());
+            if let Err(why) = check_proof(proof, "GET", &url, token, &cnf.jkt, &service.seen_proofs)
+            {
+                return refuse(true, "invalid_dpop_proof", why);
+            }
+        }
+        (Some(_), false) => {
+            return refuse(
+                true,
+                "invalid_token",
+                "this token is bound to a key (DPoP): send it as Authorization: DPoP with a proof"
+                    .into(),
+            )
+        }
+        (None, true) => {
+            return refuse(
+                true,
+                "invalid_token",
+                "this token is not bound to a key: send it as Bearer".into(),
+            )
+        }
+        (None, false) => {}
     }
+    (
+        StatusCode::OK,
+        Json(json!({ "hello": claims.sub, "session": claims.sid })),
+    )
+        .into_response()
+}
+
+/// The URL the client reached, as a proof's `htu` names it. This example is reached directly;
+/// behind a proxy use your public origin instead of the `Host` header.
+fn request_url(headers: &HeaderMap, path: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    format!("http://{host}{path}")
+}
+
+/// Checks a DPoP proof (RFC 9449 §4.3) for `method url` presenting `token`, made by the key
+/// whose thumbprint is `jkt`: `typ`, `alg` (ES256 or EdDSA, never `none` or HMAC), a public
+/// `jwk` in the header that verifies the signature, `htm`, `htu`, `iat` within the window,
+/// `ath` = SHA-256 of the token, and a `jti` not seen before.
+pub fn check_proof(
+    proof: Option<&str>,
+    method: &str,
+    url: &str,
+    token: &str,
+    jkt: &str,
+    seen: &Mutex<HashMap<String, u64>>,
+) -> Result<(), String> {
+    let proof = proof.ok_or("no DPoP proof")?;
+    let header = decode_header(proof).map_err(|e| format!("malformed proof: {e}"))?;
+    if header.typ.as_deref() != Some("dpop+jwt") {
+        return Err("the proof's typ must be dpop+jwt".into());
+    }
+    if !matches!(header.alg, Algorithm::ES256 | Algorithm::EdDSA) {
+        return Err(format!("the proof's alg {:?} is not allowed", header.alg));
+    }
+    // The header's raw JSON: a private key (`d`) in it is refused, whatever the parser keeps.
+    let raw = proof
+        .split('.')
+        .next()
+        .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .ok_or("malformed proof header")?;
+    if raw["jwk"].get("d").is_some() {
+        return Err("the proof's jwk holds a private key".into());
+    }
+    let jwk = header.jwk.ok_or("the proof carries no jwk")?;
+    let thumbprint = jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|e| format!("the proof's jwk: {e}"))?;
+    if thumbprint != jkt {
+        return Err("the proof is made by another key than the token's".into());
+    }
+    let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("the proof's jwk: {e}"))?;
+    let mut validation = Validation::new(header.alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let claims = decode::<ProofClaims>(proof, &key, &validation)
+        .map_err(|e| format!("invalid proof: {e}"))?
+        .claims;
+    if claims.htm != method || claims.htu != url {
+        return Err(format!("the proof is for {} {}", claims.htm, claims.htu));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    if claims.iat.abs_diff(now) > PROOF_WINDOW_SECS {
+        return Err("the proof's iat is outside the window".into());
+    }
+    let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
+    if claims.ath.as_deref() != Some(ath.as_str()) {
+        return Err("the proof's ath does not match the token".into());
+    }
+    let mut seen = seen.lock().map_err(|_| "replay store unavailable")?;
+    seen.retain(|_, expires| *expires > now);
+    let key = format!("{jkt}:{}", claims.jti);
+    if seen.contains_key(&key) {
+        return Err("the proof was used before".into());
+    }
+    seen.insert(key, now + 2 * PROOF_WINDOW_SECS);
+    Ok(())
 }
 
 /// A resource server that trusts tokenpair's access tokens through its JWKS.

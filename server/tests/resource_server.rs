@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokenpair_server::db::now_ms;
 use tokenpair_server::tokens::key_store::{self, KeySchedule};
+use tokenpair_testkit::dpop::ProofKey;
 
 async fn serve_example(server: &TestServer) -> String {
     let verifier = example::Verifier::new(
@@ -173,4 +174,93 @@ async fn a_key_that_left_the_jwks_stops_being_trusted_once_the_cached_set_expire
     // Tokens of the new key are still fine.
     let fresh = server.login(USER1).await.access;
     assert!(verifier.verify(&fresh).await.is_ok());
+}
+
+/// A session bound to `key` (a sign-in with its proof): the access token.
+async fn bound_token(server: &TestServer, key: &ProofKey) -> String {
+    let url = server.url("/api/auth/login");
+    let response = client()
+        .post(&url)
+        .header("X-Requested-With", "XMLHttpRequest")
+        .header("DPoP", key.proof("POST", &url, None, None))
+        .json(&serde_json::json!({"username": USER1.0, "password": USER1.1}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn hello_with(url: &str, authorization: &str, proof: Option<&str>) -> (StatusCode, Value) {
+    let mut request = client()
+        .get(url)
+        .header(reqwest::header::AUTHORIZATION, authorization);
+    if let Some(p) = proof {
+        request = request.header("DPoP", p);
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status();
+    let challenge = r
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let mut body: Value = r.json().await.unwrap();
+    body["www_authenticate"] = challenge.into();
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_example_takes_a_dpop_bound_token_only_with_a_fresh_proof_by_its_key() {
+    let server = start_with(|c| c.tokens.access_token_secret = None).await;
+    let url = serve_example(&server).await;
+    let (key, thief) = (ProofKey::new(), ProofKey::new());
+    let token = bound_token(&server, &key).await;
+    let dpop = format!("DPoP {token}");
+
+    let proof = key.proof("GET", &url, Some(&token), None);
+    let (status, body) = hello_with(&url, &dpop, Some(&proof)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["hello"], "1");
+
+    let refused = |what: &'static str, expected: &'static str| {
+        move |(status, body): (StatusCode, Value)| {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+            let error = body["error"].as_str().unwrap_or_default();
+            assert!(error.contains(expected), "{what}: {body}");
+            assert!(
+                body["www_authenticate"]
+                    .as_str()
+                    .is_some_and(|h| h.starts_with("DPoP ")),
+                "{what}: {body}"
+            );
+        }
+    };
+    refused("the same proof again", "used before")(hello_with(&url, &dpop, Some(&proof)).await);
+    refused("as Bearer", "bound to a key")(
+        hello_with(&url, &format!("Bearer {token}"), None).await,
+    );
+    refused("without a proof", "no DPoP proof")(hello_with(&url, &dpop, None).await);
+    let other_key = thief.proof("GET", &url, Some(&token), None);
+    refused("a proof by another key", "another key")(
+        hello_with(&url, &dpop, Some(&other_key)).await,
+    );
+    let other_url = key.proof("GET", &server.url("/hello"), Some(&token), None);
+    refused("a proof for another URL", "the proof is for")(
+        hello_with(&url, &dpop, Some(&other_url)).await,
+    );
+    let other_token = key.proof("GET", &url, Some("another token"), None);
+    refused("a proof for another token", "ath")(hello_with(&url, &dpop, Some(&other_token)).await);
+    let post = key.proof("POST", &url, Some(&token), None);
+    refused("a proof for another method", "the proof is for")(
+        hello_with(&url, &dpop, Some(&post)).await,
+    );
+
+    // An unbound token stays Bearer-only.
+    let bearer = server.login(USER1).await.access;
+    let (status, body) = hello_with(&url, &format!("Bearer {bearer}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let proof = key.proof("GET", &url, Some(&bearer), None);
+    let (status, body) = hello_with(&url, &format!("DPoP {bearer}"), Some(&proof)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
