@@ -17,6 +17,11 @@ use tokenpair_server::dpop::{replay, Dpop, DpopError, DpopMode, DpopPolicy};
 
 const URL: &str = "http://127.0.0.1/api/me";
 
+/// `URL`, as the one URL a proof may name.
+fn urls() -> Vec<String> {
+    vec![URL.to_owned()]
+}
+
 struct Key(EncodingKey);
 
 impl Key {
@@ -61,21 +66,21 @@ async fn two_instances_accept_a_proof_once_whichever_receives_it() {
     );
     let key = Key::new();
     let proof = key.proof("jti-1", None);
-    let verified = on_a.check(&proof, "GET", URL, None).await.unwrap();
+    let verified = on_a.check(&proof, "GET", &urls(), None).await.unwrap();
     assert_eq!(
         verified.jkt,
         key.jwk().thumbprint(ThumbprintHash::SHA256).unwrap()
     );
     assert!(matches!(
-        on_b.check(&proof, "GET", URL, None).await,
+        on_b.check(&proof, "GET", &urls(), None).await,
         Err(DpopError::Replayed)
     ));
     assert!(matches!(
-        on_a.check(&proof, "GET", URL, None).await,
+        on_a.check(&proof, "GET", &urls(), None).await,
         Err(DpopError::Replayed)
     ));
     // Another proof of the same key is a new one.
-    on_b.check(&key.proof("jti-2", None), "GET", URL, None)
+    on_b.check(&key.proof("jti-2", None), "GET", &urls(), None)
         .await
         .unwrap();
 }
@@ -90,7 +95,10 @@ async fn two_instances_answer_a_proof_without_the_nonce_with_one_either_accepts(
     };
     let (on_a, on_b) = (dpop(&a, policy), dpop(&b, policy));
     let key = Key::new();
-    let nonce = match on_a.check(&key.proof("n-1", None), "GET", URL, None).await {
+    let nonce = match on_a
+        .check(&key.proof("n-1", None), "GET", &urls(), None)
+        .await
+    {
         Err(DpopError::UseNonce { nonce }) => nonce,
         other => panic!("expected use_dpop_nonce, got {other:?}"),
     };
@@ -99,11 +107,11 @@ async fn two_instances_answer_a_proof_without_the_nonce_with_one_either_accepts(
         Some(nonce.clone()),
         "every instance makes the same"
     );
-    on_b.check(&key.proof("n-2", Some(&nonce)), "GET", URL, None)
+    on_b.check(&key.proof("n-2", Some(&nonce)), "GET", &urls(), None)
         .await
         .unwrap();
     assert!(matches!(
-        on_a.check(&key.proof("n-3", Some("0.forged")), "GET", URL, None)
+        on_a.check(&key.proof("n-3", Some("0.forged")), "GET", &urls(), None)
             .await,
         Err(DpopError::UseNonce { .. })
     ));
@@ -113,7 +121,7 @@ async fn two_instances_answer_a_proof_without_the_nonce_with_one_either_accepts(
 async fn seen_proofs_are_pruned_once_their_iat_window_has_passed() {
     let server = start().await;
     let on = dpop(&server, DpopPolicy::default());
-    on.check(&Key::new().proof("p-1", None), "GET", URL, None)
+    on.check(&Key::new().proof("p-1", None), "GET", &urls(), None)
         .await
         .unwrap();
     let db = server.db();
@@ -498,4 +506,27 @@ async fn with_nonces_on_a_resource_answers_use_dpop_nonce_with_a_nonce_that_then
         .to_owned();
     expect_error(without, reqwest::StatusCode::UNAUTHORIZED, "use_dpop_nonce").await;
     assert!(challenge.contains("use_dpop_nonce"), "{challenge}");
+}
+
+#[tokio::test]
+async fn a_proof_made_at_an_allowed_origin_binds_and_one_made_at_another_origin_is_refused() {
+    // The SPA is served at a second name of the same service (ALLOWED_ORIGINS): a proof made
+    // there names that origin.
+    let server =
+        start_with(|c| c.network.allowed_origins = vec!["http://alias.test:8080".into()]).await;
+    let key = Key::new();
+    let at_alias = key.proof_for("POST", "http://alias.test:8080/api/auth/login", "o-1", None);
+    let granted = granted(
+        sign_in(&server, Some(&at_alias)).await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    assert_eq!(granted.body["token_type"], "DPoP");
+    let elsewhere = key.proof_for("POST", "http://evil.test:8080/api/auth/login", "o-2", None);
+    expect_error(
+        sign_in(&server, Some(&elsewhere)).await,
+        reqwest::StatusCode::BAD_REQUEST,
+        "invalid_dpop_proof",
+    )
+    .await;
 }

@@ -80,7 +80,7 @@ pub fn TokenInspector() -> impl IntoView {
                     </tbody>
                 </table>
                 <h2>"Bound to this browser"</h2>
-                <p data-testid="cnf-jkt">{match d.bound_key() {
+                <p class="bound" data-testid="cnf-jkt">{match d.bound_key() {
                     Some(jkt) => view! {
                         "Sender-constrained (DPoP): " <code>"cnf.jkt = " {jkt}</code>
                         " — the server accepts this token only with a fresh proof signed by this browser's key, which cannot be exported, so a copy of the token alone is useless."

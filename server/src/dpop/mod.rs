@@ -115,13 +115,13 @@ impl Dpop {
         &self,
         proof: &str,
         method: &str,
-        url: &str,
+        urls: &[String],
         access_token: Option<&str>,
     ) -> Result<Verified, DpopError> {
         let now = self.clock.now();
         let expected = Expected {
             method,
-            url,
+            urls,
             access_token,
             nonce: None,
             now: now.ms() / 1000,

@@ -21,9 +21,9 @@ pub const ALGS: &str = "ES256 EdDSA";
 pub struct Expected<'a> {
     /// The request's method (`htm`).
     pub method: &'a str,
-    /// The request's URL as the client reached it: scheme, host, port and path, without query
-    /// or fragment (`htu`).
-    pub url: &'a str,
+    /// The request's URL as the client may have reached it (`htu`): scheme, host, port and
+    /// path, without query or fragment — one per origin the service answers at.
+    pub urls: &'a [String],
     /// The access token the request presents, if any (`ath`).
     pub access_token: Option<&'a str>,
     /// The nonce the server requires, if any (`nonce`).
@@ -122,7 +122,8 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Verified, ProofErr
     if claims.htm.as_deref() != Some(expected.method) {
         return Err(ProofError::Method);
     }
-    if claims.htu.as_deref().map(without_query) != Some(expected.url) {
+    let htu = claims.htu.as_deref().map(without_query);
+    if !htu.is_some_and(|htu| expected.urls.iter().any(|url| url == htu)) {
         return Err(ProofError::Url);
     }
     let iat = claims.iat.ok_or(ProofError::Time)?;
@@ -201,6 +202,11 @@ mod tests {
     use serde_json::{json, Value};
 
     const URL: &str = "https://tokenpair.test/api/me";
+
+    /// The origins the service answers at: its public URL's, and an alias.
+
+    static URLS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec![URL.to_owned(), "https://alias.test/api/me".to_owned()]);
     const NOW: i64 = 1_800_000_000;
 
     struct Signer {
@@ -260,7 +266,7 @@ mod tests {
     fn expected() -> Expected<'static> {
         Expected {
             method: "GET",
-            url: URL,
+            urls: &URLS[..],
             access_token: None,
             nonce: None,
             now: NOW,
@@ -330,6 +336,14 @@ mod tests {
         for (proof, exp, error) in cases {
             assert_eq!(verify(&proof, &exp), Err(error.clone()), "{error:?}");
         }
+    }
+
+    #[test]
+    fn a_proof_for_any_origin_the_service_answers_at_passes() {
+        let signer = es256();
+        let mut c = claims();
+        c["htu"] = json!("https://alias.test/api/me");
+        assert!(verify(&signer.proof(c), &expected()).is_ok());
     }
 
     #[test]

@@ -14,8 +14,9 @@ use crate::state::AppState;
 pub struct DpopProof {
     pub proof: Option<String>,
     pub method: String,
-    /// `htu`: the public origin and the path.
-    pub url: String,
+    /// `htu`: the path at each origin the service answers at (its public URL's, or the Host
+    /// the request names, and every `ALLOWED_ORIGINS` one).
+    pub urls: Vec<String>,
 }
 
 impl FromRequestParts<AppState> for DpopProof {
@@ -41,8 +42,10 @@ impl DpopProof {
         };
         // With PUBLIC_URL set, the origin people reach the service at (behind a TLS proxy the
         // request itself arrives as plain http); without, the server is reached directly, at
-        // the host the request names.
-        let public = &state.config.network.public_url;
+        // the host the request names. The ALLOWED_ORIGINS are origins the SPA is served at too
+        // (another name for the same service): a proof made there names them.
+        let network = &state.config.network;
+        let public = &network.public_url;
         let origin = if public.is_explicit() {
             public.origin().to_owned()
         } else {
@@ -53,10 +56,15 @@ impl DpopProof {
                 .unwrap_or_default();
             ["http://", host].concat()
         };
+        let path = parts.uri.path();
+        let urls = std::iter::once(&origin)
+            .chain(&network.allowed_origins)
+            .map(|origin| [origin.as_str(), path].concat())
+            .collect();
         Ok(DpopProof {
             proof,
             method: parts.method.as_str().to_owned(),
-            url: [origin.as_str(), parts.uri.path()].concat(),
+            urls,
         })
     }
 
@@ -70,7 +78,11 @@ impl DpopProof {
         if state.dpop.policy().mode == DpopMode::Off {
             return Ok(None);
         }
-        match state.dpop.check(proof, &self.method, &self.url, None).await {
+        match state
+            .dpop
+            .check(proof, &self.method, &self.urls, None)
+            .await
+        {
             Ok(verified) => Ok(Some(verified.jkt)),
             Err(e @ DpopError::UseNonce { .. }) => Err(ApiError::dpop(e, false)),
             Err(e) => Err(ApiError::dpop(e, true)),
@@ -85,7 +97,7 @@ impl DpopProof {
             (DpopMode::Required, None) => Err(ApiError::dpop(DpopError::Missing, false)),
             (_, Some(proof)) => state
                 .dpop
-                .check(proof, &self.method, &self.url, None)
+                .check(proof, &self.method, &self.urls, None)
                 .await
                 .map(|verified| Some(verified.jkt))
                 .map_err(|e| ApiError::dpop(e, false)),

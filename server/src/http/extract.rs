@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 };
                 let verified = state
                     .dpop
-                    .check(p, &proof.method, &proof.url, Some(token))
+                    .check(p, &proof.method, &proof.urls, Some(token))
                     .await
                     .map_err(|e| ApiError::dpop(e, true))?;
                 if verified.jkt != cnf.jkt {

@@ -509,7 +509,7 @@ async fn live_session_of_bearer(
         (Some(cnf), Scheme::Dpop, Some(proof)) => {
             let proved = state
                 .dpop
-                .check(proof, &dpop.method, &dpop.url, Some(token))
+                .check(proof, &dpop.method, &dpop.urls, Some(token))
                 .await;
             if !proved.is_ok_and(|v| v.jkt == cnf.jkt) {
                 return Ok(None);
