@@ -98,7 +98,7 @@ pub async fn login(conn: &mut Conn, addr: SocketAddr) -> Result<Session, BoxErro
 
 /// One kind of request a connection sends over and over.
 pub trait Step: Send + 'static {
-    fn request(&self, host: &str) -> Result<Request<Full<Bytes>>, BoxError>;
+    fn request(&mut self, host: &str) -> Result<Request<Full<Bytes>>, BoxError>;
     /// Looks at a 200 answer; `false` if the chain cannot go on.
     fn accept(&mut self, answer: &Answer) -> bool;
 }
@@ -108,7 +108,7 @@ pub struct MeStep {
 }
 
 impl Step for MeStep {
-    fn request(&self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
+    fn request(&mut self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
         Ok(Request::get("/api/me")
             .header(header::HOST, host)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
@@ -125,7 +125,7 @@ pub struct RefreshStep {
 }
 
 impl Step for RefreshStep {
-    fn request(&self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
+    fn request(&mut self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
         Ok(Request::post("/api/auth/refresh")
             .header(header::HOST, host)
             .header("x-requested-with", "XMLHttpRequest")

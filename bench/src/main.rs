@@ -13,6 +13,8 @@
 //!   security headers), alternating with the same load on a bare axum handler that returns the
 //!   same JSON ([`bare`]) — the ratio is the cost of everything the real endpoint does;
 //! * `POST /api/auth/refresh` as rotation chains (every request a real rotation);
+//! * the same two with DPoP ([`dpop`]): `/api/me` with a bound token and a fresh proof per
+//!   request (ES256 as the browser signs, and EdDSA), and rotation chains of bound sessions;
 //! * growth ([`growth`]): rows and bytes after 20,000 rotations, and after sign-out + prune;
 //! * under attack ([`attack`]): other users' sign-in, `/api/me` and refresh latency while
 //!   attackers flood the password check or tie up connections, with every default limit on.
@@ -21,6 +23,7 @@
 
 mod attack;
 mod bare;
+mod dpop;
 mod growth;
 mod load;
 mod process;
@@ -34,10 +37,12 @@ use clap::Parser;
 use tokenpair_server::db::Database;
 use tokenpair_testkit::ServerProcess;
 
+use dpop::{login_bound, DpopMeStep, DpopRefreshStep, Proofs};
 use load::{connect, load, login, BoxError, Figures, MeStep, RefreshStep, Timing};
 use process::{
     cpu_per_request, cpu_seconds, fresh_database, memory, sibling, start, start_defaults,
 };
+use tokenpair_testkit::dpop::ProofKey;
 
 /// Load figures for tokenpair-server on SQLite and PostgreSQL, beside a bare axum handler.
 #[derive(Debug, Parser)]
@@ -66,6 +71,14 @@ struct Args {
     /// Skip the 20,000-rotation growth measurement.
     #[arg(long)]
     no_growth: bool,
+
+    /// Skip the DPoP scenarios.
+    #[arg(long)]
+    no_dpop: bool,
+
+    /// DPoP proofs made in advance per connection and scenario (each request uses one).
+    #[arg(long, default_value_t = 4000)]
+    dpop_proofs: usize,
 
     /// Skip the "under attack" scenario.
     #[arg(long)]
@@ -126,6 +139,8 @@ struct Row {
     me: Vec<f64>,
     bare: Vec<f64>,
     rotations: f64,
+    /// With DPoP: `/api/me` req/s with an ES256 key, with an EdDSA key, and rotations/s.
+    dpop: Option<[f64; 3]>,
     errors: u64,
 }
 
@@ -191,6 +206,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
             load(timing, addr, chains, |s| RefreshStep { cookie: s.refresh }).await?;
         refresh.print(&format!("POST /api/auth/refresh ({backend})"));
         errors += refresh.error_count();
+        let mut dpop_row = None;
+        if !args.no_dpop {
+            let figures =
+                measure_dpop(addr, timing, args.connections, args.dpop_proofs, backend).await?;
+            errors += figures.iter().map(Figures::error_count).sum::<u64>();
+            dpop_row = Some([figures[0].rate(), figures[1].rate(), figures[2].rate()]);
+        }
         println!(
             "  server memory (current / peak RSS) after {} sign-ins and the load: {}",
             args.connections + 1,
@@ -202,6 +224,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
             me,
             bare: bare_rates,
             rotations: refresh.rate(),
+            dpop: dpop_row,
             errors,
         });
         if !args.no_attack {
@@ -235,6 +258,17 @@ async fn run(args: Args) -> Result<(), BoxError> {
             r.errors
         );
     }
+    if rows.iter().any(|r| r.dpop.is_some()) {
+        println!(
+            "\n{:<10} {:>18} {:>18} {:>18}",
+            "backend", "DPoP ES256 req/s", "DPoP EdDSA req/s", "DPoP rotations/s"
+        );
+        for r in &rows {
+            if let Some([es, ed, rot]) = r.dpop {
+                println!("{:<10} {es:>18.0} {ed:>18.0} {rot:>18.0}", r.backend);
+            }
+        }
+    }
     for (backend, (before, after)) in &growth {
         println!(
             "growth {backend}: after {} rotations: {before}",
@@ -243,6 +277,52 @@ async fn run(args: Args) -> Result<(), BoxError> {
         println!("growth {backend}: all signed out, one prune pass past retention: {after}");
     }
     Ok(())
+}
+
+/// `/api/me` with DPoP (an ES256 key, then an EdDSA one) and rotation chains of sessions
+/// bound to an ES256 key; each request with a proof made in advance.
+async fn measure_dpop(
+    addr: std::net::SocketAddr,
+    timing: Timing,
+    connections: usize,
+    per_connection: usize,
+    backend: &str,
+) -> Result<[Figures; 3], BoxError> {
+    let me_url = format!("http://{addr}/api/me");
+    let mut me = Vec::new();
+    for (name, key) in [("ES256", ProofKey::new()), ("EdDSA", ProofKey::ed25519())] {
+        let mut conn = connect(addr).await?;
+        let token = Arc::new(login_bound(&mut conn, addr, &key).await?.access);
+        drop(conn);
+        let pools: Vec<Proofs> = (0..connections)
+            .map(|_| Proofs::make(&key, "GET", &me_url, Some(&token), per_connection))
+            .collect();
+        let f = load(timing, addr, pools, |proofs| DpopMeStep {
+            token: token.clone(),
+            proofs,
+        })
+        .await?;
+        f.print(&format!("GET /api/me with DPoP {name} ({backend})"));
+        me.push(f);
+    }
+    let key = ProofKey::new();
+    let refresh_url = format!("http://{addr}/api/auth/refresh");
+    let mut conn = connect(addr).await?;
+    let mut chains = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let session = login_bound(&mut conn, addr, &key).await?;
+        let proofs = Proofs::make(&key, "POST", &refresh_url, None, per_connection / 4);
+        chains.push((session.refresh, proofs));
+    }
+    drop(conn);
+    let refresh = load(timing, addr, chains, |(cookie, proofs)| DpopRefreshStep {
+        cookie,
+        proofs,
+    })
+    .await?;
+    refresh.print(&format!("POST /api/auth/refresh with DPoP ({backend})"));
+    let [es, ed]: [Figures; 2] = me.try_into().map_err(|_| "two /api/me scenarios")?;
+    Ok([es, ed, refresh])
 }
 
 async fn measure_growth(

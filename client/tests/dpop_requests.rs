@@ -213,7 +213,7 @@ async fn with_dpop_on_the_sign_in_refresh_calls_and_sign_out_carry_proofs_by_one
     let login = proofs_to(&seen, "/api/auth/login");
     let (header, claims) = login[0].proof.clone().expect("the sign-in carries a proof");
     assert_eq!(header["typ"], "dpop+jwt");
-    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["alg"], "EdDSA", "Ed25519 where the browser has it");
     assert!(header["jwk"]["d"].is_null(), "the public key only");
     assert_eq!(claims["htm"], "POST");
     let origin = web_sys::window().unwrap().location().origin().unwrap();

@@ -201,8 +201,8 @@ pub mod dpop {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     use sha2::Digest;
 
-    /// An ES256 key pair.
-    pub struct ProofKey(EncodingKey);
+    /// A key pair: ES256 (what the browser uses) or EdDSA, and its public JWK.
+    pub struct ProofKey(EncodingKey, Algorithm, Jwk);
 
     impl Default for ProofKey {
         fn default() -> Self {
@@ -211,16 +211,32 @@ pub mod dpop {
     }
 
     impl ProofKey {
-        /// A new random key.
+        /// A new random ES256 (P-256) key.
         pub fn new() -> ProofKey {
             let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
             let der = p256::pkcs8::EncodePrivateKey::to_pkcs8_der(&secret).expect("pkcs8");
-            ProofKey(EncodingKey::from_ec_der(der.as_bytes()))
+            ProofKey::of(EncodingKey::from_ec_der(der.as_bytes()), Algorithm::ES256)
+        }
+
+        /// A new random EdDSA (Ed25519) key.
+        pub fn ed25519() -> ProofKey {
+            // PKCS#8 of an Ed25519 seed (RFC 8410): a fixed prefix, then the 32 bytes.
+            let mut der = vec![
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20,
+            ];
+            der.extend_from_slice(&rand::random::<[u8; 32]>());
+            ProofKey::of(EncodingKey::from_ed_der(&der), Algorithm::EdDSA)
+        }
+
+        fn of(key: EncodingKey, alg: Algorithm) -> ProofKey {
+            let jwk = Jwk::from_encoding_key(&key, alg).expect("jwk");
+            ProofKey(key, alg, jwk)
         }
 
         /// The public key as a JWK.
         pub fn jwk(&self) -> Jwk {
-            Jwk::from_encoding_key(&self.0, Algorithm::ES256).expect("jwk")
+            self.2.clone()
         }
 
         /// Its RFC 7638 thumbprint (what `cnf.jkt` names).
@@ -238,7 +254,7 @@ pub mod dpop {
             access_token: Option<&str>,
             nonce: Option<&str>,
         ) -> String {
-            let mut header = Header::new(Algorithm::ES256);
+            let mut header = Header::new(self.1);
             header.typ = Some("dpop+jwt".into());
             header.jwk = Some(self.jwk());
             let iat = std::time::SystemTime::now()

@@ -1,7 +1,9 @@
 //! DPoP (RFC 9449) in the browser: the key and the proofs. [`crate::ClientConfig::dpop`] turns
 //! it on; the client then proves every token request (see `core.rs`, `Core::dispatch`).
 //!
-//! The key pair is made by WebCrypto with **`extractable: false`** (ECDSA P-256, ES256): the
+//! The key pair is made by WebCrypto with **`extractable: false`**: Ed25519 (`EdDSA`) where the
+//! browser has it — Chromium, Firefox, Safari 17+; the server verifies it several times
+//! faster than P-256 (see docs/performance.md) — and ECDSA P-256 (`ES256`) elsewhere. The
 //! private key can sign but never be read, not even by this code. The `CryptoKeyPair` object —
 //! not key material — is kept in IndexedDB (database `<app id>:dpop`, store `keys`), so every
 //! tab of the origin and every reload uses the same key; it is the only thing tokenpair puts
