@@ -530,3 +530,33 @@ async fn a_proof_made_at_an_allowed_origin_binds_and_one_made_at_another_origin_
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_replay_store_accepts_each_proof_once_when_hundreds_arrive_at_once() {
+    let server = start().await;
+    let store = replay::ReplayStore::new(server.state.db.clone());
+    let until = Timestamp(now_ms() + 60_000);
+    // 150 proofs, each sent three times, all at once: batches form while one is written.
+    let attempts = (0..450).map(|i| {
+        let store = store.clone();
+        let jti = format!("c-{}", i % 150);
+        tokio::spawn(async move { (jti.clone(), store.first_use("k", &jti, until).await) })
+    });
+    let mut firsts = std::collections::HashMap::<String, u32>::new();
+    for attempt in futures::future::join_all(attempts).await {
+        let (jti, first) = attempt.unwrap();
+        if first.expect("written") {
+            *firsts.entry(jti).or_default() += 1;
+        }
+    }
+    assert_eq!(firsts.len(), 150, "every proof accepted once");
+    assert!(firsts.values().all(|n| *n == 1), "and never twice");
+    let rows = server
+        .db()
+        .count("SELECT COUNT(*) FROM dpop_jti WHERE jti_key IS NOT NULL")
+        .await;
+    assert_eq!(rows, 150);
+    // Later, alone: still refused.
+    assert!(!store.first_use("k", "c-7", until).await.unwrap());
+    assert!(store.first_use("k", "c-new", until).await.unwrap());
+}

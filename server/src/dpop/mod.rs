@@ -81,7 +81,7 @@ pub enum DpopError {
 /// Proof checking for the HTTP edge (see the module docs).
 #[derive(Clone)]
 pub struct Dpop {
-    db: Db,
+    replay: replay::ReplayStore,
     policy: DpopPolicy,
     nonces: Nonces,
     clock: Clock,
@@ -90,7 +90,7 @@ pub struct Dpop {
 impl Dpop {
     pub fn new(db: Db, policy: DpopPolicy, nonce_key: [u8; 32], clock: Clock) -> Dpop {
         Dpop {
-            db,
+            replay: replay::ReplayStore::new(db),
             // A nonce window as long as the iat window: a nonce lives two of them.
             nonces: Nonces::new(nonce_key, policy.window),
             policy,
@@ -138,7 +138,11 @@ impl Dpop {
         }
         // Refused by its iat after the window: the jti need not be kept longer.
         let until = crate::clock::Timestamp(verified.iat * 1000).after(self.policy.window);
-        if !replay::first_use(&self.db, &verified.jkt, &verified.jti, until).await? {
+        if !self
+            .replay
+            .first_use(&verified.jkt, &verified.jti, until)
+            .await?
+        {
             return Err(DpopError::Replayed);
         }
         Ok(verified)
