@@ -262,3 +262,41 @@ async fn a_refresh_cookie_replayed_with_another_key_ends_the_session_and_signing
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_server_nonces_required_the_spa_signs_in_reloads_and_calls_the_api_through_use_dpop_nonce(
+) {
+    // DPOP=required and DPOP_NONCE on: the first proof of each kind is answered
+    // `use_dpop_nonce`, and the client retries once with the nonce.
+    let server = Server::start(ServerOptions {
+        access_token_expiry: "3s",
+        extra_args: vec!["--dpop".into(), "required".into(), "--dpop-nonce".into()],
+        ..ServerOptions::default()
+    })
+    .await;
+    let driver = Driver::start().await;
+    let browser = driver.browser().await;
+    browser.goto(&server.url("/login")).await.expect("open");
+    sign_in(&browser, "user1", "password1").await;
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    assert_eq!(
+        answers(&browser, "/api/auth/login").await,
+        [400, 200],
+        "one use_dpop_nonce, then the sign-in with the nonce"
+    );
+    reload(&browser).await;
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    // Past the 3 s access token: the API call refreshes and goes on with the nonce it has.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let seen = tokenpair_e2e::answer_count(&browser, "/api/me").await;
+    click(&browser, "[data-testid=call-api]").await;
+    tokenpair_e2e::wait_for_fresh_answer(&browser, "/api/me", seen, 200, Duration::from_secs(10))
+        .await;
+    assert_eq!(text_of(&browser, SIGNED_IN).await, "user1");
+    let token = token_from_inspector(&browser, &server).await;
+    assert_eq!(
+        bound_key(&token),
+        Some(stored_key(&browser).await.jkt),
+        "bound to the stored key"
+    );
+}
