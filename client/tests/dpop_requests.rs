@@ -40,6 +40,8 @@ struct Backend {
     bound_x: Option<String>,
     /// Every proof is refused with a new nonce (a server that keeps asking).
     rotate_nonce: bool,
+    /// The backend's clock, this many seconds ahead of the browser's (its `Date` header).
+    clock_ahead_s: Option<f64>,
     /// Refreshes are refused for want of a proof (as tokenpair does for a bound session).
     refresh_needs_proof: bool,
 }
@@ -138,7 +140,15 @@ impl Transport for DpopBackend {
         let backend = self.0.clone();
         async move {
             gloo_timers::future::TimeoutFuture::new(2).await;
-            Ok(backend.borrow_mut().handle(&request))
+            let mut backend = backend.borrow_mut();
+            let response = backend.handle(&request);
+            Ok(match backend.clock_ahead_s {
+                Some(ahead) => {
+                    let date = js_sys::Date::new(&(js_sys::Date::now() + ahead * 1000.0).into());
+                    response.with_header("Date", &String::from(date.to_utc_string()))
+                }
+                None => response,
+            })
         }
         .boxed_local()
     }
@@ -370,4 +380,27 @@ async fn with_dpop_off_no_request_carries_a_proof_and_tokens_go_as_bearer() {
         Some("Bearer tok-1")
     );
     assert!(!key_stored(app).await, "no key was made");
+}
+
+#[wasm_bindgen_test]
+async fn proofs_carry_the_servers_time_learnt_from_its_date_header_not_a_wrong_local_clock() {
+    let app = "dpop-clock";
+    let backend = DpopBackend::default();
+    // The browser's clock is ten minutes behind the server's (far outside the iat window).
+    backend.0.borrow_mut().clock_ahead_s = Some(600.0);
+    let client = client_over(&backend, app, true).await;
+    sign_in(&client).await;
+    client
+        .api()
+        .get_json::<serde_json::Value>("/api/me")
+        .await
+        .unwrap();
+    let seen = backend.0.borrow().seen.clone();
+    let (_, claims) = proofs_to(&seen, "/api/me")[0].proof.clone().unwrap();
+    let iat = claims["iat"].as_f64().expect("iat");
+    let server_now = js_sys::Date::now() / 1000.0 + 600.0;
+    assert!(
+        (iat - server_now).abs() < 5.0,
+        "iat {iat} is the server's time ({server_now}), not the local clock's"
+    );
 }
