@@ -12,7 +12,7 @@ use crate::db::DbError;
 use crate::ids::{SessionId, UserId};
 use crate::security_events::Client;
 use crate::sessions::{Grant, RefreshToken};
-use crate::sessions::{RefreshError, Sessions};
+use crate::sessions::{Proved, RefreshError, Sessions};
 use crate::tokens::AccessTokens;
 
 /// What a successful sign-in, registration or refresh hands out.
@@ -123,7 +123,7 @@ impl TokenPairs {
         &self,
         presented: &str,
         client: &Client,
-        proved: Option<&str>,
+        proved: Proved<'_>,
     ) -> Result<TokenPair, PairError> {
         let grant = self
             .sessions

@@ -14,6 +14,7 @@ use serde_json::json;
 use tokenpair_server::clock::{Clock, Timestamp};
 use tokenpair_server::db::now_ms;
 use tokenpair_server::dpop::{replay, Dpop, DpopError, DpopMode, DpopPolicy};
+use tokenpair_server::sessions::Proved;
 
 const URL: &str = "http://127.0.0.1/api/me";
 
@@ -559,4 +560,51 @@ async fn the_replay_store_accepts_each_proof_once_when_hundreds_arrive_at_once()
     // Later, alone: still refused.
     assert!(!store.first_use("k", "c-7", until).await.unwrap());
     assert!(store.first_use("k", "c-new", until).await.unwrap());
+}
+
+#[tokio::test]
+async fn without_public_url_a_proof_made_behind_a_development_proxy_names_the_forwarded_host() {
+    // `trunk serve` on :8080 proxies /api to the server and rewrites Host; the SPA's proof
+    // names the page's origin, which the proxy forwards as X-Forwarded-Host.
+    let server = start().await;
+    let key = Key::new();
+    let proof = key.proof_for("POST", "http://127.0.0.1:8080/api/auth/login", "x-1", None);
+    let response = server
+        .auth_post("/api/auth/login")
+        .header("X-Forwarded-Host", "127.0.0.1:8080")
+        .header("DPoP", proof)
+        .json(&json!({ "username": "user1", "password": "password1" }))
+        .send()
+        .await
+        .unwrap();
+    let granted = granted(response, reqwest::StatusCode::OK).await;
+    assert_eq!(granted.body["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn with_dpop_turned_off_a_bound_session_refreshes_without_a_proof_into_bearer_tokens() {
+    // Bound while DPoP was on; then the operator turns it off (DPOP=off): the server no longer
+    // checks proofs, so the session goes on, and its new tokens are not bound.
+    let server = start().await;
+    let tokens = bound_session(&server, &Key::new(), "f-1").await;
+    let client = tokenpair_server::security_events::Client::default();
+    let pair = server
+        .state
+        .token_pairs
+        .rotate(&tokens.refresh, &client, Proved::Unchecked)
+        .await
+        .expect("rotated without a proof");
+    assert!(pair.dpop_jkt.is_none());
+    assert!(claims_of(&pair.access_token).get("cnf").is_none());
+    // With DPoP on, the same session still needs its key.
+    let next = pair.refresh_token.0.clone();
+    let refused = server
+        .state
+        .token_pairs
+        .rotate(&next, &client, Proved::Nothing)
+        .await;
+    assert!(
+        refused.is_err(),
+        "without a proof, a bound session does not move on"
+    );
 }

@@ -9,6 +9,24 @@ use crate::dpop::{DpopError, DpopMode};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
+/// What a refresh request proved (the owned form of [`crate::sessions::Proved`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProvedKey {
+    Key(String),
+    Nothing,
+    Unchecked,
+}
+
+impl ProvedKey {
+    pub fn as_proved(&self) -> crate::sessions::Proved<'_> {
+        match self {
+            ProvedKey::Key(key) => crate::sessions::Proved::Key(key),
+            ProvedKey::Nothing => crate::sessions::Proved::Nothing,
+            ProvedKey::Unchecked => crate::sessions::Proved::Unchecked,
+        }
+    }
+}
+
 /// A request's DPoP proof, if it carries one.
 #[derive(Debug, Clone)]
 pub struct DpopProof {
@@ -41,24 +59,27 @@ impl DpopProof {
             (Some(_), Some(_)) => return Err(ApiError::dpop(DpopError::Malformed, false)),
         };
         // With PUBLIC_URL set, the origin people reach the service at (behind a TLS proxy the
-        // request itself arrives as plain http); without, the server is reached directly, at
-        // the host the request names. The ALLOWED_ORIGINS are origins the SPA is served at too
-        // (another name for the same service): a proof made there names them.
+        // request itself arrives as plain http). Without, the server is reached directly: at
+        // the host the request names, or — through a development proxy such as `trunk serve`,
+        // which rewrites Host — the one it forwards (the same rule as the CSRF origin check).
+        // The ALLOWED_ORIGINS are origins the SPA is served at too (another name for the same
+        // service): a proof made there names them.
         let network = &state.config.network;
         let public = &network.public_url;
-        let origin = if public.is_explicit() {
-            public.origin().to_owned()
+        let mut origins = Vec::with_capacity(2 + network.allowed_origins.len());
+        if public.is_explicit() {
+            origins.push(public.origin().to_owned());
         } else {
-            let host = parts
-                .headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or_default();
-            ["http://", host].concat()
-        };
+            for name in ["host", "x-forwarded-host"] {
+                if let Some(host) = parts.headers.get(name).and_then(|h| h.to_str().ok()) {
+                    origins.push(["http://", host].concat());
+                }
+            }
+        }
+        origins.extend(network.allowed_origins.iter().cloned());
         let path = parts.uri.path();
-        let urls = std::iter::once(&origin)
-            .chain(&network.allowed_origins)
+        let urls = origins
+            .iter()
             .map(|origin| [origin.as_str(), path].concat())
             .collect();
         Ok(DpopProof {
@@ -68,22 +89,23 @@ impl DpopProof {
         })
     }
 
-    /// At a refresh: the key the request proved, if it carries a proof (checked, and used
-    /// once). A proof that does not pass is a 401 `invalid_dpop_proof` (one without the nonce,
-    /// a 400 `use_dpop_nonce`): nothing changes, the refresh token stays valid.
-    pub async fn key_proved(&self, state: &AppState) -> Result<Option<String>, ApiError> {
-        let Some(proof) = self.proof.as_deref() else {
-            return Ok(None);
-        };
+    /// At a refresh: the key the request proved (checked, and used once), if it carries a
+    /// proof — [`ProvedKey::Nothing`] without one, and [`ProvedKey::Unchecked`] with DPoP off.
+    /// A proof that does not pass is a 401 `invalid_dpop_proof` (one without the nonce, a 400
+    /// `use_dpop_nonce`): nothing changes, the refresh token stays valid.
+    pub async fn key_proved(&self, state: &AppState) -> Result<ProvedKey, ApiError> {
         if state.dpop.policy().mode == DpopMode::Off {
-            return Ok(None);
+            return Ok(ProvedKey::Unchecked);
         }
+        let Some(proof) = self.proof.as_deref() else {
+            return Ok(ProvedKey::Nothing);
+        };
         match state
             .dpop
             .check(proof, &self.method, &self.urls, None)
             .await
         {
-            Ok(verified) => Ok(Some(verified.jkt)),
+            Ok(verified) => Ok(ProvedKey::Key(verified.jkt)),
             Err(e @ DpopError::UseNonce { .. }) => Err(ApiError::dpop(e, false)),
             Err(e) => Err(ApiError::dpop(e, true)),
         }

@@ -29,6 +29,7 @@ use crate::ids::{SessionId, UserId};
 use crate::security_events::{Kind, SecurityEvents};
 pub use crypto::{RefreshToken, TokenMinter};
 pub use revocations::Revocations;
+pub use rotation::Proved;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {

@@ -61,21 +61,40 @@ struct Found {
     dpop_jkt: Option<String>,
 }
 
+/// What a refresh request proved of a DPoP key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proved<'a> {
+    /// A valid proof by the key with this thumbprint.
+    Key(&'a str),
+    /// No proof.
+    Nothing,
+    /// DPoP is off: proofs are not checked, and bindings not enforced.
+    Unchecked,
+}
+
 impl Sessions {
     /// Rotates a refresh token presented by `client` (see the module docs for the outcomes).
     pub async fn rotate(&self, presented: &str, client: &Client) -> Result<Grant, RefreshError> {
-        self.rotate_proving(presented, client, None).await
+        self.rotate_proving(presented, client, Proved::Nothing)
+            .await
     }
 
-    /// [`Sessions::rotate`] with the thumbprint of the DPoP key the request proved, if any. A
-    /// session bound to a key moves on only with a proof by that key; a proof by another key
-    /// is theft — the session ends (`dpop_key_mismatch`) — and no proof changes nothing.
+    /// [`Sessions::rotate`] with what the request proved of a DPoP key. A session bound to a
+    /// key moves on only with a proof by that key; a proof by another key is theft — the
+    /// session ends (`dpop_key_mismatch`) — and no proof changes nothing. With DPoP turned off
+    /// ([`Proved::Unchecked`]) a bound session moves on as a Bearer one: its new tokens are
+    /// not bound (the server no longer checks proofs, so it could not accept them).
     pub async fn rotate_proving(
         &self,
         presented: &str,
         client: &Client,
-        proved: Option<&str>,
+        proved: Proved<'_>,
     ) -> Result<Grant, RefreshError> {
+        let (checked, proved) = match proved {
+            Proved::Key(key) => (true, Some(key)),
+            Proved::Nothing => (true, None),
+            Proved::Unchecked => (false, None),
+        };
         let Some(p) = self.minter.parse(presented) else {
             return Err(RefreshError::Invalid);
         };
@@ -100,7 +119,7 @@ impl Sessions {
              WHERE id = $1 AND token_hash = $2 AND generation = $9
                AND revoked_at IS NULL AND expires_at > $3 AND last_used_at >= $7
                AND ($8 = 0 OR refresh_window_start <= $6 OR refresh_count < $8)
-               AND (dpop_jkt IS NULL OR dpop_jkt = $10)
+               AND (dpop_jkt IS NULL OR dpop_jkt = $10 OR $11 = 0)
              RETURNING user_id, expires_at,
                        (SELECT username FROM users WHERE users.id = sessions.user_id) AS username,
                        dpop_jkt",
@@ -115,6 +134,7 @@ impl Sessions {
         .bind(limit)
         .bind(generation)
         .bind(proved)
+        .bind(i64::from(checked))
         .fetch_optional(&mut *tx)
         .await?;
 
@@ -127,7 +147,7 @@ impl Sessions {
                 username: row.username,
                 refresh_token: next,
                 grace: false,
-                dpop_jkt: row.dpop_jkt,
+                dpop_jkt: row.dpop_jkt.filter(|_| checked),
             });
         }
 
@@ -164,7 +184,7 @@ impl Sessions {
             self.revocations.insert(sid.as_str());
             return Err(RefreshError::Expired);
         }
-        if let Some(bound) = f.dpop_jkt.as_deref() {
+        if let Some(bound) = f.dpop_jkt.as_deref().filter(|_| checked) {
             match proved {
                 None => return Err(RefreshError::DpopProofMissing),
                 Some(key) if key != bound => {
@@ -232,7 +252,7 @@ impl Sessions {
                     refresh_token: token,
                     expires_at: Timestamp(f.expires_at),
                     grace: true,
-                    dpop_jkt: f.dpop_jkt.clone(),
+                    dpop_jkt: f.dpop_jkt.clone().filter(|_| checked),
                 });
             }
         }

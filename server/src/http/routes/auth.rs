@@ -384,7 +384,7 @@ pub async fn refresh(
         RefreshCookie::One { token, .. } => match dpop.key_proved(&state).await {
             Ok(proved) => state
                 .token_pairs
-                .rotate(&token, &who, proved.as_deref())
+                .rotate(&token, &who, proved.as_proved())
                 .await
                 .map_err(ApiError::from),
             Err(e) => Err(e),
