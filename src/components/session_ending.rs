@@ -81,7 +81,7 @@ pub fn SessionEndingDialog() -> impl IntoView {
                 </button>
                 {move || (!absolute()).then(|| view! {
                     <button data-testid="stay-signed-in" on:click=stay node_ref=stay_button>"Stay signed in"</button>
-                })}
+                }).into_any()}
             </div>
         </dialog>
     }

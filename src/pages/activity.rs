@@ -141,6 +141,6 @@ pub fn Notice() -> impl IntoView {
             <div class="banner warn" role="alert" data-testid="security-notice">
                 {sentence(&e)} " " <a href="/activity">"See your security activity"</a>
             </div>
-        })}
+        }).into_any()}
     }
 }

@@ -56,7 +56,7 @@ pub fn Dashboard() -> impl IntoView {
                 <dt>"Access token expires in"</dt>
                 <dd data-testid="expires-in">{move || remaining().map(|s| format!("{s} s")).unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Refresh requests from this tab"</dt>
-                <dd data-testid="refresh-count">{move || refreshes()}</dd>
+                <dd data-testid="refresh-count">{move || refreshes().to_string()}</dd>
                 <dt>"Latest event"</dt>
                 <dd data-testid="last-event">{move || last_event()}</dd>
                 <dt>"Refresh token"</dt>

@@ -101,7 +101,7 @@ impl Field {
             {self.hint.map(|h| view! { <p class="hint" id=ids.hint>{h}</p> })}
             {move || self.error.get().map(|e| view! {
                 <p class="field-error" id=ids.error data-testid=ids.error>{e}</p>
-            })}
+            }).into_any()}
         }
     }
 }
@@ -240,8 +240,8 @@ fn AuthForm(form: Form) -> impl IntoView {
                         }}
                         "Until it does, the session may still be active on the server; this page keeps trying, even after a reload."
                     </p>
-                })}
-                {move || store.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n.message()}</p> })}
+                }).into_any()}
+                {move || store.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n.message()}</p> }).into_any()}
                 <form on:submit=on_submit novalidate>
                     <label for="username">"Username"</label>
                     <input id="username" name="username" autocomplete="username" required
@@ -270,7 +270,7 @@ fn AuthForm(form: Form) -> impl IntoView {
                         let throttled = wait_secs().map(|s| format!("Too many failed sign-in attempts. Try again in {s} s."));
                         throttled.or_else(|| form_error.get()).map(|e| view! {
                             <p class="banner error" role="alert" data-testid="form-error">{e}</p>
-                        })
+                        }).into_any()
                     }}
                     <button type="submit" data-testid="submit" disabled=move || pending.get() || wait_secs().is_some()>
                         {move || if pending.get() { "Please wait…" } else { button }}
