@@ -260,7 +260,7 @@ fn AuthForm(form: Form) -> impl IntoView {
                         <button type="button" class="secondary" data-testid="show-password"
                             aria-controls="password" aria-pressed=move || if show_password.get() { "true" } else { "false" }
                             on:click=move |_| show_password.update(|s| *s = !*s)>
-                            {move || if show_password.get() { "Hide" } else { "Show" }}
+                            {move || String::from(if show_password.get() { "Hide" } else { "Show" })}
                             <span class="visually-hidden">" password"</span>
                         </button>
                     </div>
@@ -273,7 +273,7 @@ fn AuthForm(form: Form) -> impl IntoView {
                         }).into_any()
                     }}
                     <button type="submit" data-testid="submit" disabled=move || pending.get() || wait_secs().is_some()>
-                        {move || if pending.get() { "Please wait…" } else { button }}
+                        {move || String::from(if pending.get() { "Please wait…" } else { button })}
                     </button>
                 </form>
                 <p>{other_text} <a href=other_href>{other_link}</a></p>

@@ -160,7 +160,7 @@ pub fn Sessions() -> impl IntoView {
                 <button class="secondary" data-testid="confirm-cancel" disabled=move || busy.get()
                     on:click=move |_| close()>"Cancel"</button>
                 <button class="danger" data-testid="confirm-ok" disabled=move || busy.get() on:click=confirm>
-                    {move || if busy.get() { "Signing out…" } else { question().2 }}
+                    {move || String::from(if busy.get() { "Signing out…" } else { question().2 })}
                 </button>
             </div>
         </dialog>

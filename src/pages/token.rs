@@ -49,7 +49,7 @@ pub fn TokenInspector() -> impl IntoView {
                 </div>
                 <button class="secondary" data-testid="reveal-signature" aria-pressed=move || if revealed.get() { "true" } else { "false" }
                     on:click=move |_| revealed.update(|r| *r = !*r)>
-                    {move || if revealed.get() { "Hide the signature" } else { "Reveal the signature" }}
+                    {move || String::from(if revealed.get() { "Hide the signature" } else { "Reveal the signature" })}
                 </button>
                 <p class="hint">"With its signature the token is a working credential until it expires: don't share a screenshot of it."</p>
                 <div class="grid2">
