@@ -144,7 +144,7 @@ pub fn Sessions() -> impl IntoView {
             <PageHeading title="Sessions"/>
             <p class="hint">"Each sign-in is one session: a family of refresh tokens that rotate on every use."</p>
             <p class="status" role="status" tabindex="-1" data-testid="sessions-status" node_ref=status_el>
-                {move || status.get()}
+                {move || status.get().into_any()}
             </p>
             {move || list()}
             <button class="danger" data-testid="sign-out-everywhere" on:click=move |_| open(Ask::Everywhere)>
