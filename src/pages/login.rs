@@ -272,7 +272,9 @@ fn AuthForm(form: Form) -> impl IntoView {
                             <p class="banner error" role="alert" data-testid="form-error">{e}</p>
                         }).into_any()
                     }}
-                    <button type="submit" data-testid="submit" disabled=move || pending.get() || wait_secs().is_some()>
+                    // `disabled` as `Some("")`/`None`, not a bool: the same attribute, through the
+                    // render code the optional `aria-*` attributes already use.
+                    <button type="submit" data-testid="submit" disabled=move || (pending.get() || wait_secs().is_some()).then_some("")>
                         {move || String::from(if pending.get() { "Please wait…" } else { button })}
                     </button>
                 </form>

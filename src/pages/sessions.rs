@@ -157,9 +157,11 @@ pub fn Sessions() -> impl IntoView {
             <h2 id="confirm-title">{move || question().0}</h2>
             <p id="confirm-text">{move || question().1}</p>
             <div class="actions">
-                <button class="secondary" data-testid="confirm-cancel" disabled=move || busy.get()
+                // `disabled` as `Some("")`/`None`, not a bool: the same attribute, through the
+                // render code the optional `aria-*` attributes already use.
+                <button class="secondary" data-testid="confirm-cancel" disabled=move || busy.get().then_some("")
                     on:click=move |_| close()>"Cancel"</button>
-                <button class="danger" data-testid="confirm-ok" disabled=move || busy.get() on:click=confirm>
+                <button class="danger" data-testid="confirm-ok" disabled=move || busy.get().then_some("") on:click=confirm>
                     {move || String::from(if busy.get() { "Signing out…" } else { question().2 })}
                 </button>
             </div>
