@@ -251,14 +251,16 @@ fn AuthForm(form: Form) -> impl IntoView {
                     {username.messages()}
                     <label for="password">"Password"</label>
                     <div class="password-row">
+                        // Reactive attributes as `Option<&str>` (here always `Some`): one copy of
+                        // the render code for them all, the optional `aria-*` ones included.
                         <input id="password" name="password" required
-                            type=move || if show_password.get() { "text" } else { "password" }
+                            type=move || Some(if show_password.get() { "text" } else { "password" })
                             autocomplete=if register { "new-password" } else { "current-password" }
                             aria-invalid=move || password.error.get().is_some().then_some("true")
                             aria-describedby=move || password.described_by()
                             node_ref=password.input/>
                         <button type="button" class="secondary" data-testid="show-password"
-                            aria-controls="password" aria-pressed=move || if show_password.get() { "true" } else { "false" }
+                            aria-controls="password" aria-pressed=move || Some(if show_password.get() { "true" } else { "false" })
                             on:click=move |_| show_password.update(|s| *s = !*s)>
                             {move || String::from(if show_password.get() { "Hide" } else { "Show" })}
                             <span class="visually-hidden">" password"</span>

@@ -47,7 +47,7 @@ pub fn TokenInspector() -> impl IntoView {
                         {move || if revealed.get() { signature.clone() } else { "•••••••• (signature hidden)".to_owned() }}
                     </span>
                 </div>
-                <button class="secondary" data-testid="reveal-signature" aria-pressed=move || if revealed.get() { "true" } else { "false" }
+                <button class="secondary" data-testid="reveal-signature" aria-pressed=move || Some(if revealed.get() { "true" } else { "false" })
                     on:click=move |_| revealed.update(|r| *r = !*r)>
                     {move || String::from(if revealed.get() { "Hide the signature" } else { "Reveal the signature" })}
                 </button>
