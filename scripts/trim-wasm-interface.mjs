@@ -7,7 +7,8 @@
 //     `<Class>.__wrap`; a class it never wraps, without a constructor, has no instances.
 //  2. Dead exports out of the wasm. What the loader does not read as `wasm.<name>` nobody
 //     calls (trunk's start script only calls `init`): `wasm-opt --remove-exports` drops them,
-//     then `-Oz` drops the code only they reached.
+//     then `-O2` drops the code only they reached (the level index.html gives trunk's run: see
+//     there why not `-Oz`).
 //  3. Short names. wasm-bindgen names each import after its Rust item plus a 16-hex-digit
 //     hash (`__wbg_focus_5b2f…`), spelled once in the wasm and once in the loader, and that
 //     hash compresses badly. `--minify-imports-and-exports-and-modules` renames them in the
@@ -59,7 +60,7 @@ if (unused.some((name) => /[*?,]/.test(name))) fail(`an export name wasm-opt wou
 const out = `${wasmPath}.trimmed`;
 const args = [wasmPath, ...features];
 if (unused.length > 0) args.push("--remove-exports", `--pass-arg=remove-exports@${unused.join(",")}`);
-args.push("-Oz", "--minify-imports-and-exports-and-modules", "-o", out);
+args.push("-O2", "--minify-imports-and-exports-and-modules", "-o", out);
 const run = spawnSync(wasmOpt, args, { encoding: "utf8" });
 if (run.status !== 0) fail(`${wasmOpt} failed:\n${run.stderr}`);
 const map = JSON.parse(run.stdout);

@@ -39,5 +39,6 @@ pub fn provide_clock() {
 
 /// The clock an ancestor provided.
 pub fn use_clock() -> Clock {
-    expect_context::<Clock>()
+    // Not `expect_context`: its message needs `Debug` formatting in the bundle (as `use_auth`).
+    use_context::<Clock>().expect("use_clock: no clock (call provide_clock first)")
 }

@@ -135,7 +135,8 @@ pub fn provide_router() -> Location {
 
 /// The router of the app this is called in.
 pub fn use_location() -> Location {
-    expect_context::<Location>()
+    // Not `expect_context`: its message needs `Debug` formatting in the bundle (as `use_auth`).
+    use_context::<Location>().expect("use_location: no router (call provide_router first)")
 }
 
 /// A same-origin link click becomes a navigation without a page load.

@@ -133,7 +133,9 @@ pub fn provide_auth_with<P: Protocol>(
     auth
 }
 
-/// The [`Auth`] an ancestor provided. Panics (with Leptos' message) if none did.
+/// The [`Auth`] an ancestor provided. Panics if none did.
 pub fn use_auth<P: Protocol>() -> Auth<P> {
-    expect_context::<Auth<P>>()
+    // Not `expect_context`: its message formats the type name and caller with `Debug`, whose
+    // escaping code would ship in every app's wasm only to describe this mistake.
+    use_context::<Auth<P>>().expect("use_auth: no Auth in the context (call provide_auth first)")
 }

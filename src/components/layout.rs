@@ -55,9 +55,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                     {move || store.user().map(|u| u.username).unwrap_or_default()}
                 </span>
                 <button class="secondary" data-testid="sign-out" on:click=sign_out>"Sign out"</button>
-            })}
+            }).into_any()}
         </header>
-        {move || banner()}
+        {move || banner().into_any()}
         <main id="main" tabindex="-1">{children()}</main>
         <crate::components::session_ending::SessionEndingDialog/>
         <footer>

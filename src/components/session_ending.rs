@@ -63,7 +63,7 @@ pub fn SessionEndingDialog() -> impl IntoView {
             data-testid="session-ending" node_ref=dialog on:cancel=on_cancel
             on:keydown=move |ev| trap_tab(dialog, &ev)>
             <h2 id="ending-title">
-                {move || if absolute() { "Your session is ending" } else { "Are you still there?" }}
+                {move || String::from(if absolute() { "Your session is ending" } else { "Are you still there?" })}
             </h2>
             <p id="ending-text" data-testid="session-ending-text">
                 {move || {
@@ -77,11 +77,11 @@ pub fn SessionEndingDialog() -> impl IntoView {
             </p>
             <div class="actions">
                 <button class="secondary" data-testid="sign-out-now" on:click=sign_out node_ref=sign_out_button>
-                    {move || if absolute() { "Sign out now" } else { "Sign out" }}
+                    {move || String::from(if absolute() { "Sign out now" } else { "Sign out" })}
                 </button>
                 {move || (!absolute()).then(|| view! {
                     <button data-testid="stay-signed-in" on:click=stay node_ref=stay_button>"Stay signed in"</button>
-                })}
+                }).into_any()}
             </div>
         </dialog>
     }

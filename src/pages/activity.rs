@@ -101,7 +101,7 @@ pub fn Activity() -> impl IntoView {
                                 <span>{sentence(&e)}</span>
                                 {e.current.then(|| view! { <span class="badge">"this device"</span> })}
                                 <div class="hint">
-                                    <time datetime=e.at.clone() title=exact>{relative}</time>
+                                    <time datetime=e.at.clone() title=exact>{move || relative()}</time>
                                     {e.address.map(|a| [" · ", &a].concat())}
                                 </div>
                             </div>
@@ -116,7 +116,7 @@ pub fn Activity() -> impl IntoView {
         <section class="card">
             <PageHeading title="Security activity"/>
             <p class="hint">"Sign-ins, sign-outs and anything unusual on your account, newest first."</p>
-            {list}
+            {move || list()}
         </section>
     }
 }
@@ -134,13 +134,13 @@ pub fn Notice() -> impl IntoView {
             }
         }
     });
-    move || {
-        shown.get().map(|e| {
-            view! {
-                <div class="banner warn" role="alert" data-testid="security-notice">
-                    {sentence(&e)} " " <a href="/activity">"See your security activity"</a>
-                </div>
-            }
-        })
+    // In `view!` as `{move || …}`, so that `erase_components` boxes it (a bare closure gets its
+    // own copy of tachys' render code).
+    view! {
+        {move || shown.get().map(|e| view! {
+            <div class="banner warn" role="alert" data-testid="security-notice">
+                {sentence(&e)} " " <a href="/activity">"See your security activity"</a>
+            </div>
+        }).into_any()}
     }
 }

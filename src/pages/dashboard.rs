@@ -56,9 +56,9 @@ pub fn Dashboard() -> impl IntoView {
                 <dt>"Access token expires in"</dt>
                 <dd data-testid="expires-in">{move || remaining().map(|s| format!("{s} s")).unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Refresh requests from this tab"</dt>
-                <dd data-testid="refresh-count">{move || refreshes()}</dd>
+                <dd data-testid="refresh-count">{move || refreshes().to_string()}</dd>
                 <dt>"Latest event"</dt>
-                <dd data-testid="last-event">{move || last_event()}</dd>
+                <dd data-testid="last-event">{move || last_event().into_any()}</dd>
                 <dt>"Refresh token"</dt>
                 <dd>"In an HttpOnly cookie — JavaScript cannot read it, by design."</dd>
             </dl>

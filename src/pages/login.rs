@@ -101,7 +101,7 @@ impl Field {
             {self.hint.map(|h| view! { <p class="hint" id=ids.hint>{h}</p> })}
             {move || self.error.get().map(|e| view! {
                 <p class="field-error" id=ids.error data-testid=ids.error>{e}</p>
-            })}
+            }).into_any()}
         }
     }
 }
@@ -240,8 +240,8 @@ fn AuthForm(form: Form) -> impl IntoView {
                         }}
                         "Until it does, the session may still be active on the server; this page keeps trying, even after a reload."
                     </p>
-                })}
-                {move || store.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n.message()}</p> })}
+                }).into_any()}
+                {move || store.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n.message()}</p> }).into_any()}
                 <form on:submit=on_submit novalidate>
                     <label for="username">"Username"</label>
                     <input id="username" name="username" autocomplete="username" required
@@ -251,16 +251,18 @@ fn AuthForm(form: Form) -> impl IntoView {
                     {username.messages()}
                     <label for="password">"Password"</label>
                     <div class="password-row">
+                        // Reactive attributes as `Option<&str>` (here always `Some`): one copy of
+                        // the render code for them all, the optional `aria-*` ones included.
                         <input id="password" name="password" required
-                            type=move || if show_password.get() { "text" } else { "password" }
+                            type=move || Some(if show_password.get() { "text" } else { "password" })
                             autocomplete=if register { "new-password" } else { "current-password" }
                             aria-invalid=move || password.error.get().is_some().then_some("true")
                             aria-describedby=move || password.described_by()
                             node_ref=password.input/>
                         <button type="button" class="secondary" data-testid="show-password"
-                            aria-controls="password" aria-pressed=move || if show_password.get() { "true" } else { "false" }
+                            aria-controls="password" aria-pressed=move || Some(if show_password.get() { "true" } else { "false" })
                             on:click=move |_| show_password.update(|s| *s = !*s)>
-                            {move || if show_password.get() { "Hide" } else { "Show" }}
+                            {move || String::from(if show_password.get() { "Hide" } else { "Show" })}
                             <span class="visually-hidden">" password"</span>
                         </button>
                     </div>
@@ -270,10 +272,12 @@ fn AuthForm(form: Form) -> impl IntoView {
                         let throttled = wait_secs().map(|s| format!("Too many failed sign-in attempts. Try again in {s} s."));
                         throttled.or_else(|| form_error.get()).map(|e| view! {
                             <p class="banner error" role="alert" data-testid="form-error">{e}</p>
-                        })
+                        }).into_any()
                     }}
-                    <button type="submit" data-testid="submit" disabled=move || pending.get() || wait_secs().is_some()>
-                        {move || if pending.get() { "Please wait…" } else { button }}
+                    // `disabled` as `Some("")`/`None`, not a bool: the same attribute, through the
+                    // render code the optional `aria-*` attributes already use.
+                    <button type="submit" data-testid="submit" disabled=move || (pending.get() || wait_secs().is_some()).then_some("")>
+                        {move || String::from(if pending.get() { "Please wait…" } else { button })}
                     </button>
                 </form>
                 <p>{other_text} <a href=other_href>{other_link}</a></p>

@@ -144,7 +144,7 @@ pub fn Sessions() -> impl IntoView {
             <PageHeading title="Sessions"/>
             <p class="hint">"Each sign-in is one session: a family of refresh tokens that rotate on every use."</p>
             <p class="status" role="status" tabindex="-1" data-testid="sessions-status" node_ref=status_el>
-                {move || status.get()}
+                {move || status.get().into_any()}
             </p>
             {move || list()}
             <button class="danger" data-testid="sign-out-everywhere" on:click=move |_| open(Ask::Everywhere)>
@@ -157,10 +157,12 @@ pub fn Sessions() -> impl IntoView {
             <h2 id="confirm-title">{move || question().0}</h2>
             <p id="confirm-text">{move || question().1}</p>
             <div class="actions">
-                <button class="secondary" data-testid="confirm-cancel" disabled=move || busy.get()
+                // `disabled` as `Some("")`/`None`, not a bool: the same attribute, through the
+                // render code the optional `aria-*` attributes already use.
+                <button class="secondary" data-testid="confirm-cancel" disabled=move || busy.get().then_some("")
                     on:click=move |_| close()>"Cancel"</button>
-                <button class="danger" data-testid="confirm-ok" disabled=move || busy.get() on:click=confirm>
-                    {move || if busy.get() { "Signing out…" } else { question().2 }}
+                <button class="danger" data-testid="confirm-ok" disabled=move || busy.get().then_some("") on:click=confirm>
+                    {move || String::from(if busy.get() { "Signing out…" } else { question().2 })}
                 </button>
             </div>
         </dialog>

@@ -47,9 +47,9 @@ pub fn TokenInspector() -> impl IntoView {
                         {move || if revealed.get() { signature.clone() } else { "•••••••• (signature hidden)".to_owned() }}
                     </span>
                 </div>
-                <button class="secondary" data-testid="reveal-signature" aria-pressed=move || if revealed.get() { "true" } else { "false" }
+                <button class="secondary" data-testid="reveal-signature" aria-pressed=move || Some(if revealed.get() { "true" } else { "false" })
                     on:click=move |_| revealed.update(|r| *r = !*r)>
-                    {move || if revealed.get() { "Hide the signature" } else { "Reveal the signature" }}
+                    {move || String::from(if revealed.get() { "Hide the signature" } else { "Reveal the signature" })}
                 </button>
                 <p class="hint">"With its signature the token is a working credential until it expires: don't share a screenshot of it."</p>
                 <div class="grid2">
@@ -88,7 +88,7 @@ pub fn TokenInspector() -> impl IntoView {
                     None => "A bearer token: whoever holds a copy can use it until it expires.".into_any(),
                 }}</p>
                 <Signing alg=d.header_text("alg").unwrap_or("?").to_owned() kid=d.header_text("kid").unwrap_or("?").to_owned()/>
-            }})}
+            }}).into_any()}
             <h2>"Where is the refresh token?"</h2>
             <p>
                 "Deliberately invisible. It lives in an " <code>"HttpOnly; Secure; SameSite=Strict; Path=/api/auth"</code>
@@ -107,7 +107,7 @@ pub fn TokenInspector() -> impl IntoView {
                             <strong>{e.kind.label()}</strong>
                             <span>{e.detail}</span>
                         </li>
-                    }).collect_view()
+                    }).collect_view().into_any()
                 }}
             </ol>
         </section>
