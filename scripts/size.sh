@@ -18,11 +18,12 @@ for f in "${files[@]}"; do
   printf '%-40s %10d %10d %10d %10d\n' "${f#"$dir"/}" "$raw" "$g9" "$z" "$b"
 done
 printf '%-40s %10d %10d %10d %10d\n' TOTAL "$total_raw" "$total_g9" "$total_gz" "$total_br"
-# The budget: the whole first load within 157 KiB with `gzip -9` (issue 13 set 140 KiB; issue 20
+# The budget: the whole first load within 150 KiB with `gzip -9` (issue 13 set 140 KiB; issue 20
 # added the client's protocol seam, events, gloo-net and the lock fallback for 150 KiB; issue 23
-# the security activity view and the dashboard's notice, measured at 6.3 KB, for 157 KiB).
-budget=$((157 * 1024))
+# the security activity view for 157 KiB; issue 24 added DPoP and brought it back to 150 KiB:
+# docs/performance.md lists how).
+budget=$((150 * 1024))
 awk -v g9="$total_g9" -v z="$total_gz" -v b="$total_br" -v budget="$budget" 'BEGIN {
   printf "first load: %.1f KB with gzip -9 (%.1f KiB), %.1f KB gzip as served (zopfli), %.1f KB brotli as served to browsers that accept br\n", g9 / 1000, g9 / 1024, z / 1000, b / 1000
-  if (g9 <= budget) printf "budget: 157 KiB (%d B) with gzip -9: met, %d B to spare\n", budget, budget - g9
-  else printf "budget: 157 KiB (%d B) with gzip -9: OVER by %d B\n", budget, g9 - budget }'
+  if (g9 <= budget) printf "budget: 150 KiB (%d B) with gzip -9: met, %d B to spare\n", budget, budget - g9
+  else printf "budget: 150 KiB (%d B) with gzip -9: OVER by %d B\n", budget, g9 - budget }'

@@ -23,7 +23,6 @@ use futures::future::FutureExt;
 use crate::auth_state::{Notice, SessionVersion};
 use crate::core::{Arrival, Core};
 use crate::events::{AuthEvent, RefreshFailure, SignOutReason};
-use crate::http::Response;
 use crate::lock::Held;
 use crate::problem::Problem;
 use crate::protocol::{Protocol, RefreshVerdict};
@@ -106,13 +105,22 @@ impl<P: Protocol> Core<P> {
         if self.state.version() != asked.version || self.is_shut_down() {
             return RefreshOutcome::Stale;
         }
+        // Refused for want of a proof this tab had no key to make: the session is bound to a
+        // key this browser no longer has (IndexedDB unavailable, or cleared). It cannot go on.
+        let key_lost = self.prover.as_ref().is_some_and(|p| p.missing_key())
+            && matches!(&answer, Ok(r) if matches!(r.status, 400 | 401)
+                && self.protocol.api_error(r).code == "invalid_dpop_proof");
         let verdict = match answer {
-            Ok(response) if self.dpop_key_lost(&response) => {
-                self.ended_without_key(asked.restoring);
-                return RefreshOutcome::Ended;
-            }
+            Ok(_) if key_lost => RefreshVerdict::Ended {
+                code: "dpop_key_lost".into(),
+            },
             Ok(response) => self.protocol.refresh_verdict(&response, asked.restoring),
             Err(error) => RefreshVerdict::Unavailable(Problem::from_transport(&error)),
+        };
+        let notice = if key_lost {
+            Notice::DpopKeyLost
+        } else {
+            Notice::SessionEnded
         };
         match verdict {
             RefreshVerdict::Granted(grant) => {
@@ -130,12 +138,13 @@ impl<P: Protocol> Core<P> {
             }
             RefreshVerdict::Ended { code } if asked.restoring => {
                 let detail = ["no session to restore (", &code, ")"].concat();
-                self.signed_out_here(None, &detail, SignOutReason::NoSession);
+                let notice = key_lost.then_some(notice);
+                self.signed_out_here(notice, &detail, SignOutReason::NoSession);
                 self.forget_dpop_key().await;
                 RefreshOutcome::Ended
             }
             RefreshVerdict::Ended { code } => {
-                self.ended_by_server(code);
+                self.ended_by_server(code, notice);
                 self.forget_dpop_key().await;
                 RefreshOutcome::Ended
             }
@@ -150,43 +159,8 @@ impl<P: Protocol> Core<P> {
         }
     }
 
-    /// Whether `response` refuses a refresh for want of a DPoP proof this tab had no key to
-    /// make: the session is bound to a key this browser no longer has.
-    fn dpop_key_lost(&self, response: &Response) -> bool {
-        self.prover.as_ref().is_some_and(|p| p.missing_key())
-            && matches!(response.status, 400 | 401)
-            && self.protocol.api_error(response).code == "invalid_dpop_proof"
-    }
-
-    /// The session cannot go on without its key: signed out here (and in every tab), saying
-    /// why.
-    fn ended_without_key(&self, restoring: bool) {
-        let code = "dpop_key_lost".to_owned();
-        let detail = "the session's DPoP key is not in this browser (IndexedDB unavailable?)";
-        if restoring {
-            self.signed_out_here(Some(Notice::DpopKeyLost), detail, SignOutReason::NoSession);
-            return;
-        }
-        let (user, session_id) = (
-            self.state.user(),
-            self.state
-                .token()
-                .and_then(|t| t.session_id().map(str::to_owned)),
-        );
-        self.signed_out_here(
-            Some(Notice::DpopKeyLost),
-            detail,
-            SignOutReason::SessionEnded { code },
-        );
-        self.broadcast(&TabMessage::SignedOut {
-            user,
-            session_id,
-            how: TabSignOut::SessionEnded,
-        });
-    }
-
     /// The server refused the refresh token: the session is over, here and in every tab.
-    fn ended_by_server(&self, code: String) {
+    fn ended_by_server(&self, code: String, notice: Notice) {
         let (user, session_id) = (
             self.state.user(),
             self.state
@@ -197,7 +171,7 @@ impl<P: Protocol> Core<P> {
             failure: RefreshFailure::Final { code: code.clone() },
         });
         self.signed_out_here(
-            Some(Notice::SessionEnded),
+            Some(notice),
             &["refresh refused (", &code, ")"].concat(),
             SignOutReason::SessionEnded { code },
         );

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use crate::core::Core;
-use crate::dpop::prover::Prover;
 use crate::http::{with_deadline, Request, Response, TransportError};
 use crate::lock::Held;
 use crate::protocol::{Protocol, TokenType};
@@ -95,48 +94,35 @@ impl<P: Protocol> Core<P> {
         limit: Duration,
     ) -> Result<Response, TransportError> {
         let deadline = self.config.request_timeout.min(limit);
-        let Some(prover) = self.prover.as_ref().filter(|_| prove != Prove::No) else {
-            return with_deadline(self.transport.send(request), deadline).await;
-        };
+        let prover = self.prover.as_ref().filter(|_| prove != Prove::No);
         // `ath` is over the token this request presents as DPoP.
         let presented = request
             .header_value("Authorization")
             .and_then(|v| v.strip_prefix("DPoP "))
             .map(str::to_owned);
-        let first = self
-            .send_proved(prover, &request, prove, presented.as_deref(), deadline)
-            .await?;
-        if !prover.learn(&first) {
-            return Ok(first);
+        // One retry with the server's nonce, if it asks for one (`use_dpop_nonce`).
+        let mut retried = false;
+        loop {
+            let mut sent = request.clone();
+            if let Some(prover) = prover {
+                let proof = prover
+                    .prove(
+                        prove == Prove::MakingKey,
+                        request.method.as_str(),
+                        &request.url,
+                        presented.as_deref(),
+                    )
+                    .await
+                    .map_err(TransportError::Network)?;
+                if let Some(proof) = proof {
+                    sent = sent.header("DPoP", &proof.jwt);
+                }
+            }
+            let response = with_deadline(self.transport.send(sent), deadline).await?;
+            let again = prover.is_some_and(|p| p.learn(&response));
+            if !again || std::mem::replace(&mut retried, true) {
+                return Ok(response);
+            }
         }
-        let second = self
-            .send_proved(prover, &request, prove, presented.as_deref(), deadline)
-            .await?;
-        prover.learn(&second);
-        Ok(second)
-    }
-
-    async fn send_proved(
-        &self,
-        prover: &Prover,
-        request: &Request,
-        prove: Prove,
-        presented: Option<&str>,
-        deadline: Duration,
-    ) -> Result<Response, TransportError> {
-        let proof = prover
-            .prove(
-                prove == Prove::MakingKey,
-                request.method.as_str(),
-                &request.url,
-                presented,
-            )
-            .await
-            .map_err(TransportError::Network)?;
-        let mut request = request.clone();
-        if let Some(proof) = proof {
-            request = request.header("DPoP", &proof.jwt);
-        }
-        with_deadline(self.transport.send(request), deadline).await
     }
 }

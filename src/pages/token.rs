@@ -80,13 +80,7 @@ pub fn TokenInspector() -> impl IntoView {
                     </tbody>
                 </table>
                 <h2>"Bound to this browser"</h2>
-                <p class="bound" data-testid="cnf-jkt">{match d.bound_key() {
-                    Some(jkt) => view! {
-                        "Sender-constrained (DPoP): " <code>"cnf.jkt = " {jkt}</code>
-                        " — the server accepts this token only with a fresh proof signed by this browser's key, which cannot be exported, so a copy of the token alone is useless."
-                    }.into_any(),
-                    None => "A bearer token: whoever holds a copy can use it until it expires.".into_any(),
-                }}</p>
+                <p class="bound" data-testid="cnf-jkt">{bound_to(d.bound_key())}</p>
                 <Signing alg=d.header_text("alg").unwrap_or("?").to_owned() kid=d.header_text("kid").unwrap_or("?").to_owned()/>
             }}).into_any()}
             <h2>"Where is the refresh token?"</h2>
@@ -111,6 +105,20 @@ pub fn TokenInspector() -> impl IntoView {
                 }}
             </ol>
         </section>
+    }
+}
+
+/// What `cnf.jkt` means for this token, in one sentence (sender-constraining, RFC 9449).
+fn bound_to(jkt: Option<String>) -> String {
+    match jkt {
+        Some(jkt) => [
+            "Sender-constrained (DPoP): cnf.jkt = ",
+            &jkt,
+            " — the server accepts this token only with a fresh proof signed by this browser's \
+             key, which cannot be exported, so a copy of the token alone is useless.",
+        ]
+        .concat(),
+        None => "A bearer token: whoever holds a copy can use it until it expires.".into(),
     }
 }
 

@@ -43,7 +43,13 @@ async function keyPair(db, create) {
   } finally { d.close(); }
 }
 
-export async function dpopProof(db, create, htm, htu, accessToken, nonce, iat) {
+// Rejections reach Rust as plain text ("NotSupportedError: …").
+const text_of = (e) => { throw e && e.name ? e.name + ': ' + e.message : String(e); };
+
+export const dpopProof = (...args) => proof(...args).catch(text_of);
+export const dpopForget = (db) => forget(db).catch(text_of);
+
+async function proof(db, create, htm, htu, accessToken, nonce, iat) {
   // WebCrypto exists only in secure contexts (https, localhost): elsewhere, no proof.
   if (!globalThis.isSecureContext || !globalThis.crypto || !crypto.subtle) return null;
   const key = await keyPair(db, create);
@@ -64,7 +70,7 @@ export async function dpopProof(db, create, htm, htu, accessToken, nonce, iat) {
   return { jwt: input + '.' + b64u(signature), jkt, kept };
 }
 
-export async function dpopForget(db) {
+async function forget(db) {
   memory.delete(db);
   let d;
   try { d = await open(db); } catch (_) { return; }

@@ -93,7 +93,13 @@ impl DpopKey {
             what.issued_at.floor(),
         ))
         .await
-        .map_err(|e| ["could not make a DPoP proof: ", &message(&e)].concat())?;
+        .map_err(|e| {
+            [
+                "could not make a DPoP proof: ",
+                &e.as_string().unwrap_or_default(),
+            ]
+            .concat()
+        })?;
         if made.is_null() || made.is_undefined() {
             return Ok(None);
         }
@@ -115,21 +121,12 @@ impl DpopKey {
         JsFuture::from(dpop_forget(&self.db))
             .await
             .map(|_| ())
-            .map_err(|e| ["could not delete the DPoP key: ", &message(&e)].concat())
-    }
-}
-
-/// A rejection's message (`DOMException`s and `Error`s alike).
-fn message(error: &JsValue) -> String {
-    let text = |name: &str| {
-        js_sys::Reflect::get(error, &JsValue::from_str(name))
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    match (text("name"), text("message")) {
-        (Some(name), Some(message)) => [name.as_str(), ": ", message.as_str()].concat(),
-        _ => error
-            .as_string()
-            .unwrap_or_else(|| "unknown error".to_owned()),
+            .map_err(|e| {
+                [
+                    "could not delete the DPoP key: ",
+                    &e.as_string().unwrap_or_default(),
+                ]
+                .concat()
+            })
     }
 }

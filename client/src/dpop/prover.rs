@@ -63,11 +63,13 @@ impl Prover {
             return false;
         };
         *self.nonce.borrow_mut() = Some(nonce.to_owned());
+        // In `WWW-Authenticate` (resources) or the JSON error (token endpoints).
+        const CODE: &[u8] = b"use_dpop_nonce";
         matches!(response.status, 400 | 401)
             && (response
                 .header("www-authenticate")
                 .is_some_and(|h| h.contains("use_dpop_nonce"))
-                || crate::ApiError::from_response(response).code == "use_dpop_nonce")
+                || response.body.windows(CODE.len()).any(|w| w == CODE))
     }
 
     /// Whether the last proof due found no key.

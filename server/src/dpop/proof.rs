@@ -204,7 +204,6 @@ mod tests {
     const URL: &str = "https://tokenpair.test/api/me";
 
     /// The origins the service answers at: its public URL's, and an alias.
-
     static URLS: std::sync::LazyLock<Vec<String>> =
         std::sync::LazyLock::new(|| vec![URL.to_owned(), "https://alias.test/api/me".to_owned()]);
     const NOW: i64 = 1_800_000_000;
