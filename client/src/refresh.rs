@@ -117,11 +117,7 @@ impl<P: Protocol> Core<P> {
             Ok(response) => self.protocol.refresh_verdict(&response, asked.restoring),
             Err(error) => RefreshVerdict::Unavailable(Problem::from_transport(&error)),
         };
-        let notice = if key_lost {
-            Notice::DpopKeyLost
-        } else {
-            Notice::SessionEnded
-        };
+        let notice = Notice::DpopKeyLost;
         match verdict {
             RefreshVerdict::Granted(grant) => {
                 self.probe.owe_refresh(false);
@@ -143,8 +139,15 @@ impl<P: Protocol> Core<P> {
                 self.forget_dpop_key().await;
                 RefreshOutcome::Ended
             }
+            // Only this tab lacks the key (it lived in another tab's memory, without
+            // IndexedDB): the session itself may go on there, so nobody else is told.
+            RefreshVerdict::Ended { code } if key_lost => {
+                let detail = ["refresh refused (", &code, ")"].concat();
+                self.signed_out_here(Some(notice), &detail, SignOutReason::SessionEnded { code });
+                RefreshOutcome::Ended
+            }
             RefreshVerdict::Ended { code } => {
-                self.ended_by_server(code, notice);
+                self.ended_by_server(code);
                 self.forget_dpop_key().await;
                 RefreshOutcome::Ended
             }
@@ -160,7 +163,7 @@ impl<P: Protocol> Core<P> {
     }
 
     /// The server refused the refresh token: the session is over, here and in every tab.
-    fn ended_by_server(&self, code: String, notice: Notice) {
+    fn ended_by_server(&self, code: String) {
         let (user, session_id) = (
             self.state.user(),
             self.state
@@ -171,7 +174,7 @@ impl<P: Protocol> Core<P> {
             failure: RefreshFailure::Final { code: code.clone() },
         });
         self.signed_out_here(
-            Some(notice),
+            Some(Notice::SessionEnded),
             &["refresh refused (", &code, ")"].concat(),
             SignOutReason::SessionEnded { code },
         );

@@ -5,10 +5,13 @@
 
 use std::time::Duration;
 
+use futures::future::{select, Either};
+
 use crate::core::Core;
 use crate::http::{with_deadline, Request, Response, TransportError};
 use crate::lock::Held;
 use crate::protocol::{Protocol, TokenType};
+use crate::time::{from_ms, Instant};
 use crate::token::AccessToken;
 
 /// Whether a request carries a DPoP proof (only when [`crate::ClientConfig::dpop`] is on).
@@ -16,8 +19,10 @@ use crate::token::AccessToken;
 pub(crate) enum Prove {
     /// No proof: a Bearer call, the health probe.
     No,
-    /// A proof by the stored key, if there is one (a refresh, a sign-out, a call with a
-    /// DPoP-bound token).
+    /// A proof by the stored key, if there is one: a call with a DPoP-bound token.
+    Api,
+    /// A proof by the stored key, if there is one, at a token endpoint (a refresh, a
+    /// sign-out): its `Date` also sets the proofs' clock.
     WithKey,
     /// A proof by the stored key, made first if there is none (a sign-in).
     MakingKey,
@@ -27,7 +32,7 @@ impl Prove {
     /// What a call presenting `token` needs.
     pub(crate) fn for_token(token: &AccessToken) -> Prove {
         match token.token_type() {
-            TokenType::Dpop => Prove::WithKey,
+            TokenType::Dpop => Prove::Api,
             _ => Prove::No,
         }
     }
@@ -95,6 +100,10 @@ impl<P: Protocol> Core<P> {
     ) -> Result<Response, TransportError> {
         let deadline = self.config.request_timeout.min(limit);
         let prover = self.prover.as_ref().filter(|_| prove != Prove::No);
+        // One deadline for the proofs and the sends together (under the cross-tab lock, the
+        // lock's budget is what `limit` is).
+        let started = Instant::now();
+        let left = || deadline.saturating_sub(from_ms(Instant::now().since(&started)));
         // `ath` is over the token this request presents as DPoP.
         let presented = request
             .header_value("Authorization")
@@ -105,21 +114,24 @@ impl<P: Protocol> Core<P> {
         loop {
             let mut sent = request.clone();
             if let Some(prover) = prover {
-                let proof = prover
-                    .prove(
-                        prove == Prove::MakingKey,
-                        request.method.as_str(),
-                        &request.url,
-                        presented.as_deref(),
-                    )
-                    .await
-                    .map_err(TransportError::Network)?;
+                let proving = prover.prove(
+                    prove == Prove::MakingKey,
+                    request.method.as_str(),
+                    &request.url,
+                    presented.as_deref(),
+                );
+                let timer = crate::time::sleep(left());
+                let proof = match select(Box::pin(proving), Box::pin(timer)).await {
+                    Either::Left((proof, _)) => proof.map_err(TransportError::Network)?,
+                    Either::Right(_) => return Err(TransportError::TimedOut),
+                };
                 if let Some(proof) = proof {
                     sent = sent.header("DPoP", &proof.jwt);
                 }
             }
-            let response = with_deadline(self.transport.send(sent), deadline).await?;
-            let again = prover.is_some_and(|p| p.learn(&response));
+            let response = with_deadline(self.transport.send(sent), left()).await?;
+            let again =
+                prover.is_some_and(|p| p.learn(&request.url, &response, prove != Prove::Api));
             if !again || std::mem::replace(&mut retried, true) {
                 return Ok(response);
             }

@@ -24,9 +24,17 @@ export async function inspect(db, jwt) {
   const dec = (p) => JSON.parse(new TextDecoder().decode(unb64u(p)));
   return { exported, extractable: pair.privateKey.extractable, verified, header: dec(h), claims: dec(c) };
 }
+export async function plant(db) {
+  // What a script on the page could store: a pair whose private key it knows (extractable).
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const d = await new Promise((ok, no) => { const r = indexedDB.open(db, 1); r.onupgradeneeded = () => r.result.createObjectStore('keys'); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  await new Promise((ok, no) => { const r = d.transaction('keys', 'readwrite').objectStore('keys').put(pair, 'dpop'); r.onsuccess = () => ok(); r.onerror = () => no(r.error); });
+  d.close();
+}
 "#)]
 extern "C" {
     fn inspect(db: &str, jwt: &str) -> js_sys::Promise;
+    fn plant(db: &str) -> js_sys::Promise;
 }
 
 fn at<'a>(
@@ -127,4 +135,34 @@ async fn the_key_is_not_extractable_is_kept_and_its_proofs_verify_with_the_heade
         .unwrap()
         .expect("made");
     assert_ne!(third.jkt, first.jkt);
+}
+
+#[wasm_bindgen_test]
+async fn a_planted_extractable_key_is_never_used_and_a_sign_in_replaces_it() {
+    let key = DpopKey::new("dpop-test-planted");
+    key.forget().await.ok();
+    JsFuture::from(plant("dpop-test-planted:dpop"))
+        .await
+        .unwrap();
+    assert_eq!(
+        key.proof(false, at("GET", "http://127.0.0.1/api/me", None, None))
+            .await
+            .unwrap(),
+        None,
+        "an extractable pair is not a key this client made: no proof with it"
+    );
+    let made = key
+        .proof(
+            true,
+            at("POST", "http://127.0.0.1/api/auth/login", None, None),
+        )
+        .await
+        .unwrap()
+        .expect("a new key");
+    let seen = JsFuture::from(inspect("dpop-test-planted:dpop", &made.jwt))
+        .await
+        .unwrap();
+    assert_eq!(get(&seen, &["extractable"]), JsValue::FALSE, "replaced");
+    assert_eq!(get(&seen, &["verified"]), JsValue::TRUE);
+    key.forget().await.unwrap();
 }

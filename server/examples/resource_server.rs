@@ -285,7 +285,12 @@ async fn hello(State(service): State<Service>, headers: HeaderMap) -> Response {
     match (&claims.cnf, dpop) {
         (Some(cnf), true) => {
             let url = request_url(&headers, "/hello");
-            let proof = headers.get("dpop").and_then(|v| v.to_str().ok());
+            // Exactly one `DPoP` header (RFC 9449 §4.3).
+            let mut proofs = headers.get_all("dpop").iter();
+            let proof = match (proofs.next(), proofs.next()) {
+                (Some(v), None) => v.to_str().ok(),
+                _ => None,
+            };
             if let Err(why) = check_proof(proof, "GET", &url, token, &cnf.jkt, &service.seen_proofs)
             {
                 return refuse(true, "invalid_dpop_proof", why);
@@ -385,12 +390,13 @@ pub fn check_proof(
         return Err("the proof's ath does not match the token".into());
     }
     let mut seen = seen.lock().map_err(|_| "replay store unavailable")?;
-    seen.retain(|_, expires| *expires > now);
+    // Kept while the proof could still pass its `iat` check (whole seconds: one more).
+    seen.retain(|_, until| *until >= now);
     let key = format!("{jkt}:{}", claims.jti);
     if seen.contains_key(&key) {
         return Err("the proof was used before".into());
     }
-    seen.insert(key, now + 2 * PROOF_WINDOW_SECS);
+    seen.insert(key, claims.iat + PROOF_WINDOW_SECS + 1);
     Ok(())
 }
 

@@ -331,13 +331,27 @@ async fn me_with(
 
 /// A proof for `GET /api/me` presenting `access` (`ath`).
 fn me_proof(server: &TestServer, key: &Key, access: &str, jti: &str) -> String {
+    me_proof_with(server, key, access, jti, None)
+}
+
+/// The same, carrying `nonce`.
+fn me_proof_with(
+    server: &TestServer,
+    key: &Key,
+    access: &str,
+    jti: &str,
+    nonce: Option<&str>,
+) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.typ = Some("dpop+jwt".into());
     header.jwk = Some(key.jwk());
-    let claims = json!({
+    let mut claims = json!({
         "jti": jti, "htm": "GET", "htu": server.url("/api/me"), "iat": now_ms() / 1000,
         "ath": tokenpair_server::dpop::proof::token_hash(access),
     });
+    if let Some(n) = nonce {
+        claims["nonce"] = json!(n);
+    }
     jsonwebtoken::encode(&header, &claims, &key.0).unwrap()
 }
 
@@ -500,13 +514,21 @@ async fn with_nonces_on_a_resource_answers_use_dpop_nonce_with_a_nonce_that_then
         Some(&me_proof(&server, &key, &access, "x-3")),
     )
     .await;
-    assert!(without.headers().contains_key("dpop-nonce"));
+    let nonce = without.headers()["dpop-nonce"].to_str().unwrap().to_owned();
     let challenge = without.headers()[reqwest::header::WWW_AUTHENTICATE]
         .to_str()
         .unwrap()
         .to_owned();
     expect_error(without, reqwest::StatusCode::UNAUTHORIZED, "use_dpop_nonce").await;
     assert!(challenge.contains("use_dpop_nonce"), "{challenge}");
+    // The same request with the nonce it gave: answered.
+    let with = me_with(
+        &server,
+        &format!("DPoP {access}"),
+        Some(&me_proof_with(&server, &key, &access, "x-4", Some(&nonce))),
+    )
+    .await;
+    assert_eq!(with.status(), reqwest::StatusCode::OK);
 }
 
 #[tokio::test]
@@ -582,6 +604,23 @@ async fn without_public_url_a_proof_made_behind_a_development_proxy_names_the_fo
 }
 
 #[tokio::test]
+async fn over_http_with_dpop_off_a_refresh_needs_no_proof_and_answers_a_bearer_token() {
+    let server = start_with(|c| c.dpop.mode = DpopMode::Off).await;
+    // A proof at sign-in is ignored: nothing is bound.
+    let proof = Key::new().proof_for("POST", &login_url(&server), "o-1", None);
+    let granted = granted(
+        sign_in(&server, Some(&proof)).await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    assert_eq!(granted.body["token_type"], "Bearer");
+    let refreshed = refresh_with(&server, &granted.tokens.refresh, None).await;
+    assert_eq!(refreshed.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = refreshed.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+}
+
+#[tokio::test]
 async fn with_dpop_turned_off_a_bound_session_refreshes_without_a_proof_into_bearer_tokens() {
     // Bound while DPoP was on; then the operator turns it off (DPOP=off): the server no longer
     // checks proofs, so the session goes on, and its new tokens are not bound.
@@ -604,7 +643,52 @@ async fn with_dpop_turned_off_a_bound_session_refreshes_without_a_proof_into_bea
         .rotate(&next, &client, Proved::Nothing)
         .await;
     assert!(
-        refused.is_err(),
-        "without a proof, a bound session does not move on"
+        matches!(
+            refused,
+            Err(tokenpair_server::token_pair::PairError::Refresh(
+                tokenpair_server::sessions::RefreshError::DpopProofMissing
+            ))
+        ),
+        "without a proof, a bound session does not move on: {:?}",
+        refused.err()
     );
+}
+
+#[tokio::test]
+async fn with_public_url_set_a_proof_naming_the_host_or_forwarded_host_is_refused() {
+    let server = start_with(|c| {
+        c.network.public_url =
+            tokenpair_server::public_url::PublicUrl::parse("https://tokenpair.test")
+                .expect("a public URL")
+    })
+    .await;
+    let key = Key::new();
+    for (n, origin) in ["http://127.0.0.1:8080", "https://127.0.0.1:8080"]
+        .iter()
+        .enumerate()
+    {
+        let url = format!("{origin}/api/auth/login");
+        let proof = key.proof_for("POST", &url, &format!("p-{n}"), None);
+        let response = server
+            .auth_post("/api/auth/login")
+            .header("X-Forwarded-Host", "127.0.0.1:8080")
+            .header("DPoP", proof)
+            .json(&json!({ "username": "user1", "password": "password1" }))
+            .send()
+            .await
+            .unwrap();
+        expect_error(
+            response,
+            reqwest::StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+        )
+        .await;
+    }
+    let proof = key.proof_for(
+        "POST",
+        "https://tokenpair.test/api/auth/login",
+        "p-ok",
+        None,
+    );
+    granted_ok(sign_in(&server, Some(&proof)).await).await;
 }

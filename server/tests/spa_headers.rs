@@ -131,6 +131,30 @@ async fn a_missing_asset_is_a_404_not_the_index_page() {
 }
 
 #[tokio::test]
+async fn wasm_bindgen_snippets_are_revalidated_not_cached_for_a_year() {
+    // Their path names the crate and its version, not their content.
+    let server = spa_server().await;
+    let dir = server
+        .dir()
+        .join("dist/snippets/tokenpair-client-0123abcd/src/dpop");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("key.js"), "export function dpopProof() {}").unwrap();
+    let snippet = server
+        .get("/snippets/tokenpair-client-0123abcd/src/dpop/key.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snippet.status(), StatusCode::OK);
+    assert_eq!(snippet.headers()[header::CACHE_CONTROL], "no-cache");
+    let missing = server
+        .get("/snippets/tokenpair-client-0123abcd/src/dpop/other.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn the_page_may_not_be_framed_and_assets_are_nosniff() {
     let server = spa_server().await;
     let page = server.get("/").send().await.unwrap();

@@ -26,20 +26,31 @@ const memory = new Map();
 const generate = () => crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])
   .catch(() => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']));
 
-// The stored pair (made first if `create`), `kept` saying whether it outlives the page; or null.
-async function keyPair(db, create) {
+// A stored value is used only if it is what this code stores: a non-extractable signing pair.
+const usable = (p) => p && p.privateKey instanceof CryptoKey && !p.privateKey.extractable &&
+  p.privateKey.usages.includes('sign') && ['Ed25519', 'ECDSA'].includes(p.privateKey.algorithm.name) ? p : null;
+
+// With `fresh` (a sign-in): a new pair, stored in place of any other — the sign-in holds the
+// cross-tab lock, so no other tab is between its sign-in and its proofs. Otherwise the stored
+// pair, or null. `kept` says whether it outlives the page. Where IndexedDB cannot be opened
+// at a sign-in, the pair lives in this page's memory; later, a failure to open it is an error
+// (retried), never "no key".
+async function keyPair(db, fresh) {
   let d;
-  try { d = await open(db); } catch (_) {
-    if (!memory.has(db) && create) memory.set(db, await generate());
-    return memory.has(db) ? { pair: memory.get(db), kept: false } : null;
+  try { d = await open(db); } catch (e) {
+    if (fresh) memory.set(db, await generate());
+    if (memory.has(db)) return { pair: memory.get(db), kept: false };
+    if (typeof indexedDB === 'undefined') return null;
+    throw e;
   }
   try {
-    const get = () => request(d.transaction(STORE).objectStore(STORE).get(NAME));
-    const found = await get();
-    if (found || !create) return found ? { pair: found, kept: true } : null;
-    // `add`, not `put`: of two tabs making one at the same moment, the first stored wins.
-    try { await request(d.transaction(STORE, 'readwrite').objectStore(STORE).add(await generate(), NAME)); } catch (_) {}
-    return { pair: await get(), kept: true };
+    if (fresh) {
+      const made = await generate();
+      await request(d.transaction(STORE, 'readwrite').objectStore(STORE).put(made, NAME));
+      return { pair: made, kept: true };
+    }
+    const found = usable(await request(d.transaction(STORE).objectStore(STORE).get(NAME)));
+    return found ? { pair: found, kept: true } : null;
   } finally { d.close(); }
 }
 
@@ -49,10 +60,10 @@ const text_of = (e) => { throw e && e.name ? e.name + ': ' + e.message : String(
 export const dpopProof = (...args) => proof(...args).catch(text_of);
 export const dpopForget = (db) => forget(db).catch(text_of);
 
-async function proof(db, create, htm, htu, accessToken, nonce, iat) {
+async function proof(db, fresh, htm, htu, accessToken, nonce, iat) {
   // WebCrypto exists only in secure contexts (https, localhost): elsewhere, no proof.
   if (!globalThis.isSecureContext || !globalThis.crypto || !crypto.subtle) return null;
-  const key = await keyPair(db, create);
+  const key = await keyPair(db, fresh);
   if (!key) return null;
   const { pair, kept } = key;
   const ed = pair.privateKey.algorithm.name === 'Ed25519';

@@ -24,7 +24,7 @@ extern "C" {
     #[wasm_bindgen(js_name = dpopProof)]
     fn dpop_proof(
         db: &str,
-        create: bool,
+        fresh: bool,
         htm: &str,
         htu: &str,
         access_token: Option<String>,
@@ -77,15 +77,17 @@ impl DpopKey {
         }
     }
 
-    /// A proof for `what`, made with the stored key. With `create`, a key is made first if
-    /// there is none (a sign-in); without, `None` when there is none (a refresh or an API
-    /// call: a new key could not prove anything the server bound). `None` too where the page
+    /// A proof for `what`. With `fresh` (a sign-in), by a new key that replaces any stored one
+    /// (each session its own key; a key planted by a script is never reused); without, by the
+    /// stored key, `None` when there is none (a refresh or an API call: a new key could not
+    /// prove anything the server bound). A stored key that cannot be read (IndexedDB failing)
+    /// is an error, not `None`. `None` too where the page
     /// is not a secure context (plain http other than localhost): WebCrypto is not there, and
     /// the sign-in goes without a proof (a Bearer session).
-    pub async fn proof(&self, create: bool, what: ProofFor<'_>) -> Result<Option<Proof>, String> {
+    pub async fn proof(&self, fresh: bool, what: ProofFor<'_>) -> Result<Option<Proof>, String> {
         let made = JsFuture::from(dpop_proof(
             &self.db,
-            create,
+            fresh,
             what.method,
             what.url,
             what.access_token.map(str::to_owned),

@@ -137,7 +137,9 @@ impl Dpop {
             }
         }
         // Refused by its iat after the window: the jti need not be kept longer.
-        let until = crate::clock::Timestamp(verified.iat * 1000).after(self.policy.window);
+        // (`iat` is whole seconds: a proof passes until the end of the window's last second.)
+        let until = crate::clock::Timestamp(verified.iat * 1000)
+            .after(self.policy.window + std::time::Duration::from_secs(1));
         if !self
             .replay
             .first_use(&verified.jkt, &verified.jti, until)

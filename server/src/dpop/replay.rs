@@ -25,6 +25,10 @@ pub const PRUNE: &str = "DELETE FROM dpop_jti WHERE expires_at < $1";
 /// The most rows one `INSERT` writes (two parameters each, far below SQLite's limit).
 const BATCH: usize = 256;
 
+/// The most proofs waiting for their batch. Beyond, a proof is refused as the server being
+/// busy (a database that cannot keep up must not make the queue grow without bound).
+const MAX_WAITING: usize = 20_000;
+
 /// One proof waiting for its batch.
 struct Waiting {
     key: String,
@@ -64,6 +68,9 @@ impl ReplayStore {
         let (answer, answered) = oneshot::channel();
         let start_writer = {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if queue.waiting.len() >= MAX_WAITING {
+                return Err(DbError::Sql(sqlx::Error::PoolTimedOut));
+            }
             queue.waiting.push(Waiting { key, until, answer });
             !std::mem::replace(&mut queue.writing, true)
         };
@@ -80,9 +87,21 @@ impl ReplayStore {
     }
 
     async fn write_until_empty(self) {
+        // Should this task panic, the next proof starts a new writer.
+        struct Done(Arc<Mutex<Queue>>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.lock().unwrap_or_else(|e| e.into_inner()).writing = false;
+                }
+            }
+        }
+        let _done = Done(self.queue.clone());
         loop {
             let batch = {
                 let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                // Proofs whose request went away need no answer, nor a row.
+                queue.waiting.retain(|w| !w.answer.is_closed());
                 if queue.waiting.is_empty() {
                     queue.writing = false;
                     return;
@@ -98,8 +117,11 @@ impl ReplayStore {
     async fn write(&self, batch: Vec<Waiting>) {
         // A key twice in one batch: the first occurrence is written, the others are replays.
         let mut seen = HashSet::with_capacity(batch.len());
-        let (fresh, repeated): (Vec<_>, Vec<_>) =
+        let (mut fresh, repeated): (Vec<_>, Vec<_>) =
             batch.into_iter().partition(|w| seen.insert(w.key.clone()));
+        // In key order: two instances inserting overlapping batches then take their row
+        // locks in the same order (PostgreSQL would otherwise see a deadlock and abort one).
+        fresh.sort_by(|a, b| a.key.cmp(&b.key));
         for w in repeated {
             let _ = w.answer.send(Ok(false));
         }

@@ -70,9 +70,12 @@ impl DpopProof {
         if public.is_explicit() {
             origins.push(public.origin().to_owned());
         } else {
+            // Either scheme: without PUBLIC_URL the server cannot know whether a TLS proxy is
+            // in front (the host part is no stronger a check than the Host header itself).
             for name in ["host", "x-forwarded-host"] {
                 if let Some(host) = parts.headers.get(name).and_then(|h| h.to_str().ok()) {
                     origins.push(["http://", host].concat());
+                    origins.push(["https://", host].concat());
                 }
             }
         }

@@ -56,7 +56,9 @@ impl FromRequestParts<AppState> for Authenticated {
                 return Err(ApiError::dpop(crate::dpop::DpopError::NotBound, true))
             }
             (Some(cnf), scheme) => {
-                let proof = crate::http::dpop::DpopProof::of(parts, state)?;
+                // (A malformed `DPoP` header, at a resource: 401, not the token endpoints' 400.)
+                let proof = crate::http::dpop::DpopProof::of(parts, state)
+                    .map_err(|_| ApiError::dpop(crate::dpop::DpopError::Malformed, true))?;
                 let (Scheme::Dpop, Some(p)) = (scheme, proof.proof.as_deref()) else {
                     return Err(ApiError::dpop(crate::dpop::DpopError::Missing, true));
                 };

@@ -33,6 +33,20 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .precompressed_br()
         .append_index_html_on_directories(false)
         .fallback(get(missing_file_or_route).with_state(state.clone()));
+    // wasm-bindgen's JavaScript snippets (the client's DPoP key) live at a path named after
+    // the crate and its version, not their content: revalidated on every load, never kept
+    // for a year (a new build's loader would meet an old snippet and fail its integrity check).
+    let snippets = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(
+            ServeDir::new(state.config.static_dir.join("snippets"))
+                .precompressed_gzip()
+                .precompressed_br()
+                .append_index_html_on_directories(false),
+        );
     let cached_files = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -43,6 +57,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/", index_page.clone())
         // Never the static file: it must carry the CSP and must not be cached for a year.
         .route("/index.html", index_page)
+        .nest_service("/snippets", snippets)
         .fallback_service(cached_files)
         // Precompressed copies already carry a Content-Encoding and pass through untouched.
         .layer(CompressionLayer::new())

@@ -20,6 +20,7 @@ use tokenpair_api::{Credentials, ErrorBody, TokenResponse, UserSummary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::dpop::DpopError;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{
     clear_refresh_cookie, cookie_value, refresh_cookie, PresentedRefresh, RefreshCookie,
@@ -507,11 +508,20 @@ async fn live_session_of_bearer(
     match (&claims.cnf, scheme, dpop.proof.as_deref()) {
         (None, Scheme::Bearer, _) => {}
         (Some(cnf), Scheme::Dpop, Some(proof)) => {
-            let proved = state
+            // A nonce to ask for, or a database error, is an answer of its own: a 204 would
+            // tell the client its session ended when it did not.
+            let proved = match state
                 .dpop
                 .check(proof, &dpop.method, &dpop.urls, Some(token))
-                .await;
-            if !proved.is_ok_and(|v| v.jkt == cnf.jkt) {
+                .await
+            {
+                Ok(verified) => verified,
+                Err(e @ (DpopError::UseNonce { .. } | DpopError::Db(_))) => {
+                    return Err(ApiError::dpop(e, false))
+                }
+                Err(_) => return Ok(None),
+            };
+            if proved.jkt != cnf.jkt {
                 return Ok(None);
             }
         }
