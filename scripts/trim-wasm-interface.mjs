@@ -70,6 +70,8 @@ args.push("--flatten", "--rereloop", "-O2", "--code-folding", "--duplicate-funct
 // overflow reaches, and an access that would wrap traps (out of bounds) instead. In effect the
 // stack is 1 KiB shorter. Measured ~0.45 KB less gzip.
 args.push("--low-memory-unused", "--minify-imports-and-exports-and-modules", "-o", out);
+// The `producers` and `target_features` custom sections are for tools, not browsers.
+args.push("--strip-producers", "--strip-target-features");
 const run = spawnSync(wasmOpt, args, { encoding: "utf8" });
 if (run.status !== 0) fail(`${wasmOpt} failed:\n${run.stderr}`);
 const map = JSON.parse(run.stdout);

@@ -88,9 +88,8 @@ impl Notice {
             Notice::SignedOutEverywhere => {
                 "You are signed out everywhere: every device's session has ended.".into()
             }
-            Notice::DpopKeyLost => "This browser could not keep the key that protects your \
-                 session (its storage, IndexedDB, is unavailable or was cleared), so you need to \
-                 sign in again."
+            Notice::DpopKeyLost => "This browser could not keep your session's key (IndexedDB \
+                 is unavailable or was cleared): please sign in again."
                 .into(),
             Notice::SignOutRefused { status, code } => format!(
                 "You are signed out in this browser, but the server refused to end the session \

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use futures::future::{select, Either};
-
 use crate::core::Core;
 use crate::http::{with_deadline, Request, Response, TransportError};
 use crate::lock::Held;
@@ -114,24 +112,20 @@ impl<P: Protocol> Core<P> {
         loop {
             let mut sent = request.clone();
             if let Some(prover) = prover {
-                let proving = prover.prove(
-                    prove == Prove::MakingKey,
-                    request.method.as_str(),
-                    &request.url,
-                    presented.as_deref(),
-                );
-                let timer = crate::time::sleep(left());
-                let proof = match select(Box::pin(proving), Box::pin(timer)).await {
-                    Either::Left((proof, _)) => proof.map_err(TransportError::Network)?,
-                    Either::Right(_) => return Err(TransportError::TimedOut),
-                };
+                let proof = prover
+                    .prove(
+                        prove == Prove::MakingKey,
+                        (request.method.as_str(), &request.url),
+                        presented.as_deref(),
+                    )
+                    .await
+                    .map_err(TransportError::Network)?;
                 if let Some(proof) = proof {
                     sent = sent.header("DPoP", &proof.jwt);
                 }
             }
             let response = with_deadline(self.transport.send(sent), left()).await?;
-            let again =
-                prover.is_some_and(|p| p.learn(&request.url, &response, prove != Prove::Api));
+            let again = prover.is_some_and(|p| p.learn(&response, prove != Prove::Api));
             if !again || std::mem::replace(&mut retried, true) {
                 return Ok(response);
             }

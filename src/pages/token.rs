@@ -114,8 +114,8 @@ fn bound_to(jkt: Option<String>) -> String {
         Some(jkt) => [
             "Sender-constrained (DPoP): cnf.jkt = ",
             &jkt,
-            " — the server accepts this token only with a fresh proof signed by this browser's \
-             key, which cannot be exported, so a copy of the token alone is useless.",
+            " — the server accepts it only with a fresh proof signed by this browser's key, \
+             which cannot be exported: a copy of the token alone is useless.",
         ]
         .concat(),
         None => "A bearer token: whoever holds a copy can use it until it expires.".into(),

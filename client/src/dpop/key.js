@@ -6,8 +6,10 @@ const b64u = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
 const text = (s) => new TextEncoder().encode(s);
 const sha256 = (s) => crypto.subtle.digest('SHA-256', text(s));
 
+// An IndexedDB that never answers (it happens) must not hold the cross-tab lock: 5 s at most.
 function open(db) {
   return new Promise((ok, no) => {
+    setTimeout(no, 5000, 'TimeoutError: IndexedDB did not open');
     const r = indexedDB.open(db, 1);
     r.onupgradeneeded = () => r.result.createObjectStore(STORE);
     r.onsuccess = () => ok(r.result);
@@ -26,9 +28,9 @@ const memory = new Map();
 const generate = () => crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])
   .catch(() => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']));
 
-// A stored value is used only if it is what this code stores: a non-extractable signing pair.
-const usable = (p) => p && p.privateKey instanceof CryptoKey && !p.privateKey.extractable &&
-  p.privateKey.usages.includes('sign') && ['Ed25519', 'ECDSA'].includes(p.privateKey.algorithm.name) ? p : null;
+// A stored value is used only if it is what this code stores: a pair whose private key is a
+// non-extractable CryptoKey (any other algorithm than ours fails to sign: an error, not a proof).
+const usable = (p) => p && p.privateKey instanceof CryptoKey && !p.privateKey.extractable ? p : null;
 
 // With `fresh` (a sign-in): a new pair, stored in place of any other — the sign-in holds the
 // cross-tab lock, so no other tab is between its sign-in and its proofs. Otherwise the stored
@@ -76,9 +78,8 @@ async function proof(db, fresh, htm, htu, accessToken, nonce, iat) {
   if (nonce) claims.nonce = nonce;
   const input = b64u(text(JSON.stringify(header))) + '.' + b64u(text(JSON.stringify(claims)));
   const signature = await crypto.subtle.sign(ed ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, text(input));
-  // RFC 7638: the required members in lexicographic order, no spaces.
-  const jkt = b64u(await sha256(JSON.stringify({ crv, kty, x, y })));
-  return { jwt: input + '.' + b64u(signature), jkt, kept };
+  // RFC 7638: the required members in lexicographic order (as `jwk` has them), no spaces.
+  return { jwt: input + '.' + b64u(signature), jkt: b64u(await sha256(JSON.stringify(jwk))), kept };
 }
 
 async function forget(db) {
