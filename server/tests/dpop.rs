@@ -692,3 +692,35 @@ async fn with_public_url_set_a_proof_naming_the_host_or_forwarded_host_is_refuse
     );
     granted_ok(sign_in(&server, Some(&proof)).await).await;
 }
+
+#[tokio::test]
+async fn a_token_presented_as_dpop_that_is_not_valid_is_refused_with_a_dpop_invalid_token_challenge(
+) {
+    let server = start().await;
+    let key = Key::new();
+    let bogus = "not.a.token";
+    let response = me_with(
+        &server,
+        &format!("DPoP {bogus}"),
+        Some(&me_proof(&server, &key, bogus, "it-1")),
+    )
+    .await;
+    let challenge = response.headers()[reqwest::header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    expect_error(response, reqwest::StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert!(challenge.contains(r#"algs="ES256 EdDSA""#), "{challenge}");
+    // As Bearer, the Bearer challenge.
+    let bearer = me_with(&server, &format!("Bearer {bogus}"), None).await;
+    let challenge = bearer.headers()[reqwest::header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+}

@@ -39,6 +39,9 @@ pub enum ApiError {
     Validation(String),
     #[error("{0}")]
     InvalidToken(String),
+    /// The same, for a token presented as `Authorization: DPoP` (its challenge names DPoP).
+    #[error("{0}")]
+    InvalidDpopToken(String),
     #[error("{0}")]
     Refresh(RefreshErrorKind),
     #[error("{0}")]
@@ -81,9 +84,10 @@ pub enum RefreshErrorKind {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidCredentials | ApiError::InvalidToken(_) | ApiError::Refresh(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::InvalidCredentials
+            | ApiError::InvalidToken(_)
+            | ApiError::InvalidDpopToken(_)
+            | ApiError::Refresh(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooManyAttempts { .. }
             | ApiError::TooManyRegistrations { .. }
             | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -120,7 +124,7 @@ impl ApiError {
             ApiError::MultipleRefreshCookies => ErrorCode::MultipleRefreshCookies,
             ApiError::UsernameTaken => ErrorCode::UsernameTaken,
             ApiError::Validation(_) => ErrorCode::ValidationFailed,
-            ApiError::InvalidToken(_) => ErrorCode::InvalidToken,
+            ApiError::InvalidToken(_) | ApiError::InvalidDpopToken(_) => ErrorCode::InvalidToken,
             ApiError::Refresh(RefreshErrorKind::Invalid) => ErrorCode::InvalidRefreshToken,
             ApiError::Refresh(RefreshErrorKind::Reused) => ErrorCode::RefreshTokenReused,
             ApiError::Refresh(RefreshErrorKind::Expired) => ErrorCode::SessionExpired,
@@ -191,6 +195,11 @@ impl IntoResponse for ApiError {
             ApiError::InvalidToken(why) => Some(format!(
                 r#"Bearer realm="tokenpair", error="invalid_token", error_description="{}""#,
                 why.replace('"', "'")
+            )),
+            ApiError::InvalidDpopToken(why) => Some(format!(
+                r#"DPoP error="invalid_token", error_description="{}", algs="{}""#,
+                why.replace('"', "'"),
+                crate::dpop::ALGS
             )),
             ApiError::Refresh(_) => {
                 Some(r#"Bearer realm="tokenpair", error="invalid_token""#.to_owned())

@@ -44,9 +44,14 @@ impl FromRequestParts<AppState> for Authenticated {
                 "Send the access token as `Authorization: Bearer <token>`.".into(),
             )
         })?;
-        let claims = state.tokens.verify_fresh(token).await?;
+        // A token presented as DPoP is refused with a DPoP challenge (RFC 9449 §7.1).
+        let refused = |e: TokenError| match scheme {
+            Scheme::Dpop => ApiError::InvalidDpopToken(e.to_string()),
+            Scheme::Bearer => e.into(),
+        };
+        let claims = state.tokens.verify_fresh(token).await.map_err(refused)?;
         if state.sessions.revocations().is_revoked(&claims.sid) {
-            return Err(TokenError::Revoked.into());
+            return Err(refused(TokenError::Revoked));
         }
         // A DPoP-bound token only with a proof by its key, and never as Bearer (no downgrade);
         // an unbound token never as DPoP. (A Bearer token without `cnf` costs nothing here.)
