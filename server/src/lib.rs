@@ -34,6 +34,7 @@ pub mod db;
 pub mod device;
 pub mod dpop;
 pub mod forwarding;
+pub mod hex;
 pub mod http;
 pub mod ids;
 pub mod key_commands;

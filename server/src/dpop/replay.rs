@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::clock::Timestamp;
 use crate::db::{Db, DbError};
+use crate::hex::hex;
 
 /// The prune job's delete: `$1` = now.
 pub const PRUNE: &str = "DELETE FROM dpop_jti WHERE expires_at < $1";
@@ -165,8 +166,4 @@ pub async fn prune(db: &Db, now: Timestamp) -> Result<u64, DbError> {
         .execute(&db.pool)
         .await?
         .rows_affected())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

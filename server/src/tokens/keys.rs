@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::hex::hex;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
@@ -99,10 +100,6 @@ pub fn hs256_kid(secret: &[u8]) -> String {
         .chain_update(secret)
         .finalize();
     format!("hs256-{}", hex(&digest[..8]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A key a token may be verified with.
