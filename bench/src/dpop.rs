@@ -1,5 +1,6 @@
-//! DPoP load: `GET /api/me` with a DPoP-bound token and `POST /api/auth/refresh` of a bound
-//! session, each request with a fresh proof (its own `jti`: the server records every one).
+//! DPoP load: proofs for `GET /api/me` with a DPoP-bound token and for `POST /api/auth/refresh`
+//! of a bound session (the steps in [`crate::load`]), each request with a fresh proof (its own
+//! `jti`: the server records every one).
 //!
 //! The proofs are made before the scenario starts, so the figures are the server's: the
 //! browser signs its own proofs, and on these 2-core machines a client signing inline would
@@ -12,7 +13,7 @@ use hyper::body::Bytes;
 use hyper::{header, Request, StatusCode};
 use tokenpair_testkit::dpop::ProofKey;
 
-use crate::load::{send, Answer, BoxError, Conn, Step};
+use crate::load::{send, BoxError, Conn};
 
 /// Proofs made in advance, one per request, used in order.
 pub struct Proofs(std::vec::IntoIter<String>);
@@ -47,7 +48,7 @@ impl Proofs {
         Proofs(proofs.into_iter())
     }
 
-    fn next(&mut self) -> Result<String, BoxError> {
+    pub fn next(&mut self) -> Result<String, BoxError> {
         self.0
             .next()
             .ok_or_else(|| "out of proofs made in advance (raise --dpop-proofs)".into())
@@ -80,54 +81,4 @@ pub async fn login_bound(
             .to_owned(),
         refresh: answer.refresh_cookie.ok_or("no refresh cookie")?,
     })
-}
-
-/// `GET /api/me` with `Authorization: DPoP` and a proof.
-pub struct DpopMeStep {
-    pub token: std::sync::Arc<String>,
-    pub proofs: Proofs,
-}
-
-impl Step for DpopMeStep {
-    fn request(&mut self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
-        Ok(Request::get("/api/me")
-            .header(header::HOST, host)
-            .header(header::AUTHORIZATION, format!("DPoP {}", self.token))
-            .header("dpop", self.proofs.next()?)
-            .body(Full::default())?)
-    }
-
-    fn accept(&mut self, _: &Answer) -> bool {
-        true
-    }
-}
-
-/// A rotation chain of a bound session: each refresh with a proof by its key.
-pub struct DpopRefreshStep {
-    pub cookie: String,
-    pub proofs: Proofs,
-}
-
-impl Step for DpopRefreshStep {
-    fn request(&mut self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
-        Ok(Request::post("/api/auth/refresh")
-            .header(header::HOST, host)
-            .header("x-requested-with", "XMLHttpRequest")
-            .header(
-                header::COOKIE,
-                format!("__Secure-refresh_token={}", self.cookie),
-            )
-            .header("dpop", self.proofs.next()?)
-            .body(Full::default())?)
-    }
-
-    fn accept(&mut self, answer: &Answer) -> bool {
-        match &answer.refresh_cookie {
-            Some(next) if *next != self.cookie => {
-                self.cookie.clone_from(next);
-                true
-            }
-            _ => false,
-        }
-    }
 }

@@ -13,6 +13,8 @@ use hyper::{header, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::dpop::Proofs;
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long each scenario runs.
@@ -103,16 +105,26 @@ pub trait Step: Send + 'static {
     fn accept(&mut self, answer: &Answer) -> bool;
 }
 
+/// `GET /api/me` with a Bearer token, or — with `proofs` — a DPoP-bound one and a proof each.
 pub struct MeStep {
     pub token: Arc<String>,
+    pub proofs: Option<Proofs>,
 }
 
 impl Step for MeStep {
     fn request(&mut self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
-        Ok(Request::get("/api/me")
+        let scheme = if self.proofs.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
+        let mut request = Request::get("/api/me")
             .header(header::HOST, host)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
-            .body(Full::default())?)
+            .header(header::AUTHORIZATION, format!("{scheme} {}", self.token));
+        if let Some(proofs) = &mut self.proofs {
+            request = request.header("dpop", proofs.next()?);
+        }
+        Ok(request.body(Full::default())?)
     }
 
     fn accept(&mut self, _: &Answer) -> bool {
@@ -120,20 +132,26 @@ impl Step for MeStep {
     }
 }
 
+/// A rotation chain: each refresh with the cookie the last one set (and, for a bound
+/// session, a proof each).
 pub struct RefreshStep {
     pub cookie: String,
+    pub proofs: Option<Proofs>,
 }
 
 impl Step for RefreshStep {
     fn request(&mut self, host: &str) -> Result<Request<Full<Bytes>>, BoxError> {
-        Ok(Request::post("/api/auth/refresh")
+        let mut request = Request::post("/api/auth/refresh")
             .header(header::HOST, host)
             .header("x-requested-with", "XMLHttpRequest")
             .header(
                 header::COOKIE,
                 format!("__Secure-refresh_token={}", self.cookie),
-            )
-            .body(Full::default())?)
+            );
+        if let Some(proofs) = &mut self.proofs {
+            request = request.header("dpop", proofs.next()?);
+        }
+        Ok(request.body(Full::default())?)
     }
 
     fn accept(&mut self, answer: &Answer) -> bool {

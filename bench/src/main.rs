@@ -37,7 +37,7 @@ use clap::Parser;
 use tokenpair_server::db::Database;
 use tokenpair_testkit::ServerProcess;
 
-use dpop::{login_bound, DpopMeStep, DpopRefreshStep, Proofs};
+use dpop::{login_bound, Proofs};
 use load::{connect, load, login, BoxError, Figures, MeStep, RefreshStep, Timing};
 use process::{
     cpu_per_request, cpu_seconds, fresh_database, memory, sibling, start, start_defaults,
@@ -188,6 +188,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         for round in 1..=args.rounds {
             let step = |()| MeStep {
                 token: token.clone(),
+                proofs: None,
             };
             let cpu = cpu_seconds(server.pid());
             let f = load(timing, addr, vec![(); args.connections], step).await?;
@@ -202,8 +203,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
             me.push(f.rate());
             bare_rates.push(b.rate());
         }
-        let refresh: Figures =
-            load(timing, addr, chains, |s| RefreshStep { cookie: s.refresh }).await?;
+        let refresh: Figures = load(timing, addr, chains, |s| RefreshStep {
+            cookie: s.refresh,
+            proofs: None,
+        })
+        .await?;
         refresh.print(&format!("POST /api/auth/refresh ({backend})"));
         errors += refresh.error_count();
         let mut dpop_row = None;
@@ -308,9 +312,9 @@ async fn measure_dpop(
             .map(|_| Proofs::make(&key, "GET", &me_url, Some(&token), per_connection))
             .collect();
         let cpu = cpu_seconds(pid);
-        let f = load(timing, addr, pools, |proofs| DpopMeStep {
+        let f = load(timing, addr, pools, |proofs| MeStep {
             token: token.clone(),
-            proofs,
+            proofs: Some(proofs),
         })
         .await?;
         let per_request = cpu_per_request(pid, cpu, &f, timing);
@@ -331,9 +335,9 @@ async fn measure_dpop(
         chains.push((session.refresh, proofs));
     }
     drop(conn);
-    let refresh = load(timing, addr, chains, |(cookie, proofs)| DpopRefreshStep {
+    let refresh = load(timing, addr, chains, |(cookie, proofs)| RefreshStep {
         cookie,
-        proofs,
+        proofs: Some(proofs),
     })
     .await?;
     refresh.print(&format!("POST /api/auth/refresh with DPoP ({backend})"));
