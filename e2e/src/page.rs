@@ -225,3 +225,22 @@ pub async fn attr_of(browser: &Client, css: &str, name: &str) -> Option<String> 
         .await
         .unwrap_or_else(|e| panic!("attribute {name} of {css}: {e}"))
 }
+
+/// The value of the HttpOnly refresh cookie, as a thief with the browser's profile would read
+/// it: WebDriver lists the cookies of the current document's path, so this opens
+/// `refresh_url` (under the cookie's `Path=/api/auth`) first.
+pub async fn refresh_cookie_value(browser: &Client, refresh_url: &str) -> String {
+    browser
+        .goto(refresh_url)
+        .await
+        .expect("open a page under /api/auth");
+    browser
+        .get_all_cookies()
+        .await
+        .expect("cookies")
+        .into_iter()
+        .find(|c| c.name() == "__Secure-refresh_token")
+        .expect("the refresh cookie")
+        .value()
+        .to_owned()
+}

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use tokenpair_e2e::{
-    answers, click, eventually, http_request, path, reload, sign_in, text_of, Driver, Server,
-    ServerOptions,
+    answers, click, eventually, http_request, path, refresh_cookie_value, reload, sign_in, text_of,
+    Driver, Server, ServerOptions,
 };
 use tokenpair_testkit::dpop::ProofKey;
 
@@ -80,23 +80,6 @@ fn bound_key(token: &str) -> Option<String> {
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     claims["cnf"]["jkt"].as_str().map(str::to_owned)
-}
-
-async fn refresh_cookie(browser: &fantoccini::Client, server: &Server) -> String {
-    // WebDriver lists the cookies of the current document's path: look from under /api/auth.
-    browser
-        .goto(&server.url("/api/auth/refresh"))
-        .await
-        .expect("open a page under /api/auth");
-    browser
-        .get_all_cookies()
-        .await
-        .expect("cookies")
-        .into_iter()
-        .find(|c| c.name() == "__Secure-refresh_token")
-        .expect("the refresh cookie")
-        .value()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -197,7 +180,7 @@ async fn a_refresh_cookie_replayed_with_another_key_ends_the_session_and_signing
     let first_key = stored_key(&browser).await.jkt;
 
     // Without a proof the stolen cookie does nothing, and changes nothing…
-    let stolen = refresh_cookie(&browser, &server).await;
+    let stolen = refresh_cookie_value(&browser, &server.url("/api/auth/refresh")).await;
     let cookie = format!("__Secure-refresh_token={stolen}");
     let refresh = server.url("/api/auth/refresh");
     let bare = http_request(
@@ -217,7 +200,7 @@ async fn a_refresh_cookie_replayed_with_another_key_ends_the_session_and_signing
     );
 
     // …with another key it is theft: the session ends.
-    let stolen = refresh_cookie(&browser, &server).await;
+    let stolen = refresh_cookie_value(&browser, &server.url("/api/auth/refresh")).await;
     let cookie = format!("__Secure-refresh_token={stolen}");
     let proof = ProofKey::new().proof("POST", &refresh, None, None);
     let replay = http_request(

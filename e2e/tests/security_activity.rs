@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tokenpair_e2e::a11y::{self, Scheme};
 use tokenpair_e2e::{
-    always, exists, http_request, reload, sign_in, text_of, Driver, Server, ServerOptions,
+    always, exists, http_request, refresh_cookie_value, reload, sign_in, text_of, Driver, Server,
+    ServerOptions,
 };
 
 const SIGNED_IN: &str = "[data-testid=me-username]";
@@ -34,19 +35,7 @@ async fn after_a_replayed_refresh_token_the_victim_sees_the_notice_once_and_the_
 
     // The thief copies the refresh cookie (WebDriver sees HttpOnly cookies; malware would read
     // the browser's profile) from a page under its Path.
-    browser
-        .goto(&server.url("/api/auth/refresh"))
-        .await
-        .expect("open a page under /api/auth");
-    let stolen = browser
-        .get_all_cookies()
-        .await
-        .expect("cookies")
-        .into_iter()
-        .find(|c| c.name() == "__Secure-refresh_token")
-        .expect("the refresh cookie")
-        .value()
-        .to_owned();
+    let stolen = refresh_cookie_value(&browser, &server.url("/api/auth/refresh")).await;
     // The victim goes on: two reloads, two rotations; the stolen token is two generations old.
     for _ in 0..2 {
         browser.goto(&server.url("/")).await.expect("open");
