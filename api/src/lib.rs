@@ -24,6 +24,20 @@ pub mod paths {
     pub const SECURITY_EVENTS: &str = "/api/security-events";
     /// The newest alarming event not shown yet (POST, Bearer): the dashboard's notice.
     pub const SECURITY_NOTICE: &str = "/api/security-events/notice";
+    /// Step-up (RFC 9470): prove who you are again (password or passkey) → a new access token
+    /// with a fresh `auth_time`, same session.
+    pub const REAUTHENTICATE: &str = "/api/auth/reauthenticate";
+    /// Change the password (a dangerous action): ends every other session.
+    pub const ACCOUNT_PASSWORD: &str = "/api/account/password";
+    /// The signed-in user's passkeys: `GET` lists, `POST` adds (finishing a registration);
+    /// `PATCH`/`DELETE` `/api/passkeys/{id}` rename and delete one.
+    pub const PASSKEYS: &str = "/api/passkeys";
+    /// Starts adding a passkey: the `navigator.credentials.create` options.
+    pub const PASSKEY_REGISTRATION_OPTIONS: &str = "/api/passkeys/registration/options";
+    /// Starts a passkey sign-in (or re-authentication): the `navigator.credentials.get` options.
+    pub const PASSKEY_SIGN_IN_OPTIONS: &str = "/api/auth/passkey/options";
+    /// Finishes a passkey sign-in: a new session, like a password sign-in.
+    pub const PASSKEY_SIGN_IN: &str = "/api/auth/passkey";
     /// Prefix of the endpoints that authenticate with the refresh cookie. The client never
     /// runs its refresh-and-retry logic on these, and the cookie's `Path` is exactly this.
     pub const AUTH_PREFIX: &str = "/api/auth";
@@ -42,6 +56,33 @@ wire_type! {
     pub struct Credentials {
         pub username: String,
         pub password: String,
+    }
+}
+
+wire_type! {
+    /// Body of `POST /api/account/password`: the current password and the new one (the same
+    /// rules as registration). A dangerous action: it also needs a recent sign-in.
+    #[derive(Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"current_password": "password1", "new_password": "a new passphrase"})))]
+    pub struct PasswordChange {
+        pub current_password: String,
+        pub new_password: String,
+    }
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange { <redacted> }")
+    }
+}
+
+wire_type! {
+    /// Answer of `POST /api/account/password`: the password changed, and how many other
+    /// sessions ended with it (this one lives on).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"other_sessions_ended": 2})))]
+    pub struct PasswordChanged {
+        pub other_sessions_ended: u64,
     }
 }
 
@@ -269,6 +310,22 @@ security_event_kinds! {
     /// A refresh of a DPoP-bound session came with a proof by another key: the session was
     /// ended for safety.
     DpopKeyMismatch = "dpop_key_mismatch",
+    /// The person proved who they are again (step-up); `detail`: `pwd` or `hwk user`.
+    Reauthenticated = "reauthenticated",
+    /// A re-authentication failed; `detail` says why (`wrong_password`, `passkey_refused`).
+    ReauthenticationFailed = "reauthentication_failed",
+    /// The password was changed; every other session ended (`detail`: how many).
+    PasswordChanged = "password_changed",
+    /// A passkey was added; `detail`: its name.
+    PasskeyAdded = "passkey_added",
+    /// A passkey was renamed; `detail`: its new name.
+    PasskeyRenamed = "passkey_renamed",
+    /// A passkey was deleted; `detail`: its name.
+    PasskeyDeleted = "passkey_deleted",
+    /// A sign-in with a passkey succeeded: a new session.
+    SignedInWithPasskey = "signed_in_with_passkey",
+    /// A passkey's signature counter went backwards (a cloned authenticator?): refused.
+    PasskeyCloneSuspected = "passkey_clone_suspected",
 }
 
 /// The stable error codes, one enum for the server and every client.
@@ -344,6 +401,12 @@ error_codes! {
     InvalidDpopProof = "invalid_dpop_proof" => INVALID_DPOP_PROOF,
     /// 400 or 401 with `DPoP-Nonce`: make the proof again with that nonce.
     UseDpopNonce = "use_dpop_nonce" => USE_DPOP_NONCE,
+    /// 401 (RFC 9470): the action needs a recent sign-in; `WWW-Authenticate` names `max_age`.
+    /// Re-authenticate (`POST /api/auth/reauthenticate`), then try again.
+    InsufficientUserAuthentication = "insufficient_user_authentication" => INSUFFICIENT_USER_AUTHENTICATION,
+    /// 400: a passkey ceremony refused: an unknown, expired or used challenge, another
+    /// origin, a bad signature, an unknown credential.
+    PasskeyRefused = "passkey_refused" => PASSKEY_REFUSED,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::authentication::Recency;
 use crate::db::Database;
 use crate::dpop::{DpopMode, DpopPolicy};
 use crate::forwarding::{AddressHeader, BadProxy, TrustedProxies};
@@ -114,6 +115,14 @@ pub struct Args {
     /// used session (reason `evicted`).
     #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions_per_user: u32,
+
+    /// How recent the sign-in (or re-authentication) behind a dangerous action must be: sign
+    /// out everywhere, end another device's session, add or delete a passkey, change the
+    /// password. An older one gets 401 `insufficient_user_authentication` (RFC 9470) with
+    /// `max_age` in the `WWW-Authenticate` challenge. 0: every dangerous action needs a
+    /// re-authentication within the same second.
+    #[arg(long, env = "REAUTH_MAX_AGE", default_value = "10m", value_parser = parse_duration)]
+    pub reauth_max_age: Duration,
 
     /// How long a connection may take to send a complete request head, counted from when the
     /// server starts waiting for one: on a new connection and, on a kept-alive one, after the
@@ -238,6 +247,10 @@ pub enum KeysAction {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
+    // A bare number is seconds (`REAUTH_MAX_AGE=600`, like the challenge's `max_age`).
+    if let Ok(secs) = s.trim().parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 5m, 1h, 7d)"))
 }
 
@@ -343,6 +356,8 @@ pub struct SessionConfig {
     pub refresh_rate_limit: u32,
     /// `MAX_SESSIONS_PER_USER`.
     pub max_per_user: u32,
+    /// `REAUTH_MAX_AGE`.
+    pub reauth: Recency,
 }
 
 /// Resource limits that are not flags.
@@ -448,6 +463,9 @@ impl TryFrom<Args> for Config {
                 refresh_reuse_grace: a.refresh_reuse_grace,
                 refresh_rate_limit: a.refresh_rate_limit,
                 max_per_user: a.max_sessions_per_user,
+                reauth: Recency {
+                    max_age: a.reauth_max_age,
+                },
             },
             limits: LimitsConfig {
                 password_queue: QueueLimits::default(),
@@ -500,6 +518,9 @@ impl Config {
         config.tokens.signing_key_rotation = Duration::from_secs(30 * 86400);
         config.sessions.refresh_rate_limit = 30;
         config.sessions.max_per_user = 50;
+        config.sessions.reauth = Recency {
+            max_age: Duration::from_secs(600),
+        };
         config.network.header_read_timeout = Duration::from_secs(10);
         config.network.max_connections = 0;
         config.network.shutdown_timeout = Duration::from_secs(10);

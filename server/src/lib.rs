@@ -28,6 +28,7 @@
 //!
 //! The domain modules (everything but [`http`]) never import [`http`].
 
+pub mod authentication;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::authentication::Method;
 use crate::clock::{Clock, Timestamp};
 use crate::db::DbError;
 use crate::ids::{SessionId, UserId};
@@ -35,6 +36,19 @@ pub struct TokenPair {
     pub dpop_jkt: Option<String>,
 }
 
+/// What a re-authentication hands out: an access token with a fresh `auth_time`, for the
+/// same session (the refresh token and its cookie stay as they are).
+pub struct FreshToken {
+    pub access_token: String,
+    pub expires_in: u64,
+    /// Until the session's absolute end.
+    pub session_expires_in: Duration,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub username: String,
+    pub dpop_jkt: Option<String>,
+}
+
 /// The token pair of `grant`: an access token (never outliving the session) and the lifetimes.
 pub fn for_grant(
     tokens: &AccessTokens,
@@ -48,6 +62,7 @@ pub fn for_grant(
         &grant.session_id,
         not_after,
         grant.dpop_jkt.as_deref(),
+        grant.auth,
     )?;
     let session_left = now.until(grant.expires_at);
     Ok(TokenPair {
@@ -109,12 +124,49 @@ impl TokenPairs {
         username: String,
         client: &Client,
         dpop_jkt: Option<String>,
+        method: Method,
     ) -> Result<TokenPair, PairError> {
         let grant = self
             .sessions
-            .start_bound(user_id, username, client, dpop_jkt)
+            .start_bound(user_id, username, client, dpop_jkt, method)
             .await?;
         self.pair(grant)
+    }
+
+    /// A new access token for live session `sid`, whose person just proved who they are again
+    /// by `method` (its `auth_time` is now): same session, same refresh token. `None` when the
+    /// session is no longer live.
+    pub async fn reauthenticated(
+        &self,
+        sid: &SessionId,
+        user_id: UserId,
+        method: Method,
+        client: &Client,
+    ) -> Result<Option<FreshToken>, PairError> {
+        let Some(renewed) = self
+            .sessions
+            .reauthenticated(sid, user_id, method, client)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let not_after = u64::try_from(renewed.expires_at.ms() / 1000).unwrap_or(0);
+        let issued = self.tokens.issue_bound(
+            user_id,
+            sid,
+            not_after,
+            renewed.dpop_jkt.as_deref(),
+            renewed.auth,
+        )?;
+        Ok(Some(FreshToken {
+            access_token: issued.token,
+            expires_in: issued.expires_in,
+            session_expires_in: self.clock.now().until(renewed.expires_at),
+            session_id: sid.clone(),
+            user_id,
+            username: renewed.username,
+            dpop_jkt: renewed.dpop_jkt,
+        }))
     }
 
     /// The next pair of the session a refresh token names (see [`crate::sessions::rotation`]),

@@ -14,10 +14,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use tokenpair_api::{
-    paths, Credentials, ErrorBody, ErrorCode, HealthStatus, Me, SecurityEvent, SessionInfo,
-    TokenResponse, UserSummary,
+    paths, Credentials, ErrorBody, ErrorCode, HealthStatus, Me, PasswordChange, PasswordChanged,
+    SecurityEvent, SessionInfo, TokenResponse, UserSummary,
 };
 use tokenpair_server::http::jwks::{Jwk, JwkSet};
+use tokenpair_server::http::routes::reauthenticate::Reauthentication;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
@@ -106,6 +107,8 @@ async fn every_path_the_spa_and_the_docs_name_is_in_the_document() {
         paths::SESSIONS,
         paths::SECURITY_EVENTS,
         paths::SECURITY_NOTICE,
+        paths::REAUTHENTICATE,
+        paths::ACCOUNT_PASSWORD,
         "/api/sessions/{id}",
         "/api/health",
         "/api/openapi.json",
@@ -116,7 +119,7 @@ async fn every_path_the_spa_and_the_docs_name_is_in_the_document() {
             "{path} missing from {documented:?}"
         );
     }
-    assert_eq!(documented.len(), 12, "no other route: {documented:?}");
+    assert_eq!(documented.len(), 14, "no other route: {documented:?}");
 }
 
 /// Every `.route(` in the HTTP edge outside `routes!` registrations: only the catch-alls of
@@ -192,7 +195,10 @@ fn check_example(reference: &Value, example: &Value, at: &str) {
         TokenResponse,
         UserSummary,
         Jwk,
-        JwkSet
+        JwkSet,
+        PasswordChange,
+        PasswordChanged,
+        Reauthentication
     );
     panic!("{at}: no Rust type for the schema {name}");
 }

@@ -68,7 +68,18 @@ pub enum ApiError {
     /// Make the DPoP proof again with the nonce in `DPoP-Nonce`.
     #[error("Make the DPoP proof again with the nonce in the DPoP-Nonce header.")]
     UseDpopNonce { nonce: String, resource: bool },
+    /// RFC 9470: the action needs an authentication at most `max_age` seconds old. `dpop`:
+    /// the token is DPoP-bound (the challenge names the DPoP scheme).
+    #[error("{INSUFFICIENT_AUTHENTICATION}")]
+    InsufficientUserAuthentication { max_age: u64, dpop: bool },
+    /// A passkey ceremony refused; nothing was changed.
+    #[error("{0}")]
+    PasskeyRefused(String),
 }
+
+/// The message (and `error_description`) of a step-up challenge.
+pub const INSUFFICIENT_AUTHENTICATION: &str =
+    "This action needs a recent sign-in: confirm it is you, then try again.";
 
 /// The three refresh failures the API distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +98,9 @@ impl ApiError {
             ApiError::InvalidCredentials
             | ApiError::InvalidToken(_)
             | ApiError::InvalidDpopToken(_)
-            | ApiError::Refresh(_) => StatusCode::UNAUTHORIZED,
+            | ApiError::Refresh(_)
+            | ApiError::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::PasskeyRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyAttempts { .. }
             | ApiError::TooManyRegistrations { .. }
             | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -138,6 +151,10 @@ impl ApiError {
             ApiError::Internal(_) => ErrorCode::InternalError,
             ApiError::DpopProof { .. } => ErrorCode::InvalidDpopProof,
             ApiError::UseDpopNonce { .. } => ErrorCode::UseDpopNonce,
+            ApiError::InsufficientUserAuthentication { .. } => {
+                ErrorCode::InsufficientUserAuthentication
+            }
+            ApiError::PasskeyRefused(_) => ErrorCode::PasskeyRefused,
         }
     }
 
@@ -212,6 +229,10 @@ impl IntoResponse for ApiError {
             ApiError::UseDpopNonce { resource: true, .. } => Some(format!(
                 r#"DPoP error="use_dpop_nonce", algs="{}""#,
                 crate::dpop::ALGS
+            )),
+            ApiError::InsufficientUserAuthentication { max_age, dpop } => Some(format!(
+                r#"{} error="insufficient_user_authentication", error_description="{INSUFFICIENT_AUTHENTICATION}", max_age={max_age}"#,
+                if *dpop { "DPoP" } else { "Bearer" },
             )),
             _ => None,
         };

@@ -18,4 +18,5 @@ pub mod pagination;
 pub mod request_log;
 pub mod routes;
 pub mod spa;
+pub mod step_up;
 pub mod write_deadline;

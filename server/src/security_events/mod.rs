@@ -32,7 +32,11 @@ use crate::ids::{SessionId, UserId};
 
 /// The kinds the dashboard shows once as a notice: someone else may have held the account's
 /// tokens. (DPoP key mismatches will join them.)
-pub const NOTICE_KINDS: &[Kind] = &[Kind::RefreshTokenReused, Kind::DpopKeyMismatch];
+pub const NOTICE_KINDS: &[Kind] = &[
+    Kind::RefreshTokenReused,
+    Kind::DpopKeyMismatch,
+    Kind::PasskeyCloneSuspected,
+];
 
 /// Where a request came from, as events record it.
 #[derive(Debug, Clone, Default)]

@@ -19,10 +19,12 @@
 pub mod crypto;
 pub mod revocations;
 pub mod rotation;
+pub mod step_up;
 pub mod store;
 
 use std::time::Duration;
 
+use crate::authentication::Authentication;
 use crate::clock::{Clock, Timestamp};
 use crate::db::{rfc3339, Db, DbError};
 use crate::ids::{SessionId, UserId};
@@ -58,6 +60,8 @@ pub struct Grant {
     pub grace: bool,
     /// The DPoP key the session is bound to (its thumbprint), if any.
     pub dpop_jkt: Option<String>,
+    /// When and how the person last proved who they are: the tokens' `auth_time` and `amr`.
+    pub auth: Authentication,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +100,8 @@ pub enum EndReason {
     Evicted,
     /// A refresh of a DPoP-bound session proved another key: theft, like reuse.
     DpopKeyMismatch,
+    /// The password was changed from another session.
+    PasswordChanged,
 }
 
 impl EndReason {
@@ -110,6 +116,7 @@ impl EndReason {
             EndReason::Replaced => Kind::SessionReplaced,
             EndReason::Evicted => Kind::SessionEvicted,
             EndReason::DpopKeyMismatch => Kind::DpopKeyMismatch,
+            EndReason::PasswordChanged => Kind::PasswordChanged,
         }
     }
 
@@ -123,6 +130,7 @@ impl EndReason {
             EndReason::Replaced => "replaced",
             EndReason::Evicted => "evicted",
             EndReason::DpopKeyMismatch => "dpop_key_mismatch",
+            EndReason::PasswordChanged => "password_changed",
         }
     }
 }

@@ -25,6 +25,7 @@ use std::time::Duration;
 use super::crypto::{hash_token, seal, unseal, Presented};
 use super::store::{end_session, lapse};
 use super::{EndReason, Grant, RefreshError, RefreshToken, Sessions};
+use crate::authentication::Authentication;
 use crate::clock::Timestamp;
 use crate::db::{ms, Tx};
 use crate::ids::{SessionId, UserId};
@@ -40,6 +41,8 @@ struct Won {
     expires_at: i64,
     username: String,
     dpop_jkt: Option<String>,
+    auth_time: i64,
+    amr: Option<String>,
 }
 
 /// The session a presented token names, read when the conditional update did not match.
@@ -59,6 +62,8 @@ struct Found {
     refresh_count: i64,
     user_agent: Option<String>,
     dpop_jkt: Option<String>,
+    auth_time: i64,
+    amr: Option<String>,
 }
 
 /// What a refresh request proved of a DPoP key.
@@ -122,7 +127,7 @@ impl Sessions {
                AND (dpop_jkt IS NULL OR dpop_jkt = $10 OR $11 = 0)
              RETURNING user_id, expires_at,
                        (SELECT username FROM users WHERE users.id = sessions.user_id) AS username,
-                       dpop_jkt",
+                       dpop_jkt, COALESCE(auth_time, created_at) AS auth_time, amr",
         )
         .bind(&sid)
         .bind(p.hash.to_vec())
@@ -148,6 +153,7 @@ impl Sessions {
                 refresh_token: next,
                 grace: false,
                 dpop_jkt: row.dpop_jkt.filter(|_| checked),
+                auth: Authentication::stored(row.auth_time, row.amr.as_deref()),
             });
         }
 
@@ -253,6 +259,7 @@ impl Sessions {
                     expires_at: Timestamp(f.expires_at),
                     grace: true,
                     dpop_jkt: f.dpop_jkt.clone().filter(|_| checked),
+                    auth: Authentication::stored(f.auth_time, f.amr.as_deref()),
                 });
             }
         }
@@ -321,7 +328,7 @@ async fn find(tx: &mut Tx<'_>, sid: &SessionId) -> Result<Option<Found>, sqlx::E
         "SELECT s.user_id, u.username, s.generation, s.token_hash, s.prev_token_hash,
                 s.prev_successor_sealed, s.rotated_at, s.last_used_at, s.expires_at,
                 s.revoked_reason, s.refresh_window_start, s.refresh_count, s.user_agent,
-                s.dpop_jkt
+                s.dpop_jkt, COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1",
     )

@@ -4,6 +4,7 @@
 
 use super::crypto::hash_token;
 use super::{EndReason, Grant, SessionRow, Sessions};
+use crate::authentication::{Authentication, Method};
 use crate::clock::Timestamp;
 use crate::db::{ms, DbError, Tx};
 use crate::ids::{SessionId, UserId};
@@ -95,17 +96,20 @@ impl Sessions {
         username: String,
         client: &Client,
     ) -> Result<Grant, DbError> {
-        self.start_bound(user_id, username, client, None).await
+        self.start_bound(user_id, username, client, None, Method::Password)
+            .await
     }
 
-    /// [`Sessions::start`], the session bound to the DPoP key `dpop_jkt` when there is one:
-    /// every refresh must then prove that key.
+    /// [`Sessions::start`], the session bound to the DPoP key `dpop_jkt` when there is one
+    /// (every refresh must then prove that key), for a person who proved who they are by
+    /// `method` (the tokens' `amr`; now is their `auth_time`).
     pub async fn start_bound(
         &self,
         user_id: UserId,
         username: String,
         client: &Client,
         dpop_jkt: Option<String>,
+        method: Method,
     ) -> Result<Grant, DbError> {
         let id = SessionId::random();
         let (token, _) = self.minter.mint(id.as_str(), 0);
@@ -115,8 +119,9 @@ impl Sessions {
         self.db.lock_user(&mut tx, user_id).await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent,
-                                   generation, rotated_at, token_hash, dpop_jkt)
-             VALUES ($1, $2, $3, $3, $4, $5, 0, $3, $6, $7)",
+                                   generation, rotated_at, token_hash, dpop_jkt,
+                                   auth_time, amr)
+             VALUES ($1, $2, $3, $3, $4, $5, 0, $3, $6, $7, $3, $8)",
         )
         .bind(&id)
         .bind(user_id)
@@ -125,6 +130,7 @@ impl Sessions {
         .bind(client.user_agent.as_deref())
         .bind(hash_token(&token.0).to_vec())
         .bind(dpop_jkt.as_deref())
+        .bind(method.as_str())
         .execute(&mut *tx)
         .await?;
         let evicted: Vec<EndedSession> = sqlx::query_as(
@@ -169,6 +175,10 @@ impl Sessions {
             expires_at: Timestamp(expires_at),
             grace: false,
             dpop_jkt,
+            auth: Authentication {
+                at: Timestamp(now),
+                method,
+            },
         })
     }
 

@@ -31,6 +31,8 @@ use jsonwebtoken::{encode, Header};
 
 use serde::{Deserialize, Serialize};
 
+use crate::authentication::{Authentication, Method};
+use crate::clock::Timestamp;
 use crate::config::TokenConfig;
 use crate::db::{now_ms, Db, DbError};
 use key_store::KeySchedule;
@@ -54,6 +56,14 @@ pub struct AccessClaims {
     /// A DPoP-bound token's key (RFC 9449 §6.1): only a proof by that key may present it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// When the person last proved who they are, unix seconds (RFC 9470 §4): at sign-in, or
+    /// at the session's latest re-authentication. Refreshing keeps it. `None` in tokens
+    /// issued before step-up existed: never recent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// How (RFC 8176): `["pwd"]`, or `["hwk", "user"]` for a passkey.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// `cnf`: the key a token is bound to.
@@ -232,16 +242,22 @@ impl AccessTokens {
         sid: &SessionId,
         not_after: u64,
     ) -> Result<Issued, jsonwebtoken::errors::Error> {
-        self.issue_bound(user_id, sid, not_after, None)
+        let signed_in = Authentication {
+            at: Timestamp(now_ms()),
+            method: Method::Password,
+        };
+        self.issue_bound(user_id, sid, not_after, None, signed_in)
     }
 
-    /// [`AccessTokens::issue`], bound to the DPoP key `jkt` when there is one (`cnf.jkt`).
+    /// [`AccessTokens::issue`], bound to the DPoP key `jkt` when there is one (`cnf.jkt`),
+    /// carrying the session's authentication (`auth_time`, `amr`).
     pub fn issue_bound(
         &self,
         user_id: UserId,
         sid: &SessionId,
         not_after: u64,
         jkt: Option<&str>,
+        auth: Authentication,
     ) -> Result<Issued, jsonwebtoken::errors::Error> {
         let set = self.key_set();
         let signer = set
@@ -260,6 +276,8 @@ impl AccessTokens {
             cnf: jkt.map(|jkt| Confirmation {
                 jkt: jkt.to_owned(),
             }),
+            auth_time: Some(auth.auth_time()),
+            amr: auth.method.amr().iter().map(|m| (*m).to_owned()).collect(),
         };
         let mut header = Header::new(signer.alg.jwt());
         header.typ = Some(TOKEN_TYPE.into());

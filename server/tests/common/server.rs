@@ -383,7 +383,13 @@ impl TestServer {
         let issued = self
             .state
             .tokens
-            .issue(UserId(user_id), &grant.session_id, not_after)
+            .issue_bound(
+                UserId(user_id),
+                &grant.session_id,
+                not_after,
+                None,
+                grant.auth,
+            )
             .expect("issue an access token");
         Tokens {
             access: issued.token,

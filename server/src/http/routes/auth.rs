@@ -20,6 +20,7 @@ use tokenpair_api::{Credentials, ErrorBody, TokenResponse, UserSummary};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::authentication::Method;
 use crate::dpop::DpopError;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{
@@ -30,6 +31,7 @@ use crate::http::dpop::DpopProof;
 use crate::http::error::{ApiError, RefreshErrorKind};
 use crate::http::extract::{presented_token, ApiJson, ApiQuery, Scheme};
 use crate::http::headers::BODY_LIMIT;
+use crate::http::step_up::require_recent_session;
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
 use crate::sessions::EndReason;
@@ -46,6 +48,7 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .routes(routes!(super::reauthenticate::reauthenticate))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
         // The only routes that read a body: cap it (chunked bodies have no declared length),
         // and give it a total deadline ([`crate::http::body_deadline`]).
@@ -132,6 +135,7 @@ pub async fn register(
             username: user.username,
             client: who,
             dpop_jkt,
+            method: Method::Password,
         },
         &presented,
         jar,
@@ -265,6 +269,7 @@ pub async fn login(
             username: user.username,
             client: who,
             dpop_jkt,
+            method: Method::Password,
         },
         &presented,
         jar,
@@ -291,15 +296,17 @@ async fn check_password(
 /// family; a session whose cookie this browser still held ends), the token response, and a
 /// fresh device cookie.
 /// Who just signed in, from where.
-struct SignedIn {
-    user_id: UserId,
-    username: String,
-    client: Client,
+pub(crate) struct SignedIn {
+    pub user_id: UserId,
+    pub username: String,
+    pub client: Client,
     /// The DPoP key the sign-in proved, to bind the session to.
-    dpop_jkt: Option<String>,
+    pub dpop_jkt: Option<String>,
+    /// How they proved who they are (the tokens' `amr`).
+    pub method: Method,
 }
 
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     who: SignedIn,
     presented: &PresentedRefresh,
@@ -311,11 +318,12 @@ async fn signed_in(
         username,
         client,
         dpop_jkt,
+        method,
     } = who;
     end_presented_session(state, presented, &client).await?;
     let pair = state
         .token_pairs
-        .start(user_id, username, &client, dpop_jkt)
+        .start(user_id, username, &client, dpop_jkt, method)
         .await?;
     let ip = client.addr.map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(user = user_id.0, session = %pair.session_id, %ip, "signed in");
@@ -433,6 +441,9 @@ pub struct LogoutQuery {
             headers(("Set-Cookie" = String, description = "Clears `__Secure-refresh_token`"))),
         (status = 422, description = "An unknown `scope`", body = ErrorBody,
             example = json!({"error": "validation_failed", "message": "Unknown logout scope \"all\": use `global` or leave it out."})),
+        (status = 401, description = "`scope=global` from a session whose sign-in is older than `REAUTH_MAX_AGE` (RFC 9470): re-authenticate, then try again. Nothing was changed; the cookie stays", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer error=\"insufficient_user_authentication\", error_description=\"…\", max_age=600` (`DPoP …` for a DPoP-bound session)")),
+            example = json!({"error": "insufficient_user_authentication", "message": "This action needs a recent sign-in: confirm it is you, then try again."})),
         (status = 400, description = "More than one refresh cookie: nothing was changed", body = ErrorBody,
             example = json!({"error": "multiple_refresh_cookies", "message": "The request carried more than one refresh_token cookie, so it is unclear which session it is for; nothing was changed. Clear this site's cookies and sign in again."})),
         (status = 403, description = "The CSRF guard refused the request", body = ErrorBody,
@@ -475,6 +486,8 @@ pub async fn logout(
     }
     if let Some((sid, user_id)) = session {
         if global {
+            // A dangerous action: it needs a recent sign-in (the cookie stays as it is).
+            require_recent_session(&state, &sid).await?;
             let n = state
                 .sessions
                 .revoke_all(user_id, EndReason::LogoutGlobal, &sid, &who)
@@ -494,7 +507,7 @@ pub async fn logout(
 /// The session of a valid, unrevoked access token whose session is still live. A DPoP-bound
 /// token counts only as `Authorization: DPoP` with a proof by its key: a stolen bound token
 /// presented as Bearer signs nobody out.
-async fn live_session_of_bearer(
+pub(crate) async fn live_session_of_bearer(
     state: &AppState,
     headers: &HeaderMap,
     dpop: &DpopProof,

@@ -2,8 +2,10 @@
 //! full paths — no `nest`, which would rewrite every request's URI), and [`api`] puts them
 //! together.
 
+pub mod account;
 pub mod auth;
 pub mod me;
+pub mod reauthenticate;
 pub mod security_events;
 pub mod sessions;
 
@@ -26,6 +28,7 @@ use crate::state::AppState;
 pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router(state))
+        .merge(account::router(state))
         .merge(me::router())
         .merge(sessions::router())
         .merge(security_events::router())

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery, Authenticated};
 use crate::http::pagination::{page_response, PageQuery};
+use crate::http::step_up::require_recent_token;
 use crate::ids::SessionId;
 use crate::security_events::Client;
 use crate::sessions::store::Cursor;
@@ -77,13 +78,18 @@ pub async fn list(
         (status = 204, description = "The session ended: its access tokens stop working at once, its refresh token fails"),
         (status = 404, description = "No such live session of yours", body = ErrorBody,
             example = json!({"error": "not_found", "message": "No such active session."})),
-        (status = 401, description = "No, a malformed, forged, expired or revoked access token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\", error=\"invalid_token\", error_description=\"…\"`")),
-            example = json!({"error": "invalid_token", "message": "The access token has expired."})),
+        (status = 401, description = "No, a malformed, forged, expired or revoked access token; or (ending *another* session) a sign-in older than `REAUTH_MAX_AGE` (RFC 9470: re-authenticate, then try again)", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenpair\", error=\"invalid_token\", error_description=\"…\"`, or `Bearer error=\"insufficient_user_authentication\", error_description=\"…\", max_age=600`")),
+            examples(
+                ("invalid_token" = (value = json!({"error": "invalid_token", "message": "The access token has expired."}))),
+                ("insufficient_user_authentication" = (value = json!({"error": "insufficient_user_authentication", "message": "This action needs a recent sign-in: confirm it is you, then try again."})))
+            )),
     )
 )]
 /// `DELETE /api/sessions/{id}` → 204. Only the caller's own sessions; anything else is 404.
 /// The revoked session's access tokens stop working at once and its refresh token fails.
+/// Ending another device's session is a dangerous action: it needs a recent sign-in
+/// ([`crate::http::step_up`]); ending the caller's own is a sign-out and does not.
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -93,6 +99,9 @@ pub async fn revoke(
     // Not a session id of ours (and PostgreSQL refuses text with a NUL byte): nothing to end.
     let ended = match SessionId::parse(&id) {
         Some(sid) => {
+            if sid.as_str() != auth.claims.sid {
+                require_recent_token(&state, &auth)?;
+            }
             state
                 .sessions
                 .revoke(&sid, Some(auth.user_id), EndReason::Revoked, &client)
