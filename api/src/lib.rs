@@ -60,6 +60,15 @@ wire_type! {
 }
 
 wire_type! {
+    /// Body of `POST /api/auth/reauthenticate` with a password (a passkey assertion goes as
+    /// `{"credential": …}` instead).
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct PasswordConfirmation {
+        pub password: String,
+    }
+}
+
+wire_type! {
     /// Body of `POST /api/account/password`: the current password and the new one (the same
     /// rules as registration). A dangerous action: it also needs a recent sign-in.
     #[derive(Clone, PartialEq, Eq)]
@@ -353,7 +362,8 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    /// 401: wrong username or password.
+    /// 401: wrong username or password (sign-in, re-authentication); 403 when changing the
+    /// password: the current one is wrong.
     InvalidCredentials = "invalid_credentials" => INVALID_CREDENTIALS,
     /// 429: the sign-in or registration throttle; `Retry-After` says when to try again.
     TooManyAttempts = "too_many_attempts" => TOO_MANY_ATTEMPTS,

@@ -11,7 +11,9 @@
 //!    another request or tab already got — and retries **once**. A second 401 is returned as
 //!    an error: no loop;
 //! 5. drops any answer that arrives after the sign-in changed (another user, a sign-out):
-//!    [`ClientError::UserChanged`], so one user's data never reaches another's view.
+//!    [`ClientError::UserChanged`], so one user's data never reaches another's view;
+//! 6. on a step-up challenge (RFC 9470: the sign-in is too old for this action) waits for the
+//!    person to confirm it is them ([`crate::step_up`]) and sends the request **once** more.
 
 use std::rc::Rc;
 
@@ -25,6 +27,7 @@ use crate::problem::Problem;
 use crate::protocol::Protocol;
 use crate::send::Prove;
 use crate::single_flight::{RefreshOutcome, RefreshReason};
+use crate::step_up::StepUp;
 use crate::timeline::TimelineKind;
 use crate::token::AccessToken;
 
@@ -79,6 +82,10 @@ impl<P: Protocol> ApiClient<P> {
         if first.status != 401 {
             return self.finish(first);
         }
+        // A step-up challenge is not a stale token: no refresh, the person confirms instead.
+        if let Some(challenge) = core.protocol.step_up_challenge(&first) {
+            return self.after_step_up(&request, challenge, unchanged).await;
+        }
         // Another request (or tab) may have refreshed meanwhile: then just use its token.
         let retry_token = match core.state.token() {
             Some(current) if current.bearer() != token.bearer() => current,
@@ -110,7 +117,45 @@ impl<P: Protocol> ApiClient<P> {
         if !unchanged() {
             return Err(ClientError::UserChanged);
         }
+        if let Some(challenge) = core.protocol.step_up_challenge(&second) {
+            return self.after_step_up(&request, challenge, unchanged).await;
+        }
         self.finish(second)
+    }
+
+    /// Step 6: a step-up challenge waits for the re-authentication ([`crate::step_up`]), then
+    /// the request goes out once more with the new token — once: a second challenge is the
+    /// server's answer, not a reason to ask again.
+    async fn after_step_up(
+        &self,
+        request: &Request,
+        challenge: StepUp,
+        unchanged: impl Fn() -> bool,
+    ) -> Result<Response, ClientError> {
+        let core = &self.core;
+        if let Some(error) = core.step_up(challenge, request).await.error() {
+            return Err(error);
+        }
+        if !unchanged() {
+            return Err(ClientError::UserChanged);
+        }
+        let token = core.state.token().ok_or(ClientError::SignedOut)?;
+        core.state.store.log(
+            TimelineKind::Retry,
+            &[&request.url, " sent once more after confirming it is you"].concat(),
+        );
+        let again = self.answer(
+            core.send_prepared(
+                self.with_token(request, &token)?,
+                Prove::for_token(&token),
+                core.config.request_timeout,
+            )
+            .await,
+        )?;
+        if !unchanged() {
+            return Err(ClientError::UserChanged);
+        }
+        self.finish(again)
     }
 
     /// `GET url` and decode the JSON answer through serde.

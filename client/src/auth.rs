@@ -8,7 +8,9 @@ use crate::auth_state::SignOutScope;
 use crate::core::Core;
 use crate::error::ClientError;
 use crate::http::Response;
+use crate::problem::Problem;
 use crate::protocol::{Grant, Protocol};
+use crate::send::Prove;
 
 /// Sign-in, sign-out, adopting a session. Cheap to clone.
 pub struct AuthEndpoints<P: Protocol> {
@@ -39,6 +41,56 @@ impl<P: Protocol> AuthEndpoints<P> {
     /// new sign-in made it moot. `AuthStore::pending_sign_out` says it is waiting.
     pub fn sign_out(&self, scope: SignOutScope) -> impl Future<Output = ()> + 'static {
         self.core.clone().sign_out(scope)
+    }
+
+    /// Proves who the person is again (a step-up: their password or a passkey, as the
+    /// protocol's [`Protocol::reauthenticate_request`] sends it), takes the new access token
+    /// (fresh `auth_time`, same session; every tab gets it), and sends the requests that were
+    /// waiting for it once more (see [`crate::AuthStore::reauthentication`]). A refusal — a
+    /// wrong password — is returned and the requests keep waiting.
+    pub fn reauthenticate(
+        &self,
+        credentials: P::SignIn,
+    ) -> impl Future<Output = Result<(), ClientError>> + 'static {
+        self.core.clone().reauthenticate(Rc::new(credentials))
+    }
+
+    /// A passkey assertion for a sign-in or a re-authentication: the protocol's options
+    /// request, then `navigator.credentials.get` ([`crate::passkey::get`]; `autofill`: from
+    /// the username field's suggestions). Pass it to `sign_in` or `reauthenticate` as the
+    /// protocol's credentials (tokenpair: `TokenpairSignIn::passkey`).
+    pub fn passkey_assertion(
+        &self,
+        autofill: bool,
+    ) -> impl Future<Output = Result<String, ClientError>> + 'static {
+        let core = self.core.clone();
+        async move {
+            let request = core.protocol.passkey_options_request().ok_or_else(|| {
+                ClientError::Passkey(crate::passkey::PasskeyError::Unsupported(
+                    "this backend has no passkeys".into(),
+                ))
+            })?;
+            let request = core
+                .prepare(request, None, false)
+                .map_err(ClientError::Misuse)?;
+            let response = core
+                .send_prepared(request, Prove::No, core.config.request_timeout)
+                .await
+                .map_err(|e| ClientError::Unavailable(Problem::from_transport(&e)))?;
+            if !response.is_success() {
+                return Err(ClientError::Api(core.protocol.api_error(&response)));
+            }
+            crate::passkey::get(&response.text(), autofill)
+                .await
+                .map_err(ClientError::Passkey)
+        }
+    }
+
+    /// Gives up the re-authentication: every request waiting for it fails with
+    /// [`ClientError::ReauthenticationCancelled`], and nothing they asked for is done.
+    pub fn cancel_reauthentication(&self) {
+        self.core
+            .end_step_up(crate::step_up::StepUpOutcome::Cancelled);
     }
 
     /// Hands over a session that started elsewhere — an OIDC redirect, an MFA step, a magic

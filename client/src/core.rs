@@ -29,6 +29,7 @@ use crate::probe::Probe;
 use crate::protocol::{Grant, Protocol};
 use crate::single_flight::{RefreshReason, RefreshSlot};
 use crate::state::State;
+use crate::step_up::{StepUpOutcome, StepUpSlot};
 use crate::tabs::{Channel, TabMessage, UserCodec, WireGrant};
 use crate::time::{from_ms, Instant};
 use crate::timeline::TimelineKind;
@@ -58,6 +59,8 @@ pub(crate) struct Core<P: Protocol> {
     pub(crate) events: EventBus<P::User>,
     pub(crate) lock: CookieLock,
     pub(crate) refresh_slot: RefreshSlot,
+    /// Requests waiting for a re-authentication ([`crate::step_up`]).
+    pub(crate) step_up: StepUpSlot,
     pub(crate) channel: RefCell<Option<Channel>>,
     pub(crate) timers: SessionTimers,
     pub(crate) wake: WakeWatch,
@@ -89,6 +92,7 @@ impl<P: Protocol> Core<P> {
             transport,
             config,
             refresh_slot: RefreshSlot::default(),
+            step_up: StepUpSlot::default(),
             channel: RefCell::new(None),
             timers: SessionTimers::default(),
             wake: WakeWatch::default(),
@@ -195,6 +199,10 @@ impl<P: Protocol> Core<P> {
                     RefreshReason::Retry => {
                         (TimelineKind::ProactiveRefresh, "refreshed after a retry")
                     }
+                    RefreshReason::Reauthenticated => (
+                        TimelineKind::SignedIn,
+                        "confirmed it is you: a token with a fresh auth_time",
+                    ),
                     _ => (
                         TimelineKind::ProactiveRefresh,
                         "refreshed before the access token expired",
@@ -274,6 +282,7 @@ impl<P: Protocol> Core<P> {
     ) {
         self.timers.cancel();
         self.probe.cancel();
+        self.end_step_up(StepUpOutcome::SignedOut);
         self.state.end(notice, detail);
         self.events.emit(AuthEvent::SignedOut { reason });
     }

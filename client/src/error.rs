@@ -72,6 +72,13 @@ pub enum ClientError {
     /// The server refused the request.
     #[error("{}", .0.message)]
     Api(ApiError),
+    /// The request needed a more recent sign-in, and the re-authentication was cancelled:
+    /// nothing was done.
+    #[error("Cancelled: this action needs you to confirm it is you.")]
+    ReauthenticationCancelled,
+    /// A passkey ceremony in the browser gave no credential (closed, unsupported…).
+    #[error("{0}")]
+    Passkey(crate::passkey::PasskeyError),
     /// An answer the client could not read.
     #[error("Unexpected answer from the server: {0}")]
     BadResponse(String),

@@ -50,6 +50,13 @@ pub enum AuthEvent<U> {
     },
     /// The server answers again after a problem: a good moment to reload what failed.
     Recovered,
+    /// A request needs a more recent sign-in (an RFC 9470 step-up challenge): ask the person
+    /// to confirm it is them, then call `AuthEndpoints::reauthenticate` (or
+    /// `cancel_reauthentication`). Once per wait, however many requests join it.
+    ReauthenticationRequired {
+        /// Which request, and what the server asks.
+        request: crate::step_up::ReauthenticationRequest,
+    },
 }
 
 /// Why nobody is signed in.

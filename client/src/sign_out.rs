@@ -29,12 +29,35 @@ use crate::pending_sign_out::Step;
 use crate::problem::Problem;
 use crate::protocol::Protocol;
 use crate::send::Prove;
+use crate::step_up::StepUpOutcome;
 use crate::tabs::{TabMessage, TabSignOut};
 use crate::timeline::TimelineKind;
 use crate::token::AccessToken;
 
+/// What the server said to "sign out everywhere" while this tab was still signed in.
+enum Asked {
+    /// Nothing final yet (no answer, or a re-authentication just happened): the retry loop
+    /// sends it.
+    NotYet,
+    /// Its final answer.
+    Answered(Step),
+    /// It wanted a re-authentication, and that was cancelled: nothing changed.
+    Cancelled,
+}
+
 impl<P: Protocol> Core<P> {
     pub(crate) async fn sign_out(self: Rc<Self>, scope: SignOutScope) {
+        // Signing out everywhere asks the server first, while still signed in: it may want the
+        // person to confirm it is them (a step-up, [`crate::step_up`]) — and a cancel must
+        // leave everything as it was.
+        let answered = match scope {
+            SignOutScope::Everywhere => match self.ask_to_end_every_session().await {
+                Asked::Cancelled => return,
+                Asked::Answered(step) => Some(step),
+                Asked::NotYet => None,
+            },
+            SignOutScope::ThisDevice => None,
+        };
         let token = self.state.token();
         let user = self.state.user();
         let session_id = token
@@ -57,7 +80,54 @@ impl<P: Protocol> Core<P> {
             session_id,
             how: TabSignOut::ByUser(scope),
         });
-        self.confirm_sign_out(scope, token).await;
+        match answered {
+            Some(step) => {
+                let core = self.clone();
+                self.with_cookie_lock(move |_held| {
+                    let (core, step) = (core.clone(), step.clone());
+                    async move { core.apply_logout_step(scope, &step).await }
+                })
+                .await;
+            }
+            None => self.confirm_sign_out(scope, token).await,
+        }
+    }
+
+    /// "Sign out everywhere", sent once while still signed in (with the token and the
+    /// cookie). A step-up challenge waits for the re-authentication; then the retry loop sends
+    /// it once more, with the new token.
+    async fn ask_to_end_every_session(self: &Rc<Self>) -> Asked {
+        let (Some(token), Some(request)) = (
+            self.state.token(),
+            self.protocol.logout_request(SignOutScope::Everywhere),
+        ) else {
+            return Asked::NotYet;
+        };
+        let core = self.clone();
+        let sent = {
+            let request = request.clone();
+            self.with_cookie_lock(move |held| {
+                let (core, request, token) = (core.clone(), request.clone(), token.clone());
+                async move {
+                    core.send_locked(request, Some(&token), Prove::WithKey, &held, 1.0)
+                        .await
+                }
+            })
+            .await
+        };
+        let Ok(response) = sent else {
+            return Asked::NotYet;
+        };
+        if let Some(challenge) = self.protocol.step_up_challenge(&response) {
+            return match self.step_up(challenge, &request).await {
+                StepUpOutcome::Done => Asked::NotYet,
+                StepUpOutcome::Cancelled | StepUpOutcome::SignedOut => Asked::Cancelled,
+            };
+        }
+        match Step::from(self.protocol.logout_verdict(&response)) {
+            Step::Retry(_) => Asked::NotYet,
+            step => Asked::Answered(step),
+        }
     }
 
     /// The retry loop: until the server confirms or refuses, or a new sign-in (or another
@@ -149,14 +219,22 @@ impl<P: Protocol> Core<P> {
             Ok(response) => Step::from(self.protocol.logout_verdict(&response)),
             Err(error) => Step::Retry(Problem::from_transport(&error)),
         };
-        match &step {
+        if !matches!(step, Step::Retry(_)) {
+            self.apply_logout_step(scope, &step).await;
+        }
+        step
+    }
+
+    /// A final answer to the logout: told here and in the other tabs, and the DPoP key
+    /// forgotten. Call it only while holding the cross-tab lock: no other tab's sign-in (and
+    /// new key) can come in between.
+    async fn apply_logout_step(&self, scope: SignOutScope, step: &Step) {
+        match step {
             Step::Confirmed => self.sign_out_confirmed(scope),
             Step::Refused { status, code } => self.sign_out_refused(*status, code),
-            Step::Retry(_) => return step,
+            Step::Retry(_) => return,
         }
-        // Still holding the lock: no other tab's sign-in (and new key) can come in between.
         self.forget_dpop_key().await;
-        step
     }
 
     /// Deletes the DPoP key, if there is one: the next sign-in makes a new one. Call it only

@@ -37,6 +37,8 @@ pub enum RefreshReason {
     After401,
     /// Retrying after a problem.
     Retry,
+    /// The person proved who they are again (step-up): a token with a fresh `auth_time`.
+    Reauthenticated,
 }
 
 /// A refresh every caller can await.

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 
 use crate::auth_state::{AuthState, Notice, SessionEnding, SessionVersion, SignOutScope};
 use crate::problem::Problem;
+use crate::step_up::ReauthenticationRequest;
 use crate::timeline::{TimelineEntry, TimelineKind, TIMELINE_LEN};
 use crate::token::AccessToken;
 
@@ -22,6 +23,7 @@ struct Status {
     problem: Option<Problem>,
     pending_sign_out: Option<SignOutScope>,
     session_ending: Option<SessionEnding>,
+    reauthentication: Option<ReauthenticationRequest>,
     refreshes: u32,
 }
 
@@ -31,6 +33,7 @@ enum Change {
     PendingSignOut(Option<SignOutScope>),
     Notice(Option<Notice>),
     SessionEnding(Option<SessionEnding>),
+    Reauthentication(Option<ReauthenticationRequest>),
     CountRefresh,
 }
 
@@ -126,6 +129,12 @@ impl<U: Clone + PartialEq + Send + Sync + 'static> AuthStore<U> {
         self.status(|s| s.session_ending).flatten()
     }
 
+    /// A request waiting for the person to confirm it is them (a step-up challenge): show
+    /// the re-authentication dialog while this is `Some`.
+    pub fn reauthentication(&self) -> Option<ReauthenticationRequest> {
+        self.status(|s| s.reauthentication.clone()).flatten()
+    }
+
     /// Refresh requests this tab has sent (including the silent restore at page load).
     pub fn refresh_count(&self) -> u32 {
         self.status(|s| s.refreshes).unwrap_or(0)
@@ -156,6 +165,7 @@ impl<U: Clone + PartialEq + Send + Sync + 'static> AuthStore<U> {
                 Change::PendingSignOut(p) => replace(&mut s.pending_sign_out, p),
                 Change::Notice(n) => replace(&mut s.notice, n),
                 Change::SessionEnding(e) => replace(&mut s.session_ending, e),
+                Change::Reauthentication(r) => replace(&mut s.reauthentication, r),
                 Change::CountRefresh => {
                     s.refreshes += 1;
                     true
@@ -179,6 +189,10 @@ impl<U: Clone + PartialEq + Send + Sync + 'static> AuthStore<U> {
 
     pub(crate) fn set_session_ending(&self, ending: Option<SessionEnding>) {
         self.change(Change::SessionEnding(ending));
+    }
+
+    pub(crate) fn set_reauthentication(&self, asked: Option<ReauthenticationRequest>) {
+        self.change(Change::Reauthentication(asked));
     }
 
     pub(crate) fn count_refresh(&self) {

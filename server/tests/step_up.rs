@@ -273,7 +273,7 @@ async fn changing_the_password_ends_every_other_session_keeps_this_one_and_the_o
     // A wrong current password changes nothing.
     expect_error(
         change_password(&server, &me.access, "not-my-password", "a new passphrase").await,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::FORBIDDEN,
         "invalid_credentials",
     )
     .await;

@@ -8,6 +8,7 @@ use crate::auth_state::SignOutScope;
 use crate::error::ApiError;
 use crate::http::{CredentialsMode, Request, Response};
 use crate::problem::Problem;
+use crate::step_up::StepUp;
 use wasm_bindgen::JsValue;
 
 /// Where the backend's cookie endpoints are, and how every request to it looks.
@@ -326,6 +327,31 @@ pub trait Protocol: 'static {
                 code: error.code,
             }
         }
+    }
+
+    /// The step-up challenge in `response`, if it is one
+    /// ([RFC 9470](https://www.rfc-editor.org/rfc/rfc9470)): the request needs a more recent
+    /// (or stronger) authentication. The default reads RFC 9470's 401 `WWW-Authenticate: …
+    /// error="insufficient_user_authentication"` (with `max_age`, `acr_values`), or that
+    /// JSON error code.
+    fn step_up_challenge(&self, response: &Response) -> Option<StepUp> {
+        StepUp::from_response(response)
+    }
+
+    /// The request that proves who the signed-in person is again with `credentials` (sent
+    /// with the access token and the cookie; its answer is a token response for the same
+    /// session). `None` (the default): the backend has none — re-authenticate another way and
+    /// hand the session over with `AuthEndpoints::adopt_session`.
+    fn reauthenticate_request(&self, credentials: &Self::SignIn) -> Option<Request> {
+        let _ = credentials;
+        None
+    }
+
+    /// The request for a passkey sign-in's options (its answer: `{"publicKey": {…}}`, the
+    /// WebAuthn request options as JSON), for [`crate::AuthEndpoints::passkey_assertion`].
+    /// `None` (the default): the backend has no passkeys.
+    fn passkey_options_request(&self) -> Option<Request> {
+        None
     }
 
     /// Reads a refusal (any non-2xx answer).

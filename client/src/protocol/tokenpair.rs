@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokenpair_api::js::{self, FromJs, ToJs};
 use tokenpair_api::ErrorCode;
-use tokenpair_api::{Credentials, TokenResponse, UserSummary};
+use tokenpair_api::{Credentials, PasswordConfirmation, TokenResponse, UserSummary};
 use wasm_bindgen::JsValue;
 
 use super::seam::{Endpoints, Grant, Protocol, RefreshVerdict, TokenType};
@@ -65,6 +65,9 @@ pub enum TokenpairSignIn {
     Password(PasswordCredentials),
     /// A new account, signed in at once.
     Register(PasswordCredentials),
+    /// A passkey assertion (`credential.toJSON()`, as JSON): from
+    /// `AuthEndpoints::passkey_assertion`.
+    Passkey(String),
 }
 
 impl TokenpairSignIn {
@@ -76,6 +79,17 @@ impl TokenpairSignIn {
         })
     }
 
+    /// Confirm it is you with your password (a step-up: `AuthEndpoints::reauthenticate`).
+    pub fn confirm_password(password: &str) -> Self {
+        Self::password("", password)
+    }
+
+    /// Sign in (or confirm it is you) with a passkey assertion from
+    /// `AuthEndpoints::passkey_assertion`.
+    pub fn passkey(assertion_json: String) -> Self {
+        TokenpairSignIn::Passkey(assertion_json)
+    }
+
     /// Create the account `username` with `password`, and sign in.
     pub fn register(username: &str, password: &str) -> Self {
         TokenpairSignIn::Register(PasswordCredentials {
@@ -83,6 +97,11 @@ impl TokenpairSignIn {
             password: password.to_owned(),
         })
     }
+}
+
+/// `{"credential": <assertion>}`: the assertion is already JSON.
+fn with_credential(assertion: &str) -> String {
+    ["{\"credential\":", assertion, "}"].concat()
 }
 
 /// The refresh codes that end a tokenpair session. Nothing else does. (`invalid_grant` is
@@ -137,12 +156,37 @@ impl Protocol for TokenpairProtocol {
         let (path, credentials) = match sign_in {
             TokenpairSignIn::Password(c) => ("/api/auth/login", c),
             TokenpairSignIn::Register(c) => ("/api/auth/register", c),
+            TokenpairSignIn::Passkey(assertion) => {
+                return Request::post(tokenpair_api::paths::PASSKEY_SIGN_IN)
+                    .json_text(with_credential(assertion))
+            }
         };
         let body = Credentials {
             username: credentials.username.clone(),
             password: credentials.password.clone(),
         };
         Request::post(path).json_text(js::stringify(&body))
+    }
+
+    fn reauthenticate_request(&self, sign_in: &TokenpairSignIn) -> Option<Request> {
+        match sign_in {
+            TokenpairSignIn::Password(c) => Some(
+                Request::post(tokenpair_api::paths::REAUTHENTICATE).json_text(js::stringify(
+                    &PasswordConfirmation {
+                        password: c.password.clone(),
+                    },
+                )),
+            ),
+            TokenpairSignIn::Passkey(assertion) => Some(
+                Request::post(tokenpair_api::paths::REAUTHENTICATE)
+                    .json_text(with_credential(assertion)),
+            ),
+            TokenpairSignIn::Register(_) => None,
+        }
+    }
+
+    fn passkey_options_request(&self) -> Option<Request> {
+        Some(Request::post(tokenpair_api::paths::PASSKEY_SIGN_IN_OPTIONS).json_text("{}"))
     }
 
     fn read_grant(&self, response: &Response) -> Result<Grant<TokenpairUser>, String> {

@@ -17,6 +17,10 @@ use crate::users::{CreateUserError, CredentialError};
 pub enum ApiError {
     #[error("Wrong username or password.")]
     InvalidCredentials,
+    /// A signed-in user's current password, wrong (changing the password): 403, not 401 — the
+    /// access token is fine, and a client must not refresh it and try again.
+    #[error("Your current password is not right.")]
+    WrongCurrentPassword,
     #[error("Too many failed sign-in attempts. Try again in {retry_after} s.")]
     TooManyAttempts { retry_after: u64 },
     #[error("Too many registrations from this address. Try again in {retry_after} s.")]
@@ -108,7 +112,7 @@ impl ApiError {
             ApiError::MultipleRefreshCookies => StatusCode::BAD_REQUEST,
             ApiError::UsernameTaken => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Csrf(_) => StatusCode::FORBIDDEN,
+            ApiError::Csrf(_) | ApiError::WrongCurrentPassword => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -128,7 +132,9 @@ impl ApiError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ApiError::InvalidCredentials | ApiError::WrongCurrentPassword => {
+                ErrorCode::InvalidCredentials
+            }
             ApiError::TooManyAttempts { .. } | ApiError::TooManyRegistrations { .. } => {
                 ErrorCode::TooManyAttempts
             }

@@ -44,11 +44,13 @@ pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     ),
     responses(
         (status = 200, description = "Changed; every other session of the account ended (this one lives on)", body = PasswordChanged),
-        (status = 401, description = "A sign-in older than `REAUTH_MAX_AGE` (re-authenticate, then try again); a wrong current password; or no valid access token", body = ErrorBody,
+        (status = 403, description = "The current password is wrong (counted by the sign-in throttle)", body = ErrorBody,
+            example = json!({"error": "invalid_credentials", "message": "Your current password is not right."})),
+        (status = 401, description = "A sign-in older than `REAUTH_MAX_AGE` (re-authenticate, then try again), or no valid access token", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "`Bearer error=\"insufficient_user_authentication\", error_description=\"…\", max_age=600`")),
             examples(
                 ("insufficient_user_authentication" = (value = json!({"error": "insufficient_user_authentication", "message": "This action needs a recent sign-in: confirm it is you, then try again."}))),
-                ("invalid_credentials" = (value = json!({"error": "invalid_credentials", "message": "Wrong username or password."})))
+                ("invalid_token" = (value = json!({"error": "invalid_token", "message": "The access token has expired."})))
             )),
         (status = 422, description = "The new password breaks the rules", body = ErrorBody,
             example = json!({"error": "validation_failed", "message": "Password must be at least 8 characters long."})),
@@ -75,7 +77,11 @@ pub async fn change_password(
         body.current_password,
         "password change",
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        ApiError::InvalidCredentials => ApiError::WrongCurrentPassword,
+        other => other,
+    })?;
     let hash = state
         .passwords
         .hash(Some(client.key), new_password.into_inner())
