@@ -20,7 +20,7 @@ SUDO := $(if $(DESTDIR),,$(if $(filter 0,$(shell id -u)),,sudo))
 .PHONY: help setup setup-run spa server run cluster dev install test test-native test-wasm e2e bench size screenshots fmt lint clean
 
 help:
-	@echo "make run        build everything (installing tools the first time) and serve http://127.0.0.1:$(PORT)"
+	@echo "make run        build everything (installing tools the first time) and serve http://localhost:$(PORT)"
 	@echo "                (another port: make run PORT=9000; demo accounts user1/password1, user2/password2)"
 	@echo "make test       lint, native tests (api, server), browser tests (wasm-pack), end-to-end tests (Chromium)"
 	@echo "make dev        API on :3000 for 'trunk serve' (which serves the SPA on :8080 and proxies /api)"

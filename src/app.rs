@@ -12,8 +12,8 @@ use crate::components::page_heading::PageHeading;
 use crate::context::provide_clock;
 use crate::effect::effect;
 use crate::pages::{
-    activity::Activity, dashboard::Dashboard, login::Login, login::Register, sessions::Sessions,
-    token::TokenInspector,
+    account::Account, activity::Activity, dashboard::Dashboard, login::Login, login::Register,
+    sessions::Sessions, token::TokenInspector,
 };
 use crate::router::{provide_router, History, Route};
 
@@ -63,6 +63,7 @@ pub fn app_with(transport: Rc<dyn Transport>, config: ClientConfig) -> impl Into
             Route::Sessions => view! { <Sessions/> }.into_any(),
             Route::Token => view! { <TokenInspector/> }.into_any(),
             Route::Activity => view! { <Activity/> }.into_any(),
+            Route::Account => view! { <Account/> }.into_any(),
             Route::NotFound => view! { <NotFound/> }.into_any(),
         }
     };

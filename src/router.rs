@@ -1,4 +1,4 @@
-//! The app's router: the History API for six fixed routes, instead of `leptos_router`.
+//! The app's router: the History API for seven fixed routes, instead of `leptos_router`.
 //!
 //! What it does is what this app used of `leptos_router` (measured: it was ~25 KB of the
 //! wasm's code before compression, plus its generic views): the current path and query as
@@ -14,7 +14,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// The six views, and everything else.
+/// The seven views, and everything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Login,
@@ -23,6 +23,7 @@ pub enum Route {
     Sessions,
     Token,
     Activity,
+    Account,
     NotFound,
 }
 
@@ -35,6 +36,7 @@ impl Route {
             "/sessions" => Route::Sessions,
             "/token" => Route::Token,
             "/activity" => Route::Activity,
+            "/account" => Route::Account,
             _ => Route::NotFound,
         }
     }
@@ -43,7 +45,7 @@ impl Route {
     pub fn protected(self) -> bool {
         matches!(
             self,
-            Route::Dashboard | Route::Sessions | Route::Token | Route::Activity
+            Route::Dashboard | Route::Sessions | Route::Token | Route::Activity | Route::Account
         )
     }
 }

@@ -32,6 +32,7 @@ pub use network::{answer_count, answers, wait_for_fresh_answer};
 pub use page::*;
 pub use proxy::{Exchange, Fault, Proxy};
 pub use server::{
-    dist_dir, http_get, http_request, wait_for_http, HttpAnswer, Server, ServerOptions,
+    dist_dir, http_get, http_request, http_request_with_body, wait_for_http, HttpAnswer, Server,
+    ServerOptions,
 };
 pub use third_party::ThirdParty;

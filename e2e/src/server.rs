@@ -228,6 +228,57 @@ impl Server {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
+    /// The same page at `http://localhost:PORT`: a valid WebAuthn relying-party id (an IP
+    /// address never is), for the passkey journeys.
+    pub fn localhost_url(&self, path: &str) -> String {
+        format!("http://localhost:{}{}", self.port, path)
+    }
+
+    /// A sign-in from outside the browser (another device): its refresh token.
+    pub async fn sign_in_elsewhere(&self, username: &str, password: &str) -> String {
+        let answer = http_request_with_body(
+            "POST",
+            &self.url("/api/auth/login"),
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Requested-With", "XMLHttpRequest"),
+            ],
+            &serde_json::json!({"username": username, "password": password}).to_string(),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .find_map(|(_, v)| v.strip_prefix("__Secure-refresh_token="))
+            .and_then(|v| v.split(';').next())
+            .expect("the refresh cookie")
+            .to_owned()
+    }
+
+    /// Whether the session of `refresh_token` is alive: a refresh from outside rotates it
+    /// (and returns the new token), or is refused.
+    pub async fn refresh_elsewhere(&self, refresh_token: &str) -> Option<String> {
+        let cookie = format!("__Secure-refresh_token={refresh_token}");
+        let answer = http_request(
+            "POST",
+            &self.url("/api/auth/refresh"),
+            &[("Cookie", &cookie), ("X-Requested-With", "XMLHttpRequest")],
+        )
+        .await;
+        (answer.status == 200).then(|| {
+            answer
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+                .find_map(|(_, v)| v.strip_prefix("__Secure-refresh_token="))
+                .and_then(|v| v.split(';').next())
+                .unwrap_or_default()
+                .to_owned()
+        })
+    }
+
     /// Stops the process (the database file stays).
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -288,7 +339,17 @@ pub async fn http_get(url: &str) -> HttpAnswer {
 
 /// `method url` with `headers` and no body, from outside any browser (a script, an attacker).
 pub async fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> HttpAnswer {
-    use http_body_util::{BodyExt, Empty};
+    http_request_with_body(method, url, headers, "").await
+}
+
+/// [`http_request`] with a body (JSON: set the `Content-Type` in `headers`).
+pub async fn http_request_with_body(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpAnswer {
+    use http_body_util::{BodyExt, Full};
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build(hyper_util::client::legacy::connect::HttpConnector::new());
     let mut request = hyper::Request::builder().method(method).uri(url);
@@ -296,7 +357,7 @@ pub async fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> 
         request = request.header(*name, *value);
     }
     let request = request
-        .body(Empty::<bytes::Bytes>::new())
+        .body(Full::new(bytes::Bytes::from(body.to_owned())))
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
         .await

@@ -93,6 +93,7 @@ async fn async_main() -> ExitCode {
 async fn run(config: Config, log_format: LogFormat) -> Result<(), StartupError> {
     let addr = config.network.addr;
     let demo = config.demo_users;
+    let public = config.network.public_url.clone();
     let db = config.database.describe();
     let state = AppState::new(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -105,8 +106,17 @@ async fn run(config: Config, log_format: LogFormat) -> Result<(), StartupError> 
         LogFormat::Text => println!("{line}"),
         LogFormat::Json => eprintln!("{line}"),
     };
+    // The address people open: PUBLIC_URL, or `http://localhost:PORT` on a loopback address
+    // (passkeys need a domain name; an IP address is never a WebAuthn relying-party id).
+    let open_at = if public.is_explicit() {
+        public.origin().to_owned()
+    } else if local.ip().is_loopback() || local.ip().is_unspecified() {
+        format!("http://localhost:{}", local.port())
+    } else {
+        format!("http://{local}")
+    };
     say(format!(
-        "tokenpair is running at http://{local}  (database: {db})"
+        "tokenpair is running at {open_at}  (database: {db})"
     ));
     if demo {
         say("demo accounts: user1 / password1, user2 / password2".into());

@@ -7,7 +7,7 @@
 //! from the listen address for local use, and a request's `Host`/`X-Forwarded-Host` (what
 //! `trunk serve`'s proxy sets) also count.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::http::Uri;
 
@@ -58,13 +58,12 @@ impl PublicUrl {
         })
     }
 
-    /// `http://HOST:PORT` of the listen address (an unspecified host becomes 127.0.0.1).
+    /// `http://HOST:PORT` of the listen address. A loopback or unspecified address becomes
+    /// `localhost`: a secure context, and — unlike any IP address — a valid WebAuthn
+    /// relying-party id, so passkeys work on the demo's own URL.
     pub fn derived(addr: SocketAddr) -> Self {
-        let ip = match addr.ip() {
-            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            ip => ip,
-        };
-        let host = match ip {
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() || ip.is_loopback() => "localhost".to_owned(),
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => format!("[{v6}]"),
         };
@@ -148,9 +147,14 @@ mod tests {
     #[test]
     fn the_derived_url_is_the_listen_address() {
         let d = PublicUrl::derived("0.0.0.0:8080".parse().unwrap());
-        assert_eq!(d.origin(), "http://127.0.0.1:8080");
+        assert_eq!(d.origin(), "http://localhost:8080");
         assert!(!d.is_explicit() && d.is_loopback());
+        let d = PublicUrl::derived("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(d.origin(), "http://localhost:8080");
         let d = PublicUrl::derived("[::1]:3000".parse().unwrap());
-        assert_eq!(d.origin(), "http://[::1]:3000");
+        assert_eq!(d.origin(), "http://localhost:3000");
+        let d = PublicUrl::derived("192.168.1.10:8080".parse().unwrap());
+        assert_eq!(d.origin(), "http://192.168.1.10:8080");
+        assert!(!d.is_loopback());
     }
 }

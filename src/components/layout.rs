@@ -50,6 +50,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <a href="/sessions" aria-current=move || current("/sessions")>"Sessions"</a>
                     <a href="/token" aria-current=move || current("/token")>"Token inspector"</a>
                     <a href="/activity" aria-current=move || current("/activity")>"Security activity"</a>
+                    <a href="/account" aria-current=move || current("/account")>"Account"</a>
                 </nav>
                 <span class="who" data-testid="whoami">
                     {move || store.user().map(|u| u.username).unwrap_or_default()}
@@ -60,6 +61,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         {move || banner().into_any()}
         <main id="main" tabindex="-1">{children()}</main>
         <crate::components::session_ending::SessionEndingDialog/>
+        <crate::components::reauthenticate::ReauthenticateDialog/>
         <footer>
             "Access token in memory only · refresh token in an HttpOnly cookie · "
             <a href="https://datatracker.ietf.org/doc/html/rfc9700" rel="noreferrer">"RFC 9700"</a>

@@ -73,6 +73,34 @@ pub fn sentence(e: &SecurityEvent) -> String {
             " without this browser's key — we signed that session out to be safe.",
         ]
         .concat(),
+        Some(Kind::Reauthenticated) => {
+            let how = if detail == "pwd" { "your password" } else { "a passkey" };
+            ["You confirmed it was you with ", how, " on ", device, "."].concat()
+        }
+        Some(Kind::ReauthenticationFailed) => [
+            "A wrong password was entered to confirm it was you (",
+            device,
+            ").",
+        ]
+        .concat(),
+        Some(Kind::PasswordChanged) => [
+            "Your password was changed on ",
+            device,
+            " (",
+            detail,
+            " other sessions ended).",
+        ]
+        .concat(),
+        Some(Kind::PasskeyAdded) => ["Passkey “", detail, "” was added on ", device, "."].concat(),
+        Some(Kind::PasskeyRenamed) => ["A passkey was renamed to “", detail, "”."].concat(),
+        Some(Kind::PasskeyDeleted) => ["Passkey “", detail, "” was deleted on ", device, "."].concat(),
+        Some(Kind::SignedInWithPasskey) => ["Signed in with a passkey on ", device, "."].concat(),
+        Some(Kind::PasskeyCloneSuspected) => [
+            "Passkey “",
+            detail,
+            "” was used with an out-of-date signature counter — a copied authenticator? The sign-in was refused.",
+        ]
+        .concat(),
         None => ["Security event: ", &e.kind, "."].concat(),
     }
 }

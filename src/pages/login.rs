@@ -8,6 +8,7 @@ use tokenpair_api::{rules, ErrorCode};
 use tokenpair_client::{safe_return_path, ClientError, SignOutScope, TokenpairSignIn};
 
 use crate::components::page_heading::PageHeading;
+use crate::components::passkey_sign_in::PasskeySignIn;
 use crate::context::{use_auth, use_clock};
 use crate::effect::effect;
 
@@ -244,7 +245,9 @@ fn AuthForm(form: Form) -> impl IntoView {
                 {move || store.notice().map(|n| view! { <p class="banner info" role="status" data-testid="notice">{n.message()}</p> }).into_any()}
                 <form on:submit=on_submit novalidate>
                     <label for="username">"Username"</label>
-                    <input id="username" name="username" autocomplete="username" required
+                    // `webauthn`: the browser offers this site's passkeys in the field's autofill.
+                    <input id="username" name="username" required
+                        autocomplete=if register { "username" } else { "username webauthn" }
                         aria-invalid=move || username.error.get().is_some().then_some("true")
                         aria-describedby=move || username.described_by()
                         node_ref=username.input/>
@@ -280,6 +283,7 @@ fn AuthForm(form: Form) -> impl IntoView {
                         {move || String::from(if pending.get() { "Please wait…" } else { button })}
                     </button>
                 </form>
+                {(!register).then(|| view! { <PasskeySignIn error=form_error/> })}
                 <p>{other_text} <a href=other_href>{other_link}</a></p>
                 {(!register).then(|| view! { <p class="hint">"Demo accounts: user1 / password1 · user2 / password2"</p> })}
             </section>

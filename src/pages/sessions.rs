@@ -99,7 +99,15 @@ pub fn Sessions() -> impl IntoView {
                 busy.set(false);
                 asking.set(None);
                 close();
-                leptos::task::spawn_local(auth.endpoints().sign_out(SignOutScope::Everywhere));
+                let store = auth.store();
+                let sign_out = auth.endpoints().sign_out(SignOutScope::Everywhere);
+                leptos::task::spawn_local(async move {
+                    sign_out.await;
+                    // Still signed in: the re-authentication it asked for was cancelled.
+                    if store.signed_in() == Some(true) {
+                        announce("Nothing was changed: signing out everywhere needs you to confirm it is you.".into());
+                    }
+                });
             }
         }
     };

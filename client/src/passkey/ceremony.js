@@ -9,18 +9,17 @@ const inner = (json) => { const o = JSON.parse(json); return o.publicKey || o; }
 // A rejection reaches Rust as "Name: message".
 const fail = (e) => { throw e && e.name ? e.name + ': ' + e.message : String(e); };
 
-export function passkeysSupported() { return supported(); }
-
-export async function autofillSupported() {
+async function autofillSupported() {
   return supported() && !!PublicKeyCredential.isConditionalMediationAvailable
     && PublicKeyCredential.isConditionalMediationAvailable();
 }
 
-export function abortAutofill() {
+function abortAutofill() {
   if (autofill) { autofill.abort(); autofill = null; }
+  return null;
 }
 
-export async function passkeyCreate(optionsJson) {
+async function create(optionsJson) {
   try {
     abortAutofill();
     const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(inner(optionsJson));
@@ -28,7 +27,7 @@ export async function passkeyCreate(optionsJson) {
   } catch (e) { fail(e); }
 }
 
-export async function passkeyGet(optionsJson, conditional) {
+async function get(optionsJson, conditional) {
   try {
     abortAutofill();
     const request = { publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(inner(optionsJson)) };
@@ -39,4 +38,16 @@ export async function passkeyGet(optionsJson, conditional) {
     }
     return JSON.stringify((await navigator.credentials.get(request)).toJSON());
   } catch (e) { fail(e); }
+}
+
+// The one entry point: an import with a string argument goes through wasm-bindgen's loader,
+// which the release build's interface trimming expects (scripts/trim-wasm-interface.mjs).
+export function passkey(op, optionsJson, conditional) {
+  switch (op) {
+    case 'supported': return supported();
+    case 'autofill': return autofillSupported();
+    case 'abort': return abortAutofill();
+    case 'create': return create(optionsJson);
+    default: return get(optionsJson, conditional);
+  }
 }

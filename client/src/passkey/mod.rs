@@ -25,16 +25,14 @@ use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen(module = "/src/passkey/ceremony.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = passkeysSupported)]
-    fn passkeys_supported() -> bool;
-    #[wasm_bindgen(js_name = autofillSupported)]
-    fn autofill_supported() -> js_sys::Promise;
-    #[wasm_bindgen(js_name = abortAutofill)]
-    fn abort() -> ();
-    #[wasm_bindgen(js_name = passkeyCreate)]
-    fn passkey_create(options: &str) -> js_sys::Promise;
-    #[wasm_bindgen(js_name = passkeyGet)]
-    fn passkey_get(options: &str, conditional: bool) -> js_sys::Promise;
+    /// `op`: `supported` (a boolean), `autofill` (a promise of a boolean), `abort`, `create`
+    /// or `get` (promises of the credential's JSON).
+    #[wasm_bindgen(js_name = passkey)]
+    fn call(op: &str, options: &str, conditional: bool) -> JsValue;
+}
+
+fn promise(op: &str, options: &str, conditional: bool) -> JsFuture {
+    JsFuture::from(js_sys::Promise::from(call(op, options, conditional)))
 }
 
 /// Why a ceremony gave no credential.
@@ -83,12 +81,12 @@ impl PasskeyError {
 
 /// Whether this page can use passkeys (a secure context with WebAuthn and its JSON helpers).
 pub fn supported() -> bool {
-    passkeys_supported()
+    call("supported", "", false).is_truthy()
 }
 
 /// Whether the browser offers passkeys in the username field's autofill.
 pub async fn autofill_available() -> bool {
-    JsFuture::from(autofill_supported())
+    promise("autofill", "", false)
         .await
         .ok()
         .and_then(|v| v.as_bool())
@@ -97,7 +95,7 @@ pub async fn autofill_available() -> bool {
 
 /// Cancels a pending autofill request (a form submitted with a password, a page left).
 pub fn abort_autofill() {
-    abort();
+    let _ = call("abort", "", false);
 }
 
 /// Makes a passkey with the server's creation options (`{"publicKey": {…}}`); the credential
@@ -106,7 +104,7 @@ pub async fn create(options_json: &str) -> Result<String, PasskeyError> {
     if !supported() {
         return Err(PasskeyError::Unsupported("no WebAuthn".into()));
     }
-    let made = JsFuture::from(passkey_create(options_json))
+    let made = promise("create", options_json, false)
         .await
         .map_err(PasskeyError::of)?;
     made.as_string()
@@ -119,7 +117,7 @@ pub async fn get(options_json: &str, autofill: bool) -> Result<String, PasskeyEr
     if !supported() {
         return Err(PasskeyError::Unsupported("no WebAuthn".into()));
     }
-    let got = JsFuture::from(passkey_get(options_json, autofill))
+    let got = promise("get", options_json, autofill)
         .await
         .map_err(PasskeyError::of)?;
     got.as_string()
