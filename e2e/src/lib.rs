@@ -23,6 +23,7 @@ pub mod network;
 pub mod page;
 pub mod proxy;
 pub mod server;
+pub mod webauthn;
 pub mod third_party;
 
 pub use a11y::{axe, Scheme, Violation};
