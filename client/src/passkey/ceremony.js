@@ -2,8 +2,10 @@
 // browser's own JSON helpers (Chromium 129+, Firefox 119+, Safari 18+). See mod.rs.
 let autofill = null; // the AbortController of the pending autofill (conditional) request
 
+// An IP address is never a relying-party id: http://127.0.0.1 cannot use passkeys.
 const supported = () => typeof PublicKeyCredential === 'function' && isSecureContext
-  && !!PublicKeyCredential.parseRequestOptionsFromJSON && !!navigator.credentials;
+  && !!PublicKeyCredential.parseRequestOptionsFromJSON && !!navigator.credentials
+  && !/^[\d.]+$|^\[/.test(location.hostname);
 // The options the server sent: `{"publicKey": {…}}` (or the inner object alone).
 const inner = (json) => { const o = JSON.parse(json); return o.publicKey || o; };
 // A rejection reaches Rust as "Name: message".

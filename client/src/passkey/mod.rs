@@ -79,7 +79,8 @@ impl PasskeyError {
     }
 }
 
-/// Whether this page can use passkeys (a secure context with WebAuthn and its JSON helpers).
+/// Whether this page can use passkeys: a secure context with WebAuthn and its JSON helpers, on
+/// a domain name (an IP address such as `127.0.0.1` is never a relying-party id).
 pub fn supported() -> bool {
     call("supported", "", false).is_truthy()
 }
