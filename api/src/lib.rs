@@ -179,6 +179,36 @@ wire_type! {
 }
 
 wire_type! {
+    /// One of the signed-in user's passkeys (`GET /api/passkeys`, and the answer of adding or
+    /// renaming one).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"id": "c2VjcmV0LXBhc3NrZXktaWQ", "name": "Laptop", "created_at": "2026-12-07T08:00:00Z", "last_used_at": "2026-12-07T09:12:41Z", "backup_eligible": true, "backed_up": true})))]
+    pub struct PasskeyInfo {
+        /// The id of `PATCH`/`DELETE /api/passkeys/{id}`.
+        pub id: String,
+        /// What the user called it (1 to 64 characters).
+        pub name: String,
+        /// RFC 3339, UTC.
+        pub created_at: String,
+        /// RFC 3339, UTC: the last sign-in or re-authentication with it; `None` if never.
+        pub last_used_at: Option<String>,
+        /// The authenticator may sync it to the user's other devices (a "multi-device" passkey).
+        pub backup_eligible: bool,
+        /// It is synced (backed up), as of its last use.
+        pub backed_up: bool,
+    }
+}
+
+wire_type! {
+    /// Body of `PATCH /api/passkeys/{id}`: the passkey's new name (trimmed; 1 to 64 characters).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"name": "Phone"})))]
+    pub struct PasskeyName {
+        pub name: String,
+    }
+}
+
+wire_type! {
     /// One entry of `GET /api/security-events`: something that happened to the account.
     #[derive(Debug, Clone, PartialEq, Eq)]
     #[cfg_attr(feature = "openapi", schema(example = json!({"id": "42", "kind": "refresh_token_reused", "at": "2026-12-07T09:15:03Z", "session_id": "4aXgoRQ2PnHxxFGy-gLlvA", "device": "Firefox on Linux", "address": "203.0.113.0/24", "detail": "generation=0 current=2", "current": false})))]
