@@ -24,7 +24,7 @@ setup: this machine runs $( . "$os_release" 2>/dev/null; echo "${PRETTY_NAME:-an
 uses. Install these by hand, then run again with TOKENPAIR_ANY_OS=1 (the setup then installs
 only the cargo and npm tools: trunk, wasm-bindgen-cli, wasm-pack, wasm-opt, terser, axe-core):
   - Rust (rustup, stable) with the target wasm32-unknown-unknown
-  - Node.js with npm, pkg-config, brotli, zopfli, openssl
+  - Node.js with npm, pkg-config, brotli, zopfli, openssl, OpenSSL's headers (libssl-dev)
   - for the tests: Chromium and the chromedriver of the same version, PostgreSQL 15, 16 or 17
     (its server binaries: initdb, pg_ctl; or set PG_BIN), nginx, systemd-analyze (systemd)
 MSG
@@ -64,6 +64,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing_apt=()
 command -v npm >/dev/null 2>&1 || missing_apt+=(nodejs npm)
 command -v pkg-config >/dev/null 2>&1 || missing_apt+=(pkg-config)
+# The server's passkeys (webauthn-rs) link OpenSSL: its headers to build.
+pkg-config --exists openssl 2>/dev/null || missing_apt+=(libssl-dev)
 command -v brotli >/dev/null 2>&1 || missing_apt+=(brotli)
 command -v zopfli >/dev/null 2>&1 || missing_apt+=(zopfli)
 command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)

@@ -14,6 +14,7 @@ use crate::db::Database;
 use crate::dpop::{DpopMode, DpopPolicy};
 use crate::forwarding::{AddressHeader, BadProxy, TrustedProxies};
 use crate::key_encryption::{Kek, KeyEncryption};
+use crate::passkeys::{ceremonies, BadRelyingParty, RelyingParty};
 use crate::passwords::QueueLimits;
 use crate::public_url::{BadPublicUrl, PublicUrl};
 use crate::security_events::{AddressPolicy, EventPolicy};
@@ -161,6 +162,18 @@ pub struct Args {
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// The WebAuthn relying party id passkeys are made for: a domain name — the host people
+    /// reach the service at, or a domain it belongs to (`example.com` for `auth.example.com`).
+    /// Unset: the host of WEBAUTHN_ORIGIN. An IP address (the default 127.0.0.1) leaves
+    /// passkeys off: browsers never accept one.
+    #[arg(long, env = "WEBAUTHN_RP_ID")]
+    pub webauthn_rp_id: Option<String>,
+
+    /// The origin of the pages that use the passkeys (`https://auth.example.com`). Unset:
+    /// PUBLIC_URL's origin. ALLOWED_ORIGINS are accepted too; on `localhost` any port is.
+    #[arg(long, env = "WEBAUTHN_ORIGIN")]
+    pub webauthn_origin: Option<String>,
+
     /// Proxies whose forwarding headers are believed (comma-separated addresses or CIDRs, e.g.
     /// `127.0.0.1,10.0.0.0/8`). From them the client address (throttles, logs) is read from
     /// the header, rightmost untrusted hop first; from anyone else the header is ignored.
@@ -289,6 +302,8 @@ pub enum ConfigError {
     TrustedProxy(#[from] BadProxy),
     #[error(transparent)]
     PublicUrl(#[from] BadPublicUrl),
+    #[error(transparent)]
+    Passkeys(#[from] BadRelyingParty),
 }
 
 /// Validated settings the rest of the server runs on, grouped by concern. A field is named after
@@ -307,6 +322,8 @@ pub struct Config {
     pub security_events: EventPolicy,
     /// DPoP: the mode, nonces and the `iat` window.
     pub dpop: DpopPolicy,
+    /// Passkeys: the WebAuthn relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGIN`).
+    pub passkeys: RelyingParty,
 }
 
 /// Where the server listens and how it treats connections: its address and public origin, the
@@ -426,6 +443,20 @@ impl TryFrom<Args> for Config {
             a.access_token_previous_secret,
         )?;
         let trusted_proxies = TrustedProxies::parse(&a.trusted_proxies)?;
+        let allowed_origins: Vec<String> = a
+            .allowed_origins
+            .into_iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect();
+        let passkeys = RelyingParty::resolve(
+            a.webauthn_rp_id.as_deref(),
+            a.webauthn_origin.as_deref(),
+            public_url.origin(),
+            &allowed_origins,
+        )?;
+        // Settings that cannot work refuse to start; an IP address only leaves passkeys off.
+        passkeys.webauthn(ceremonies::LIFETIME)?;
         Ok(Config {
             static_dir: a.static_dir,
             database,
@@ -433,12 +464,7 @@ impl TryFrom<Args> for Config {
             network: NetworkConfig {
                 addr,
                 public_url,
-                allowed_origins: a
-                    .allowed_origins
-                    .into_iter()
-                    .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
-                    .filter(|o| !o.is_empty())
-                    .collect(),
+                allowed_origins,
                 trusted_proxies,
                 client_address_header: a.client_address_header,
                 ipv6_client_prefix: a.ipv6_client_prefix,
@@ -480,6 +506,7 @@ impl TryFrom<Args> for Config {
                 nonce: a.dpop_nonce,
                 window: a.dpop_iat_window,
             },
+            passkeys,
         })
     }
 }
@@ -495,6 +522,9 @@ impl Config {
         args.allowed_origins = Vec::new();
         args.demo_users = true;
         args.public_url = None;
+        // Passkeys off (the derived origin is 127.0.0.1) unless a test names a domain.
+        args.webauthn_rp_id = None;
+        args.webauthn_origin = None;
         args.trusted_proxies = Vec::new();
         args.client_address_header = AddressHeader::Auto;
         args.ipv6_client_prefix = 64;
@@ -599,6 +629,34 @@ mod tests {
         assert!(!parse(&[]).unwrap().demo_users);
         assert!(parse(&["--demo-users"]).unwrap().demo_users);
         assert!(Args::try_parse_from(["x", "--no-demo-users"]).is_err());
+    }
+
+    #[test]
+    fn the_passkeys_relying_party_follows_public_url_unless_set_and_a_wrong_one_refuses_to_start() {
+        let c = parse(&["--public-url", "http://localhost:8080"]).unwrap();
+        assert_eq!(c.passkeys.id, "localhost");
+        assert_eq!(c.passkeys.origin, "http://localhost:8080");
+        assert!(
+            parse(&[]).unwrap().passkeys.is_ip(),
+            "127.0.0.1: off, but it starts"
+        );
+        let c = parse(&[
+            "--public-url",
+            "https://auth.example.com",
+            "--webauthn-rp-id",
+            "example.com",
+        ])
+        .unwrap();
+        assert_eq!(c.passkeys.id, "example.com");
+        let wrong = parse(&[
+            "--public-url",
+            "https://auth.example.com",
+            "--webauthn-rp-id",
+            "other.example",
+        ]);
+        assert!(matches!(wrong, Err(ConfigError::Passkeys(_))));
+        let bad = parse(&["--webauthn-origin", "https://auth.example.com/app"]);
+        assert!(matches!(bad, Err(ConfigError::Passkeys(_))));
     }
 
     #[test]

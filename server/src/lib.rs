@@ -21,9 +21,11 @@
 //!    [`sessions::rotation`] (single-use refresh tokens, grace, reuse → family revoked),
 //!    [`tokens`] issues and verifies
 //!    access JWTs, [`sessions::revocations`] makes a sign-out bite at once on every instance.
-//! 6. What happened, for people and operators: [`security_events`], written in the same
+//! 6. Passkeys: [`passkeys`] adds them, signs in and re-authenticates with them (WebAuthn),
+//!    each ceremony single use on every instance.
+//! 7. What happened, for people and operators: [`security_events`], written in the same
 //!    transaction as the change each records.
-//! 7. Housekeeping: [`maintenance`] prunes what has ended (recording the expiry of a session
+//! 8. Housekeeping: [`maintenance`] prunes what has ended (recording the expiry of a session
 //!    that lapsed unnoticed), so the tables stay bounded.
 //!
 //! The domain modules (everything but [`http`]) never import [`http`].
@@ -41,6 +43,7 @@ pub mod ids;
 pub mod key_commands;
 pub mod key_encryption;
 pub mod maintenance;
+pub mod passkeys;
 pub mod passwords;
 pub mod public_url;
 pub mod secrets;

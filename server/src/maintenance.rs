@@ -1,7 +1,7 @@
 //! The periodic prune job (every instance runs it; on PostgreSQL concurrent passes are
 //! harmless): ended sessions (one row each; one that lapsed unnoticed gets its
 //! `session_expired` event as it goes), quiet login-throttle counters, security events past
-//! their retention or beyond the per-user bound, DPoP proof ids past their window, and revocations whose access tokens have all
+//! their retention or beyond the per-user bound, DPoP proof ids past their window, passkey ceremonies past their 5 minutes, and revocations whose access tokens have all
 //! expired. This is what keeps the tables bounded.
 
 use std::time::Duration;
@@ -19,6 +19,7 @@ pub async fn prune(state: &AppState, now: Timestamp) -> Result<Pruned, DbError> 
     state.throttle.prune(now).await?;
     state.events.prune(now).await?;
     crate::dpop::replay::prune(&state.db, now).await?;
+    crate::passkeys::ceremonies::prune(&state.db, now).await?;
     if pruned.sessions > 0 {
         state.db.reclaim_space().await?;
     }

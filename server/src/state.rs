@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::db::health::DbHealth;
 use crate::db::{Db, DbError};
 use crate::dpop::Dpop;
+use crate::passkeys::{BadRelyingParty, Passkeys};
 use crate::passwords::{PasswordError, Passwords};
 use crate::secrets::Secrets;
 use crate::security_events::SecurityEvents;
@@ -46,6 +47,8 @@ pub struct Parts {
     pub events: SecurityEvents,
     /// DPoP proofs: checked, used once, nonces ([`crate::dpop`]).
     pub dpop: Dpop,
+    /// Passkeys (WebAuthn): registration, sign-in, re-authentication ([`crate::passkeys`]).
+    pub passkeys: Passkeys,
     pub health: DbHealth,
     /// The time every service reads ([`crate::clock`]).
     pub clock: Clock,
@@ -64,6 +67,8 @@ pub enum StartupError {
     Seed(#[from] CreateUserError),
     #[error(transparent)]
     Passwords(#[from] PasswordError),
+    #[error(transparent)]
+    Passkeys(#[from] BadRelyingParty),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -162,10 +167,23 @@ impl AppState {
             clock.clone(),
         );
         let dpop = Dpop::new(db.clone(), config.dpop, secrets.dpop_nonce, clock.clone());
+        let passkeys = Passkeys::new(&config.passkeys, db.clone(), events.clone(), clock.clone())?;
+        if !passkeys.available() {
+            tracing::warn!(
+                rp_id = %config.passkeys.id,
+                "passkeys are off: WebAuthn never accepts an IP address as the relying party id \
+                 ({}), and browsers refuse passkeys on a page opened by IP address. To use \
+                 passkeys, set PUBLIC_URL=http://localhost:{} (and open that URL), or \
+                 WEBAUTHN_RP_ID and WEBAUTHN_ORIGIN",
+                config.passkeys.id,
+                config.network.addr.port()
+            );
+        }
         Ok(AppState(Arc::new(Parts {
             config: Arc::new(config),
             throttle: Throttle::new(db.clone(), events.clone(), clock.clone()),
             dpop,
+            passkeys,
             events,
             db,
             users,

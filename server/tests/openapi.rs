@@ -14,10 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use tokenpair_api::{
-    paths, Credentials, ErrorBody, ErrorCode, HealthStatus, Me, PasswordChange, PasswordChanged,
-    SecurityEvent, SessionInfo, TokenResponse, UserSummary,
+    paths, Credentials, ErrorBody, ErrorCode, HealthStatus, Me, PasskeyInfo, PasskeyName,
+    PasswordChange, PasswordChanged, SecurityEvent, SessionInfo, TokenResponse, UserSummary,
 };
 use tokenpair_server::http::jwks::{Jwk, JwkSet};
+use tokenpair_server::http::routes::passkey_sign_in::PasskeySignIn;
+use tokenpair_server::http::routes::passkeys::NewPasskey;
 use tokenpair_server::http::routes::reauthenticate::Reauthentication;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
@@ -109,6 +111,11 @@ async fn every_path_the_spa_and_the_docs_name_is_in_the_document() {
         paths::SECURITY_NOTICE,
         paths::REAUTHENTICATE,
         paths::ACCOUNT_PASSWORD,
+        paths::PASSKEYS,
+        paths::PASSKEY_REGISTRATION_OPTIONS,
+        paths::PASSKEY_SIGN_IN_OPTIONS,
+        paths::PASSKEY_SIGN_IN,
+        "/api/passkeys/{id}",
         "/api/sessions/{id}",
         "/api/health",
         "/api/openapi.json",
@@ -119,7 +126,7 @@ async fn every_path_the_spa_and_the_docs_name_is_in_the_document() {
             "{path} missing from {documented:?}"
         );
     }
-    assert_eq!(documented.len(), 14, "no other route: {documented:?}");
+    assert_eq!(documented.len(), 19, "no other route: {documented:?}");
 }
 
 /// Every `.route(` in the HTTP edge outside `routes!` registrations: only the catch-alls of
@@ -198,7 +205,11 @@ fn check_example(reference: &Value, example: &Value, at: &str) {
         JwkSet,
         PasswordChange,
         PasswordChanged,
-        Reauthentication
+        Reauthentication,
+        PasskeyInfo,
+        PasskeyName,
+        NewPasskey,
+        PasskeySignIn
     );
     panic!("{at}: no Rust type for the schema {name}");
 }

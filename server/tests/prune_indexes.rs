@@ -57,3 +57,10 @@ async fn pruning_quiet_throttle_counters_uses_an_index_not_a_table_scan() {
     let plan = plan(&server, tokenpair_server::throttle::PRUNE).await;
     assert!(!scans(&plan, "login_throttle"), "{plan:#?}");
 }
+
+#[tokio::test]
+async fn pruning_expired_passkey_ceremonies_uses_an_index_not_a_table_scan() {
+    let server = start().await;
+    let plan = plan(&server, tokenpair_server::passkeys::ceremonies::PRUNE).await;
+    assert!(!scans(&plan, "webauthn_ceremonies"), "{plan:#?}");
+}

@@ -8,6 +8,7 @@ use axum::Json;
 use tokenpair_api::{ErrorBody, ErrorCode};
 
 use crate::db::DbError;
+use crate::passkeys::PasskeyError;
 use crate::passwords::{PasswordError, Refused};
 use crate::sessions::RefreshError;
 use crate::tokens::TokenError;
@@ -285,6 +286,20 @@ impl From<RefreshError> for ApiError {
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<PasskeyError> for ApiError {
+    fn from(e: PasskeyError) -> Self {
+        match e {
+            PasskeyError::Unavailable(_) | PasskeyError::Refused(_) => {
+                ApiError::PasskeyRefused(e.to_string())
+            }
+            PasskeyError::BadName(message) => ApiError::Validation(message),
+            PasskeyError::NotFound => ApiError::NotFound(e.to_string()),
+            PasskeyError::Db(e) => e.into(),
+            PasskeyError::Internal(detail) => ApiError::Internal(detail),
+        }
     }
 }
 

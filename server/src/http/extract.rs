@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::{header, request::Parts, HeaderMap};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 
 use crate::http::error::ApiError;
 use crate::ids::UserId;
@@ -27,6 +28,39 @@ pub struct ApiQuery<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+/// The body of a `POST` that takes no input: none at all, or a JSON object (`{}`) whose
+/// members are ignored. Anything else is 400 `bad_request`.
+#[derive(Debug, Clone, Copy)]
+pub struct NoBody;
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::BadRequest(rejection.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(NoBody);
+        }
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(serde_json::Value::Object(_)) => Ok(NoBody),
+            Ok(_) => Err(ApiError::BadRequest(
+                "This endpoint takes no input: send no body, or `{}`.".into(),
+            )),
+            Err(_) => Err(ApiError::BadRequest(
+                "The request body is not valid JSON.".into(),
+            )),
+        }
+    }
+}
 
 /// The caller of a Bearer-protected route: a verified access token whose session is live.
 #[derive(Debug, Clone)]

@@ -149,7 +149,12 @@ impl Sessions {
         .bind(i64::from(self.policy.max_per_user.max(1)))
         .fetch_all(&mut *tx)
         .await?;
-        let signed_in = Event::new(Kind::SignedIn, Timestamp(now), Some(user_id))
+        // One sign-in, one event; its kind says how.
+        let kind = match method {
+            Method::Password => Kind::SignedIn,
+            Method::Passkey => Kind::SignedInWithPasskey,
+        };
+        let signed_in = Event::new(kind, Timestamp(now), Some(user_id))
             .session(&id)
             .client(client);
         let mut recorded = self.events.record(&mut tx, signed_in).await?;

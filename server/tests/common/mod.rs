@@ -5,7 +5,9 @@
 //!   into the tables;
 //! * [`http`] — requests and exact assertions on token responses, cookies and error bodies;
 //! * [`jwt`] — hand-built JWTs, so any header or claim can be forged;
-//! * [`wait`] — waiting on a condition, never on a guessed sleep.
+//! * [`wait`] — waiting on a condition, never on a guessed sleep;
+//! * `passkey.rs` — a software passkey and browser (only the tests that declare it:
+//!   `#[path = "common/passkey.rs"] mod passkey;`).
 //!
 //! Cookies are handled by hand (no cookie store) so tests can assert exact `Set-Cookie`s.
 

@@ -5,6 +5,8 @@
 pub mod account;
 pub mod auth;
 pub mod me;
+pub mod passkey_sign_in;
+pub mod passkeys;
 pub mod reauthenticate;
 pub mod security_events;
 pub mod sessions;
@@ -28,9 +30,11 @@ use crate::state::AppState;
 pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router(state))
+        .merge(passkey_sign_in::router(state))
         .merge(account::router(state))
         .merge(me::router())
         .merge(sessions::router())
+        .merge(passkeys::router(state))
         .merge(security_events::router())
         .routes(routes!(health))
         .routes(routes!(openapi::openapi_json))

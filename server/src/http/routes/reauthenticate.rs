@@ -17,6 +17,7 @@ use crate::http::dpop::DpopProof;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::routes::auth::live_session_of_bearer;
+use crate::http::routes::passkey_sign_in::confirm_passkey;
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
 use crate::state::AppState;
@@ -55,7 +56,7 @@ pub struct Reauthentication {
                 ("invalid_token" = (value = json!({"error": "invalid_token", "message": "Sign in first: there is no session to re-authenticate."})))
             )),
         (status = 400, description = "A passkey assertion refused (unknown or used challenge, another origin, another account's passkey, a bad signature)", body = ErrorBody,
-            example = json!({"error": "passkey_refused", "message": "This passkey sign-in was already used or has expired: try again."})),
+            example = json!({"error": "passkey_refused", "message": "This passkey prompt was already used or has expired: try again."})),
         (status = 422, description = "Neither a password nor a passkey assertion", body = ErrorBody,
             example = json!({"error": "validation_failed", "message": "Send your password or a passkey assertion."})),
         (status = 429, description = "Too many wrong passwords: the sign-in throttle", body = ErrorBody,
@@ -91,9 +92,9 @@ pub async fn reauthenticate(
             confirm_password(&state, &client, &who, user_id, password, "reauthentication").await?;
             Method::Password
         }
-        (None, Some(_credential)) => {
-            // TODO(issue 25): passkey assertions.
-            return Err(ApiError::PasskeyRefused("not yet".into()));
+        (None, Some(credential)) => {
+            confirm_passkey(&state, &who, user_id, credential).await?;
+            Method::Passkey
         }
         _ => {
             return Err(ApiError::Validation(
