@@ -279,7 +279,7 @@ impl TestServer {
             .expect("passkey sign-in")
     }
 
-    /// `GET /api/passkeys` with `access`: the list.
+    /// `GET /api/passkeys` with `access`: the list (never cached).
     pub async fn passkeys(&self, access: &str) -> Vec<Value> {
         let response = self
             .get_bearer("/api/passkeys", access)
@@ -287,6 +287,7 @@ impl TestServer {
             .send()
             .await
             .expect("list passkeys");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         let status = response.status();
         let text = response.text().await.expect("body");
         assert_eq!(status, StatusCode::OK, "{text}");
