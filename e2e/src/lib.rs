@@ -23,8 +23,8 @@ pub mod network;
 pub mod page;
 pub mod proxy;
 pub mod server;
-pub mod webauthn;
 pub mod third_party;
+pub mod webauthn;
 
 pub use a11y::{axe, Scheme, Violation};
 pub use browser::{Browser, Driver, Proc};

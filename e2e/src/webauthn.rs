@@ -23,7 +23,10 @@ impl WebDriverCompatibleCommand for SessionCommand {
     }
 
     fn method_and_body(&self, _request_url: &Url) -> (Method, Option<String>) {
-        (self.method.clone(), self.body.as_ref().map(Value::to_string))
+        (
+            self.method.clone(),
+            self.body.as_ref().map(Value::to_string),
+        )
     }
 }
 
@@ -80,7 +83,13 @@ impl VirtualAuthenticator {
     /// requires it fails, as if they cancelled the prompt).
     pub async fn set_user_verified(&self, browser: &Client, verified: bool) {
         let path = format!("webauthn/authenticator/{}/uv", self.id);
-        command(browser, Method::POST, path, Some(json!({ "isUserVerified": verified }))).await;
+        command(
+            browser,
+            Method::POST,
+            path,
+            Some(json!({ "isUserVerified": verified })),
+        )
+        .await;
     }
 
     /// Removes it from the browser session.

@@ -128,7 +128,14 @@ async fn axe_finds_no_violations_on_the_signed_in_views_and_the_dialog_light_and
             check(&browser, &format!("/token {at}"), &mut found).await;
             click(&browser, "[data-testid=reveal-signature]").await;
             check(&browser, &format!("/token revealed {at}"), &mut found).await;
-            open(&browser, &server, "/account", "[data-testid=change-password]", scheme).await;
+            open(
+                &browser,
+                &server,
+                "/account",
+                "[data-testid=change-password]",
+                scheme,
+            )
+            .await;
             check(&browser, &format!("/account {at}"), &mut found).await;
         }
     }
