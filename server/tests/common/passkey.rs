@@ -11,6 +11,9 @@
 //! Not in `common/mod.rs` (every test binary would link the authenticator and OpenSSL): a test
 //! that needs it declares `#[path = "common/passkey.rs"] mod passkey;` after `mod common;`.
 
+// Two test binaries use it, each only part of it.
+#![allow(dead_code)]
+
 use reqwest::{header, Response, StatusCode};
 use serde_json::{json, Value};
 use tokenpair_server::passkeys::RelyingParty;
@@ -28,7 +31,7 @@ use webauthn_rs_proto::{
     UserVerificationPolicy,
 };
 
-use crate::common::{TestServer, XRW};
+use crate::common::{start_with, TestServer, XRW};
 
 /// The relying party of the passkey tests: the page is at http://localhost:8080, whatever
 /// socket the test server listens on (the server never looks at that).
@@ -294,3 +297,56 @@ impl TestServer {
         serde_json::from_str(&text).expect("a list")
     }
 }
+
+// ---- shared by the passkey test binaries ----
+
+
+pub async fn server() -> TestServer {
+    start_with(passkeys_on_localhost).await
+}
+
+/// What a refusal must leave as it was: the rows of sessions and passkeys, and each counter.
+pub async fn snapshot(server: &TestServer) -> (i64, i64, Vec<(String, i64, Option<i64>)>) {
+    let sessions = server.db().count("SELECT COUNT(*) FROM sessions").await;
+    let passkeys = server.db().count("SELECT COUNT(*) FROM passkeys").await;
+    let rows = server
+        .db()
+        .rows(
+            "SELECT id, counter, last_used_at FROM passkeys ORDER BY id",
+            None,
+        )
+        .await;
+    let counters = rows
+        .iter()
+        .map(|r| {
+            use sqlx::Row;
+            (
+                r.try_get::<String, _>(0).unwrap(),
+                r.try_get::<i64, _>(1).unwrap(),
+                r.try_get::<Option<i64>, _>(2).unwrap(),
+            )
+        })
+        .collect();
+    (sessions, passkeys, counters)
+}
+
+pub async fn events(server: &TestServer, kind: &str) -> Vec<Option<String>> {
+    let rows = server
+        .db()
+        .rows(
+            "SELECT detail FROM security_events WHERE kind = $1 ORDER BY id",
+            Some(kind),
+        )
+        .await;
+    rows.iter()
+        .map(|r| sqlx::Row::try_get::<Option<String>, _>(r, 0).unwrap())
+        .collect()
+}
+
+pub async fn ceremonies(server: &TestServer) -> i64 {
+    server
+        .db()
+        .count("SELECT COUNT(*) FROM webauthn_ceremonies")
+        .await
+}
+
