@@ -143,7 +143,7 @@ pub fn ReauthenticateDialog() -> impl IntoView {
                     {passkey::supported().then(|| view! {
                         <button type="button" class="secondary" data-testid="reauth-passkey"
                             disabled=move || busy.get().then_some("") on:click=use_passkey>"Use a passkey"</button>
-                    })}
+                    }).into_any()}
                     <button type="submit" data-testid="reauth-submit" disabled=move || busy.get().then_some("")>
                         {move || String::from(if busy.get() { "Checking…" } else { "Confirm" })}
                     </button>

@@ -160,7 +160,7 @@ fn passkey_row(
         <li class="session" data-testid="passkey">
             <div>
                 <strong data-testid="passkey-label">{k.name.clone()}</strong>
-                {k.backed_up.then(|| view! { <span class="badge">"synced"</span> })}
+                {k.backed_up.then(|| view! { <span class="badge">"synced"</span> }).into_any()}
                 <div class="hint">"Added " {when(Some(k.created_at))} " · last used " {when(k.last_used_at)}</div>
             </div>
             {move || if editing.get() {
