@@ -68,7 +68,7 @@ impl<P: Protocol> TokenClient<P> {
             core.state
                 .end(None, "a sign-out was waiting for the server; resuming it");
             core.state.set_pending_sign_out(Some(scope));
-            let resumed = core.clone().confirm_sign_out(scope, None);
+            let resumed = core.clone().confirm_sign_out(scope, None, None);
             wasm_bindgen_futures::spawn_local(resumed);
         } else {
             core.refresh_in_background(RefreshReason::Restore);

@@ -80,17 +80,7 @@ impl<P: Protocol> Core<P> {
             session_id,
             how: TabSignOut::ByUser(scope),
         });
-        match answered {
-            Some(step) => {
-                let core = self.clone();
-                self.with_cookie_lock(move |_held| {
-                    let (core, step) = (core.clone(), step.clone());
-                    async move { core.apply_logout_step(scope, &step).await }
-                })
-                .await;
-            }
-            None => self.confirm_sign_out(scope, token).await,
-        }
+        self.confirm_sign_out(scope, token, answered).await;
     }
 
     /// "Sign out everywhere", sent once while still signed in (with the token and the
@@ -131,11 +121,13 @@ impl<P: Protocol> Core<P> {
     }
 
     /// The retry loop: until the server confirms or refuses, or a new sign-in (or another
-    /// tab) makes it moot.
+    /// tab) makes it moot. `answered`: the server's final answer, if it came before this tab
+    /// signed out (then it is only applied, under the lock).
     pub(crate) async fn confirm_sign_out(
         self: Rc<Self>,
         scope: SignOutScope,
         token: Option<AccessToken>,
+        mut answered: Option<Step>,
     ) {
         let version = self.state.version();
         let weak = Rc::downgrade(&self);
@@ -143,7 +135,10 @@ impl<P: Protocol> Core<P> {
         let mut attempt = 0u32;
         loop {
             let Some(core) = weak.upgrade() else { return };
-            let problem = match core.logout_once(scope, token.clone(), version).await {
+            let problem = match core
+                .logout_once(scope, token.clone(), version, answered.take())
+                .await
+            {
                 Some(Step::Retry(problem)) => problem,
                 Some(Step::Confirmed | Step::Refused { .. }) | None => return,
             };
@@ -170,21 +165,28 @@ impl<P: Protocol> Core<P> {
     }
 
     /// One attempt inside the lock, if the sign-out is still this tab's to finish once the
-    /// lock is held (`None` otherwise: nothing was sent).
+    /// lock is held (`None` otherwise: nothing was sent). An `answered` logout is only applied.
     async fn logout_once(
         self: &Rc<Self>,
         scope: SignOutScope,
         token: Option<AccessToken>,
         version: SessionVersion,
+        answered: Option<Step>,
     ) -> Option<Step> {
         let core = self.clone();
         self.with_cookie_lock(move |held| {
-            let (core, token) = (core.clone(), token.clone());
+            let (core, token, answered) = (core.clone(), token.clone(), answered.clone());
             async move {
                 if !core.still_signing_out(version) {
                     return None;
                 }
-                Some(core.logout_holding_lock(scope, token, &held, 1.0).await)
+                Some(match answered {
+                    Some(step) => {
+                        core.apply_logout_step(scope, &step).await;
+                        step
+                    }
+                    None => core.logout_holding_lock(scope, token, &held, 1.0).await,
+                })
             }
         })
         .await

@@ -18,10 +18,9 @@
 //!    [`ClientError::ReauthenticationCancelled`](crate::ClientError::ReauthenticationCancelled).
 //!    A request challenged again is returned as the server's error: never a loop.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-
-use futures::channel::oneshot;
+use std::task::{Poll, Waker};
 
 use crate::core::{Arrival, Core};
 use crate::error::{ApiError, ClientError};
@@ -117,27 +116,36 @@ impl StepUpOutcome {
     }
 }
 
+/// One waiting request: how the wait ended, once it has, and the task to wake then.
+#[derive(Default)]
+struct Waiter {
+    outcome: Cell<Option<StepUpOutcome>>,
+    waker: Cell<Option<Waker>>,
+}
+
 /// The requests waiting for one re-authentication.
 #[derive(Default)]
-pub(crate) struct StepUpSlot(RefCell<Vec<oneshot::Sender<StepUpOutcome>>>);
+pub(crate) struct StepUpSlot(RefCell<Vec<Rc<Waiter>>>);
 
 impl StepUpSlot {
     /// Joins the wait; `true` for the first request (the one that asks the app).
-    fn join(&self) -> (oneshot::Receiver<StepUpOutcome>, bool) {
-        let (tell, answer) = oneshot::channel();
+    fn join(&self) -> (Rc<Waiter>, bool) {
+        let waiter = Rc::new(Waiter::default());
         let mut waiting = self.0.borrow_mut();
-        waiting.push(tell);
-        (answer, waiting.len() == 1)
+        waiting.push(waiter.clone());
+        (waiter, waiting.len() == 1)
     }
 
     /// Ends the wait for everyone in it; whether anyone was.
     pub(crate) fn settle(&self, outcome: StepUpOutcome) -> bool {
-        let waiting: Vec<_> = self.0.borrow_mut().drain(..).collect();
-        let any = !waiting.is_empty();
-        for tell in waiting {
-            let _ = tell.send(outcome);
+        let waiting = std::mem::take(&mut *self.0.borrow_mut());
+        for waiter in &waiting {
+            waiter.outcome.set(Some(outcome));
+            if let Some(waker) = waiter.waker.take() {
+                waker.wake();
+            }
         }
-        any
+        !waiting.is_empty()
     }
 }
 
@@ -155,7 +163,14 @@ impl<P: Protocol> Core<P> {
             self.events
                 .emit(AuthEvent::ReauthenticationRequired { request: asked });
         }
-        answer.await.unwrap_or(StepUpOutcome::Cancelled)
+        std::future::poll_fn(|cx| match answer.outcome.get() {
+            Some(outcome) => Poll::Ready(outcome),
+            None => {
+                answer.waker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await
     }
 
     /// Ends the wait: every waiting request learns `outcome`.

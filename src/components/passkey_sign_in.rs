@@ -43,12 +43,14 @@ pub fn PasskeySignIn(error: RwSignal<Option<String>>) -> impl IntoView {
         });
         on_cleanup(passkey::abort_autofill);
     }
-    passkey::supported().then(|| {
-        view! {
-            <button type="button" class="secondary" data-testid="passkey-sign-in"
-                disabled=move || busy.get().then_some("") on:click=move |_| sign_in_with(false)>
-                "Sign in with a passkey"
-            </button>
-        }
-    })
+    passkey::supported()
+        .then(|| {
+            view! {
+                <button type="button" class="secondary" data-testid="passkey-sign-in"
+                    disabled=move || busy.get().then_some("") on:click=move |_| sign_in_with(false)>
+                    "Sign in with a passkey"
+                </button>
+            }
+        })
+        .into_any()
 }

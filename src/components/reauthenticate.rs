@@ -109,12 +109,29 @@ pub fn ReauthenticateDialog() -> impl IntoView {
             cancel();
         }
     };
-    let action = move || asked().map(|a| action_of(&a)).unwrap_or("continue");
-    let max_age = move || {
-        asked().and_then(|a| a.challenge.max_age).map(|s| match s {
-            0..=119 => format!("{s} seconds"),
-            _ => format!("{} minutes", s / 60),
-        })
+    // "To <action>, …", and how recent the sign-in must be when the server says.
+    let text = move || {
+        let asked = asked();
+        let action = asked.as_ref().map(action_of).unwrap_or("continue");
+        let recent = match asked.and_then(|a| a.challenge.max_age) {
+            Some(s) => {
+                let (n, unit) = if s < 120 {
+                    (s, " seconds)")
+                } else {
+                    (s / 60, " minutes)")
+                };
+                [" (a sign-in within the last ", &n.to_string(), unit].concat()
+            }
+            None => String::new(),
+        };
+        [
+            "To ",
+            action,
+            ", enter your password again: this action needs a recent sign-in",
+            &recent,
+            ".",
+        ]
+        .concat()
     };
 
     view! {
@@ -123,10 +140,7 @@ pub fn ReauthenticateDialog() -> impl IntoView {
             on:keydown=move |ev| trap_tab(dialog, &ev)>
             <h2 id="reauth-title">"Confirm it's you"</h2>
             <p id="reauth-text" data-testid="reauth-text">
-                {move || {
-                    let recent = max_age().map(|m| format!(" (a sign-in within the last {m})")).unwrap_or_default();
-                    format!("To {}, enter your password again: this action needs a recent sign-in{recent}.", action())
-                }}
+                {move || text()}
             </p>
             <form on:submit=on_submit novalidate>
                 <label for="reauth-password">"Password"</label>
@@ -143,7 +157,7 @@ pub fn ReauthenticateDialog() -> impl IntoView {
                     {passkey::supported().then(|| view! {
                         <button type="button" class="secondary" data-testid="reauth-passkey"
                             disabled=move || busy.get().then_some("") on:click=use_passkey>"Use a passkey"</button>
-                    })}
+                    }).into_any()}
                     <button type="submit" data-testid="reauth-submit" disabled=move || busy.get().then_some("")>
                         {move || String::from(if busy.get() { "Checking…" } else { "Confirm" })}
                     </button>

@@ -142,13 +142,12 @@ fn passkey_row(
 ) -> impl IntoView {
     let editing = RwSignal::new(false);
     let input = NodeRef::<leptos::html::Input>::new();
-    let when = move |iso: Option<String>| {
-        let at = iso.as_deref().and_then(time::parse_ms);
-        move || match at {
-            Some(ms) => time::relative(ms, clock.now().wall_ms),
-            None => "never".to_owned(),
-        }
+    let when = move |at: Option<f64>| match at {
+        Some(ms) => time::relative(ms, clock.now().wall_ms),
+        None => "never".to_owned(),
     };
+    let created = time::parse_ms(&k.created_at);
+    let used = k.last_used_at.as_deref().and_then(time::parse_ms);
     let (id, id2, name, name2) = (k.id.clone(), k.id.clone(), k.name.clone(), k.name.clone());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -160,8 +159,8 @@ fn passkey_row(
         <li class="session" data-testid="passkey">
             <div>
                 <strong data-testid="passkey-label">{k.name.clone()}</strong>
-                {k.backed_up.then(|| view! { <span class="badge">"synced"</span> })}
-                <div class="hint">"Added " {when(Some(k.created_at))} " · last used " {when(k.last_used_at)}</div>
+                {k.backed_up.then(|| view! { <span class="badge">"synced"</span> }).into_any()}
+                <div class="hint">"Added " {move || when(created)} " · last used " {move || when(used)}</div>
             </div>
             {move || if editing.get() {
                 view! {
