@@ -636,9 +636,14 @@ mod tests {
         let c = parse(&["--public-url", "http://localhost:8080"]).unwrap();
         assert_eq!(c.passkeys.id, "localhost");
         assert_eq!(c.passkeys.origin, "http://localhost:8080");
+        // Unset PUBLIC_URL on a loopback address: http://localhost:PORT, so passkeys work.
+        assert_eq!(parse(&[]).unwrap().passkeys.id, "localhost");
         assert!(
-            parse(&[]).unwrap().passkeys.is_ip(),
-            "127.0.0.1: off, but it starts"
+            parse(&["--public-url", "http://192.168.1.10:8080"])
+                .unwrap()
+                .passkeys
+                .is_ip(),
+            "an IP address: off, but it starts"
         );
         let c = parse(&[
             "--public-url",

@@ -357,7 +357,12 @@ async fn expired_ceremonies_are_refused_and_pruned() {
 
 #[tokio::test]
 async fn a_server_reached_by_ip_address_answers_every_passkey_endpoint_with_passkey_refused() {
-    let server = start().await; // PUBLIC_URL unset: http://127.0.0.1:…, an IP address
+    // Reached by an IP address (PUBLIC_URL=http://192.168.1.10:8080): never a relying party id.
+    let server = start_with(|c| {
+        c.passkeys = tokenpair_server::passkeys::RelyingParty::at("http://192.168.1.10:8080")
+            .expect("a relying party, off");
+    })
+    .await;
     let me = server.session(USER1_ID).await;
     let response = server
         .auth_post("/api/auth/passkey/options")

@@ -579,4 +579,3 @@ async fn a_challenge_is_single_use_across_instances() {
     expect_error(again, StatusCode::BAD_REQUEST, "passkey_refused").await;
     assert_eq!(a.db().count("SELECT COUNT(*) FROM passkeys").await, 2);
 }
-

@@ -300,7 +300,6 @@ impl TestServer {
 
 // ---- shared by the passkey test binaries ----
 
-
 pub async fn server() -> TestServer {
     start_with(passkeys_on_localhost).await
 }
@@ -349,4 +348,3 @@ pub async fn ceremonies(server: &TestServer) -> i64 {
         .count("SELECT COUNT(*) FROM webauthn_ceremonies")
         .await
 }
-
