@@ -26,6 +26,20 @@ modules=("$dir"/*_bg.wasm)
   exit 1
 }
 js="${loaders[0]}" wasm="${modules[0]}"
+# Snippets of an earlier build can linger: trunk copies wasm-bindgen's whole output directory,
+# which lives in the (shared) cargo target directory, and a snippet's directory is named by a
+# hash that changes with the crate's version. What this loader does not import is not shipped.
+kept=()
+for f in "${snippets[@]}"; do
+  if grep -qF "./${f#"$dir"/}" "$js"; then
+    kept+=("$f")
+  else
+    echo "minify-release: removed ${f#"$dir"/} (from an earlier build; the loader does not import it)" >&2
+    rm -f "$f"
+  fi
+done
+snippets=("${kept[@]}")
+find "$dir/snippets" -type d -empty -delete 2>/dev/null || true
 old_js="$(sri "$js")" old_wasm="$(sri "$wasm")"
 old_snippets=()
 for f in "${snippets[@]}"; do old_snippets+=("$f:$(sri "$f")"); done
