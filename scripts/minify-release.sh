@@ -28,7 +28,8 @@ modules=("$dir"/*_bg.wasm)
 js="${loaders[0]}" wasm="${modules[0]}"
 # Snippets of an earlier build can linger: trunk copies wasm-bindgen's whole output directory,
 # which lives in the (shared) cargo target directory, and a snippet's directory is named by a
-# hash that changes with the crate's version. What this loader does not import is not shipped.
+# hash that changes with the crate's version. What this loader does not import is not shipped
+# (nor preloaded).
 kept=()
 for f in "${snippets[@]}"; do
   if grep -qF "./${f#"$dir"/}" "$js"; then
@@ -36,6 +37,8 @@ for f in "${snippets[@]}"; do
   else
     echo "minify-release: removed ${f#"$dir"/} (from an earlier build; the loader does not import it)" >&2
     rm -f "$f"
+    # …and the modulepreload link trunk wrote for it (a preload of a missing file is an error).
+    REL="${f#"$dir"/}" perl -0pi -e 's{<link[^>]*\Q$ENV{REL}\E[^>]*>}{}g' "$html"
   fi
 done
 snippets=("${kept[@]}")
