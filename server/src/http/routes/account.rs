@@ -2,18 +2,15 @@
 //! dangerous action: it needs a recent sign-in ([`Recent`]) *and* the current password, and it
 //! ends every other session of the account.
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::middleware;
+use axum::extract::State;
 use axum::Json;
 use tokenpair_api::{ErrorBody, PasswordChange, PasswordChanged};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::client_ip::ClientIp;
-use crate::http::csrf;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
-use crate::http::headers::BODY_LIMIT;
 use crate::http::routes::reauthenticate::confirm_password;
 use crate::http::step_up::Recent;
 use crate::ids::SessionId;
@@ -23,14 +20,7 @@ use crate::users::Password;
 
 /// `/api/account/*`, behind the CSRF guard like every route that changes the account.
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(change_password))
-        .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::http::body_deadline::read_whole_body,
-        ))
+    super::guarded(OpenApiRouter::new().routes(routes!(change_password)), state)
 }
 
 #[utoipa::path(

@@ -9,9 +9,8 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use axum_extra::extract::CookieJar;
@@ -26,11 +25,9 @@ use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{
     clear_refresh_cookie, cookie_value, refresh_cookie, PresentedRefresh, RefreshCookie,
 };
-use crate::http::csrf;
 use crate::http::dpop::DpopProof;
 use crate::http::error::{ApiError, RefreshErrorKind};
 use crate::http::extract::{presented_token, ApiJson, ApiQuery, Scheme};
-use crate::http::headers::BODY_LIMIT;
 use crate::http::step_up::require_recent_session;
 use crate::ids::{SessionId, UserId};
 use crate::security_events::{Client, Event, Kind};
@@ -43,20 +40,15 @@ use crate::users::{credentials, Password, User, Username};
 
 /// `/api/auth/*`, every route behind the CSRF guard.
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
-        .routes(routes!(super::reauthenticate::reauthenticate))
-        .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
-        // The only routes that read a body: cap it (chunked bodies have no declared length),
-        // and give it a total deadline ([`crate::http::body_deadline`]).
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::http::body_deadline::read_whole_body,
-        ))
+    super::guarded(
+        OpenApiRouter::new()
+            .routes(routes!(register))
+            .routes(routes!(login))
+            .routes(routes!(refresh))
+            .routes(routes!(logout))
+            .routes(routes!(super::reauthenticate::reauthenticate)),
+        state,
+    )
 }
 
 #[utoipa::path(

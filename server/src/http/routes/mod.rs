@@ -11,8 +11,9 @@ pub mod reauthenticate;
 pub mod security_events;
 pub mod sessions;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
@@ -21,7 +22,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::csrf;
 use crate::http::error::ApiError;
+use crate::http::headers::BODY_LIMIT;
 use crate::http::openapi::{self, ApiDoc};
 use crate::state::AppState;
 
@@ -38,6 +41,20 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(security_events::router())
         .routes(routes!(health))
         .routes(routes!(openapi::openapi_json))
+}
+
+/// `routes` behind the CSRF guard, with their body capped at [`BODY_LIMIT`] (a chunked body
+/// has no declared length) and read whole within the deadline of
+/// [`crate::http::body_deadline`]: every route that reads a body, or changes what the account
+/// signs in with, is one of these.
+pub fn guarded(routes: OpenApiRouter<AppState>, state: &AppState) -> OpenApiRouter<AppState> {
+    routes
+        .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::body_deadline::read_whole_body,
+        ))
 }
 
 /// The rest of `/api` (not in the document): unknown paths get the JSON 404, known paths with

@@ -8,9 +8,8 @@
 //! sign-in, one event). Every refusal is 400 `passkey_refused` and changes nothing — except
 //! that the options' challenge is used up: each answer, good or bad, needs fresh options.
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::middleware;
 use axum::response::Response;
 use axum::Json;
 use axum_extra::extract::CookieJar;
@@ -22,11 +21,9 @@ use utoipa_axum::routes;
 
 use crate::authentication::Method;
 use crate::http::cookies::PresentedRefresh;
-use crate::http::csrf;
 use crate::http::dpop::DpopProof;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, NoBody};
-use crate::http::headers::BODY_LIMIT;
 use crate::http::routes::auth::{signed_in, SignedIn};
 use crate::ids::UserId;
 use crate::security_events::Client;
@@ -34,15 +31,12 @@ use crate::state::AppState;
 
 /// `/api/auth/passkey/options` and `/api/auth/passkey`, with the layers of `/api/auth`.
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(options))
-        .routes(routes!(sign_in))
-        .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::http::body_deadline::read_whole_body,
-        ))
+    super::guarded(
+        OpenApiRouter::new()
+            .routes(routes!(options))
+            .routes(routes!(sign_in)),
+        state,
+    )
 }
 
 /// Body of `POST /api/auth/passkey`.

@@ -3,9 +3,8 @@
 //! are dangerous actions ([`Recent`]); listing and renaming are not. Every route is behind the
 //! CSRF guard. The work is [`crate::passkeys`]'.
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::middleware;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,10 +12,8 @@ use tokenpair_api::{ErrorBody, PasskeyInfo, PasskeyName as NewName};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::csrf;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, Authenticated, NoBody};
-use crate::http::headers::BODY_LIMIT;
 use crate::http::step_up::Recent;
 use crate::passkeys::PasskeyName;
 use crate::security_events::Client;
@@ -24,16 +21,13 @@ use crate::state::AppState;
 
 /// `/api/passkeys`, `/api/passkeys/{id}` and `/api/passkeys/registration/options`.
 pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(registration_options))
-        .routes(routes!(list, add))
-        .routes(routes!(rename, delete))
-        .route_layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::http::body_deadline::read_whole_body,
-        ))
+    super::guarded(
+        OpenApiRouter::new()
+            .routes(routes!(registration_options))
+            .routes(routes!(list, add))
+            .routes(routes!(rename, delete)),
+        state,
+    )
 }
 
 /// Body of `POST /api/passkeys`.
