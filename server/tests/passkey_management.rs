@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use passkey::*;
-use reqwest::{header, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokenpair_server::clock::Clock;
 
@@ -29,30 +29,6 @@ async fn server_on(clock: &Clock) -> TestServer {
         c.sessions.reauth.max_age = MAX_AGE;
     })
     .await
-}
-
-async fn assert_step_up_required(response: reqwest::Response) {
-    let www = response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .map(|v| v.to_str().unwrap().to_owned());
-    expect_error(
-        response,
-        StatusCode::UNAUTHORIZED,
-        "insufficient_user_authentication",
-    )
-    .await;
-    assert_eq!(www.as_deref(), Some(CHALLENGE));
-}
-
-async fn reauthenticate(server: &TestServer, access: &str, body: Value) -> reqwest::Response {
-    server
-        .auth_post("/api/auth/reauthenticate")
-        .bearer_auth(access)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn delete(server: &TestServer, access: &str, id: &str) -> reqwest::Response {
@@ -90,11 +66,17 @@ async fn adding_and_deleting_a_passkey_need_a_recent_sign_in_and_pass_after_reau
 
     // Too old: the exact challenge, and nothing added (the ceremony waits).
     let body = json!({"name": "Laptop", "credential": credential});
-    assert_step_up_required(server.add_passkey(&me.access, &body).await).await;
-    assert_step_up_required(server.passkey_registration_options(&me.access).await).await;
+    assert_step_up_required(server.add_passkey(&me.access, &body).await, CHALLENGE).await;
+    assert_step_up_required(
+        server.passkey_registration_options(&me.access).await,
+        CHALLENGE,
+    )
+    .await;
     assert_eq!(server.db().count("SELECT COUNT(*) FROM passkeys").await, 0);
 
-    let response = reauthenticate(&server, &me.access, json!({"password": "password1"})).await;
+    let response = server
+        .reauthenticate(&me.access, json!({"password": "password1"}))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let fresh: Value = response.json().await.unwrap();
     let fresh = fresh["access_token"].as_str().unwrap().to_owned();
@@ -108,9 +90,11 @@ async fn adding_and_deleting_a_passkey_need_a_recent_sign_in_and_pass_after_reau
     assert_eq!(response.status(), StatusCode::OK);
 
     clock.advance(MAX_AGE + Duration::from_secs(1));
-    assert_step_up_required(delete(&server, &fresh, id).await).await;
+    assert_step_up_required(delete(&server, &fresh, id).await, CHALLENGE).await;
     assert_eq!(server.db().count("SELECT COUNT(*) FROM passkeys").await, 1);
-    let response = reauthenticate(&server, &fresh, json!({"password": "password1"})).await;
+    let response = server
+        .reauthenticate(&fresh, json!({"password": "password1"}))
+        .await;
     let fresh: Value = response.json().await.unwrap();
     let fresh = fresh["access_token"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -226,17 +210,18 @@ async fn reauthenticating_with_a_passkey_gives_amr_hwk_user_and_a_fresh_auth_tim
         .register_passkey(&other.access, &mut theirs, "Theirs")
         .await;
     clock.advance(MAX_AGE * 3);
-    assert_step_up_required(server.passkey_registration_options(&me.access).await).await;
+    assert_step_up_required(
+        server.passkey_registration_options(&me.access).await,
+        CHALLENGE,
+    )
+    .await;
     let before = snapshot(&server).await;
 
     // Another account's passkey: refused, recorded, nothing changed.
     let options = server.passkey_options().await;
-    let response = reauthenticate(
-        &server,
-        &me.access,
-        json!({"credential": theirs.get(&options)}),
-    )
-    .await;
+    let response = server
+        .reauthenticate(&me.access, json!({"credential": theirs.get(&options)}))
+        .await;
     let error = expect_error(response, StatusCode::BAD_REQUEST, "passkey_refused").await;
     assert_eq!(error.message, "This passkey belongs to another account.");
     assert_eq!(snapshot(&server).await, before);
@@ -245,18 +230,21 @@ async fn reauthenticating_with_a_passkey_gives_amr_hwk_user_and_a_fresh_auth_tim
         [Some("passkey_refused".into())]
     );
     // Nor anything that is not one.
-    let response = reauthenticate(&server, &me.access, json!({"credential": {"id": "x"}})).await;
+    let response = server
+        .reauthenticate(&me.access, json!({"credential": {"id": "x"}}))
+        .await;
     expect_error(response, StatusCode::BAD_REQUEST, "passkey_refused").await;
-    assert_step_up_required(server.passkey_registration_options(&me.access).await).await;
+    assert_step_up_required(
+        server.passkey_registration_options(&me.access).await,
+        CHALLENGE,
+    )
+    .await;
 
     // One's own: a new access token for the same session, amr hwk+user, auth_time now.
     let options = server.passkey_options().await;
-    let response = reauthenticate(
-        &server,
-        &me.access,
-        json!({"credential": mine.get(&options)}),
-    )
-    .await;
+    let response = server
+        .reauthenticate(&me.access, json!({"credential": mine.get(&options)}))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(set_cookies(response.headers()).is_empty(), "no new cookie");
     let body: Value = response.json().await.unwrap();
@@ -395,7 +383,9 @@ async fn a_server_reached_by_ip_address_answers_every_passkey_endpoint_with_pass
         "passkey_refused",
     )
     .await;
-    let response = reauthenticate(&server, &me.access, json!({"credential": {}})).await;
+    let response = server
+        .reauthenticate(&me.access, json!({"credential": {}}))
+        .await;
     expect_error(response, StatusCode::BAD_REQUEST, "passkey_refused").await;
     assert_eq!(ceremonies(&server).await, 0);
     // Listing still works (an empty list).

@@ -26,31 +26,6 @@ fn clock() -> Clock {
     Clock::manual(tokenpair_server::db::now_ms())
 }
 
-/// Asserts the exact RFC 9470 answer: 401, the JSON code, the challenge with `max_age`.
-async fn assert_step_up_required(response: reqwest::Response, challenge: &str) {
-    let www = response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .map(|v| v.to_str().unwrap().to_owned());
-    expect_error(
-        response,
-        StatusCode::UNAUTHORIZED,
-        "insufficient_user_authentication",
-    )
-    .await;
-    assert_eq!(www.as_deref(), Some(challenge));
-}
-
-async fn reauthenticate(server: &TestServer, access: &str, body: Value) -> reqwest::Response {
-    server
-        .auth_post("/api/auth/reauthenticate")
-        .bearer_auth(access)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn change_password(
     server: &TestServer,
     access: &str,
@@ -156,7 +131,9 @@ async fn reauthenticating_with_the_password_gives_a_fresh_auth_time_for_the_same
     assert_step_up_required(revoke(&server, &me.access, &other.sid).await, CHALLENGE).await;
 
     let generation = server.generation(&me.sid).await;
-    let response = reauthenticate(&server, &me.access, json!({"password": "password1"})).await;
+    let response = server
+        .reauthenticate(&me.access, json!({"password": "password1"}))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(set_cookies(response.headers()).is_empty(), "no new cookie");
     let body: Value = response.json().await.unwrap();
@@ -214,7 +191,9 @@ async fn a_wrong_password_does_not_reauthenticate_and_is_recorded_and_counted() 
     let server = server_on(&clock).await;
     let me = server.login(USER1).await;
     clock.advance(MAX_AGE * 2);
-    let response = reauthenticate(&server, &me.access, json!({"password": "wrong-password"})).await;
+    let response = server
+        .reauthenticate(&me.access, json!({"password": "wrong-password"}))
+        .await;
     expect_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let failed = server
         .db()
@@ -224,7 +203,7 @@ async fn a_wrong_password_does_not_reauthenticate_and_is_recorded_and_counted() 
     assert_step_up_required(server.logout_everywhere(&me.refresh).await, CHALLENGE).await;
     // Neither both nor nothing.
     expect_error(
-        reauthenticate(&server, &me.access, json!({})).await,
+        server.reauthenticate(&me.access, json!({})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )

@@ -279,3 +279,19 @@ pub async fn expect_refresh_refused(response: Response, code: &str) -> ApiError 
     assert!(challenge.to_str().expect("ascii").starts_with("Bearer"));
     err
 }
+
+/// Asserts RFC 9470's answer exactly: 401, the JSON code `insufficient_user_authentication`,
+/// and `WWW-Authenticate` equal to `challenge`.
+pub async fn assert_step_up_required(response: Response, challenge: &str) {
+    let www = response
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    expect_error(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "insufficient_user_authentication",
+    )
+    .await;
+    assert_eq!(www.as_deref(), Some(challenge));
+}

@@ -284,6 +284,17 @@ impl TestServer {
         self.client.post(self.url(path)).header(XRW.0, XRW.1)
     }
 
+    /// `POST /api/auth/reauthenticate` with `access` and `body` (`{"password"}` or
+    /// `{"credential"}`).
+    pub async fn reauthenticate(&self, access: &str, body: Value) -> Response {
+        self.auth_post("/api/auth/reauthenticate")
+            .bearer_auth(access)
+            .json(&body)
+            .send()
+            .await
+            .expect("reauthenticate request")
+    }
+
     pub async fn try_login(&self, username: &str, password: &str) -> Response {
         self.auth_post("/api/auth/login")
             .json(&json!({ "username": username, "password": password }))
